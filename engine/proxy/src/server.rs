@@ -1,0 +1,362 @@
+//! `kamal-proxy run`: the HTTP and HTTPS listeners, the metrics listener, the command socket,
+//! and the per-request pipeline around the router (request ID, routing, JSON request log and
+//! metrics once the response body has been sent).
+
+use crate::body::{self, Body};
+use crate::router::Router;
+use crate::service::{self, Connection, RequestNotes};
+use crate::{commands, log_info, log_warn, metrics, pages};
+use bytes::Bytes;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde_json::{Map, Value};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+pub struct RunConfig {
+    pub bind: String,
+    pub http_port: u16,
+    pub https_port: u16,
+    pub metrics_port: u16,
+    pub state_path: std::path::PathBuf,
+    pub socket_path: std::path::PathBuf,
+}
+
+/// The listeners' actual addresses (ports may be 0 in tests).
+pub struct Running {
+    pub http: SocketAddr,
+    pub https: SocketAddr,
+    pub metrics: Option<SocketAddr>,
+    pub router: Arc<Router>,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets open connections finish for up to 10 s, then returns.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), futures_util::future::join_all(self.tasks)).await;
+        log_info!("Server stopped");
+    }
+}
+
+struct Ports {
+    http: u16,
+    https: u16,
+}
+
+pub async fn start(config: RunConfig) -> anyhow::Result<Running> {
+    let router = Router::new(config.state_path.clone());
+    // Restored targets are health-checked before the listeners open (bounded, so one dead target
+    // cannot hold the proxy down; it joins when it turns healthy).
+    if let Ok(waits) = router.restore_state() {
+        let all = futures_util::future::join_all(waits.iter().map(|lb| lb.wait_until_healthy(Duration::from_secs(5))));
+        let results = all.await;
+        if results.iter().any(Result::is_err) {
+            log_warn!("Some restored targets are not healthy yet; they get traffic once they are");
+        }
+    }
+    let shutdown = CancellationToken::new();
+    let mut tasks = vec![];
+    let metrics_addr = if config.metrics_port != 0 {
+        metrics::enable();
+        let listener = TcpListener::bind((config.bind.as_str(), config.metrics_port)).await?;
+        let addr = listener.local_addr()?;
+        tasks.push(tokio::spawn(serve_metrics(listener, shutdown.clone())));
+        log_info!("Metrics enabled", "address" => addr.to_string());
+        Some(addr)
+    } else {
+        None
+    };
+    let http = TcpListener::bind((config.bind.as_str(), config.http_port))
+        .await
+        .map_err(|e| anyhow::anyhow!("listen tcp :{}: {e}", config.http_port))?;
+    let https = TcpListener::bind((config.bind.as_str(), config.https_port))
+        .await
+        .map_err(|e| anyhow::anyhow!("listen tcp :{}: {e}", config.https_port))?;
+    let (http_addr, https_addr) = (http.local_addr()?, https.local_addr()?);
+    let ports = Arc::new(Ports { http: http_addr.port(), https: https_addr.port() });
+    tasks.push(tokio::spawn(accept_loop(http, false, router.clone(), ports.clone(), shutdown.clone())));
+    tasks.push(tokio::spawn(accept_loop(https, true, router.clone(), ports.clone(), shutdown.clone())));
+    let commands = commands::listen(&config.socket_path, router.clone())?;
+    tasks.push(tokio::spawn(commands::serve(commands, router.clone(), shutdown.clone(), config.socket_path.clone())));
+    log_info!("Server started", "http" => ports.http, "https" => ports.https);
+    Ok(Running { http: http_addr, https: https_addr, metrics: metrics_addr, router, shutdown, tasks })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: bool,
+    router: Arc<Router>,
+    ports: Arc<Ports>,
+    shutdown: CancellationToken,
+) {
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let (tcp, client_addr) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    log_warn!("Accept failed", "error" => e.to_string());
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let router = router.clone();
+        let ports = ports.clone();
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            if tls {
+                match crate::tls::accept(router.as_ref(), tcp).await {
+                    Ok(Some(stream)) => serve_connection(TokioIo::new(stream), client_addr, true, router, ports, shutdown).await,
+                    Ok(None) => {}
+                    Err(e) => crate::log_debug!("TLS handshake failed", "client_addr" => client_addr.to_string(), "error" => e),
+                }
+            } else {
+                serve_connection(TokioIo::new(tcp), client_addr, false, router, ports, shutdown).await;
+            }
+        });
+    }
+    connections.close();
+    connections.wait().await;
+}
+
+async fn serve_connection<I>(
+    io: I,
+    client_addr: SocketAddr,
+    tls: bool,
+    router: Arc<Router>,
+    ports: Arc<Ports>,
+    shutdown: CancellationToken,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req| {
+        let router = router.clone();
+        let ports = ports.clone();
+        async move { Ok::<_, std::convert::Infallible>(handle(req, client_addr, tls, &router, &ports).await) }
+    });
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection_with_upgrades(io, svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+async fn handle(
+    mut req: Request<Incoming>,
+    client_addr: SocketAddr,
+    tls: bool,
+    router: &Router,
+    ports: &Ports,
+) -> Response<Body> {
+    let started = Instant::now();
+    if !req.headers().contains_key("x-request-id") {
+        if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+            req.headers_mut().insert("x-request-id", v);
+        }
+    }
+    let entry = LogEntry::from_request(&req, client_addr, tls, if tls { ports.https } else { ports.http });
+    let host = service::request_host(&req);
+    let mut notes = RequestNotes::default();
+    let response = match router.route(service::strip_port(&host), req.uri().path()) {
+        Some((svc, route)) => {
+            metrics::add_in_flight(&svc.name, 1.0);
+            let conn = Connection { client_addr, tls };
+            let resp = svc.handle(req, &route, &conn, &mut notes).await;
+            metrics::add_in_flight(&svc.name, -1.0);
+            resp
+        }
+        None => {
+            let mut resp = Response::new(body::full(pages::default_page(404, "")));
+            *resp.status_mut() = StatusCode::NOT_FOUND;
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            resp
+        }
+    };
+    let (parts, body) = response.into_parts();
+    let logged = LoggedBody {
+        inner: body,
+        entry: Some((entry, notes, parts.status.as_u16(), response_header_values(&parts.headers))),
+        bytes: 0,
+        started,
+    };
+    Response::from_parts(parts, body::boxed(logged))
+}
+
+fn response_header_values(h: &http::HeaderMap) -> Vec<(String, String)> {
+    h.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect()
+}
+
+/// The request-side fields of the log line, captured before the request moves on.
+struct LogEntry {
+    host: String,
+    port: u16,
+    path: String,
+    query: String,
+    method: String,
+    request_id: String,
+    req_content_length: i64,
+    req_content_type: String,
+    client_addr: String,
+    client_port: String,
+    remote_addr: String,
+    user_agent: String,
+    proto: String,
+    scheme: &'static str,
+    headers: http::HeaderMap,
+}
+
+impl LogEntry {
+    fn from_request(req: &Request<Incoming>, client: SocketAddr, tls: bool, port: u16) -> Self {
+        let h = req.headers();
+        let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let xff = get("x-forwarded-for");
+        Self {
+            host: service::request_host(req),
+            port,
+            path: req.uri().path().to_string(),
+            query: req.uri().query().unwrap_or("").to_string(),
+            method: req.method().to_string(),
+            request_id: get("x-request-id"),
+            req_content_length: h
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(if req.body().is_end_stream() { 0 } else { -1 }),
+            req_content_type: get("content-type"),
+            client_addr: client.ip().to_string(),
+            client_port: client.port().to_string(),
+            remote_addr: if xff.is_empty() { client.ip().to_string() } else { xff },
+            user_agent: get("user-agent"),
+            proto: format!("{:?}", req.version()),
+            scheme: if tls { "https" } else { "http" },
+            headers: h.clone(),
+        }
+    }
+}
+
+/// Wraps the response body; when it is done (or dropped), writes the request log line and the
+/// metrics, as upstream does after the handler returns.
+struct LoggedBody {
+    inner: Body,
+    entry: Option<(LogEntry, RequestNotes, u16, Vec<(String, String)>)>,
+    bytes: u64,
+    started: Instant,
+}
+
+impl HttpBody for LoggedBody {
+    type Data = Bytes;
+    type Error = body::BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(d) = frame.data_ref() {
+                    self.bytes += d.len() as u64;
+                }
+            }
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => self.finish(),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl LoggedBody {
+    fn finish(&mut self) {
+        let Some((e, notes, status, resp_headers)) = self.entry.take() else { return };
+        let elapsed = self.started.elapsed();
+        if !notes.exclude_metrics {
+            metrics::track_request(&notes.service, &e.method, status, elapsed);
+        }
+        let mut m = Map::with_capacity(32);
+        m.insert("time".into(), Value::String(crate::logging::now_rfc3339()));
+        m.insert("level".into(), "INFO".into());
+        m.insert("msg".into(), "Request".into());
+        m.insert("host".into(), e.host.into());
+        m.insert("port".into(), e.port.into());
+        m.insert("path".into(), e.path.into());
+        m.insert("request_id".into(), e.request_id.into());
+        m.insert("status".into(), status.into());
+        m.insert("service".into(), notes.service.into());
+        m.insert("target".into(), notes.target.into());
+        m.insert("duration".into(), (elapsed.as_nanos() as u64).into());
+        m.insert("method".into(), e.method.into());
+        m.insert("req_content_length".into(), e.req_content_length.into());
+        m.insert("req_content_type".into(), e.req_content_type.into());
+        m.insert("resp_content_length".into(), self.bytes.into());
+        let resp_content_type =
+            resp_headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.clone()).unwrap_or_default();
+        m.insert("resp_content_type".into(), resp_content_type.into());
+        m.insert("client_addr".into(), e.client_addr.into());
+        m.insert("client_port".into(), e.client_port.into());
+        m.insert("remote_addr".into(), e.remote_addr.into());
+        m.insert("user_agent".into(), e.user_agent.into());
+        m.insert("proto".into(), e.proto.into());
+        m.insert("scheme".into(), e.scheme.into());
+        m.insert("query".into(), e.query.into());
+        for name in &notes.log_request_headers {
+            let values: Vec<&str> = e.headers.get_all(name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
+            m.insert(format!("req_{}", name.to_ascii_lowercase().replace('-', "_")), values.join(",").into());
+        }
+        for name in &notes.log_response_headers {
+            let lower = name.to_ascii_lowercase();
+            let values: Vec<&str> = resp_headers.iter().filter(|(k, _)| *k == lower).map(|(_, v)| v.as_str()).collect();
+            m.insert(format!("resp_{}", lower.replace('-', "_")), values.join(",").into());
+        }
+        crate::logging::write_line(&Value::Object(m));
+    }
+}
+
+async fn serve_metrics(listener: TcpListener, shutdown: CancellationToken) {
+    loop {
+        let (tcp, _) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+        };
+        tokio::spawn(async move {
+            let svc = service_fn(|_req: Request<Incoming>| async {
+                let mut resp = Response::new(body::full(metrics::render()));
+                resp.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+                Ok::<_, std::convert::Infallible>(resp)
+            });
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), svc).await;
+        });
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send(_: TcpStream) {}

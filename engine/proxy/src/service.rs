@@ -1,0 +1,382 @@
+//! A deployed service: its options, its active and rollout target sets, its run state, and the
+//! handling of one request routed to it (TLS and canonical-host redirects, ACME HTTP-01 answers,
+//! pause and maintenance, rollout choice, target claim, forwarding, error pages).
+
+use crate::body::{self, Body};
+use crate::cookies;
+use crate::load_balancer::{self, LoadBalancer};
+use crate::options::{ServiceOptions, TargetOptions, ROOT_PATH};
+use crate::pages::{self, ErrorPages};
+use crate::pause::{PauseController, WaitAction};
+use crate::rollout::{RolloutController, ROLLOUT_COOKIE_NAME};
+use crate::target::{ForwardContext, TARGET_HEADER};
+use crate::tls::CertSource;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+/// Everything about a service that a deploy replaces at once.
+pub struct ServiceConfig {
+    pub options: ServiceOptions,
+    pub target_options: Arc<TargetOptions>,
+    pub pages: Option<ErrorPages>,
+    pub certs: Option<CertSource>,
+}
+
+pub struct Slots {
+    pub active: Arc<LoadBalancer>,
+    pub rollout: Option<Arc<LoadBalancer>>,
+    pub rollout_controller: Option<RolloutController>,
+}
+
+pub struct Service {
+    pub name: String,
+    config: RwLock<Arc<ServiceConfig>>,
+    slots: RwLock<Slots>,
+    pub pause: PauseController,
+}
+
+/// How the router matched a request to this service.
+pub struct Route {
+    pub prefix: String,
+    /// TLS settings in force for the request's host (a path-prefix service inherits them from
+    /// the host's root-path service, as upstream does).
+    pub tls_enabled: bool,
+    pub tls_redirect: bool,
+}
+
+/// Facts about the client connection.
+pub struct Connection {
+    pub client_addr: SocketAddr,
+    pub tls: bool,
+}
+
+/// What the request log needs to know that only the service learns.
+#[derive(Default)]
+pub struct RequestNotes {
+    pub service: String,
+    pub target: String,
+    pub log_request_headers: Vec<String>,
+    pub log_response_headers: Vec<String>,
+    pub exclude_metrics: bool,
+}
+
+impl Service {
+    pub fn new(name: &str, config: ServiceConfig, active: Arc<LoadBalancer>, pause: PauseController) -> Self {
+        Self {
+            name: name.to_string(),
+            config: RwLock::new(Arc::new(config)),
+            slots: RwLock::new(Slots { active, rollout: None, rollout_controller: None }),
+            pause,
+        }
+    }
+
+    pub fn config(&self) -> Arc<ServiceConfig> {
+        self.config.read().unwrap().clone()
+    }
+
+    pub fn set_config(&self, config: ServiceConfig) {
+        *self.config.write().unwrap() = Arc::new(config);
+    }
+
+    pub fn with_slots<R>(&self, f: impl FnOnce(&Slots) -> R) -> R {
+        f(&self.slots.read().unwrap())
+    }
+
+    pub fn with_slots_mut<R>(&self, f: impl FnOnce(&mut Slots) -> R) -> R {
+        f(&mut self.slots.write().unwrap())
+    }
+
+    pub fn options(&self) -> ServiceOptions {
+        self.config().options.clone()
+    }
+
+    /// Stops health checks on every target set (on remove).
+    pub fn dispose(&self) {
+        self.with_slots(|s| {
+            s.active.dispose();
+            if let Some(r) = &s.rollout {
+                r.dispose();
+            }
+        });
+    }
+
+    /// Waits for the in-flight requests of both target sets (pause and stop).
+    pub async fn drain(&self, timeout: std::time::Duration) {
+        let (active, rollout) = self.with_slots(|s| (s.active.clone(), s.rollout.clone()));
+        let rollout_drain = async {
+            if let Some(r) = rollout {
+                r.drain_all(timeout).await;
+            }
+        };
+        tokio::join!(active.drain_all(timeout), rollout_drain);
+    }
+
+    pub async fn handle(
+        &self,
+        req: Request<Incoming>,
+        route: &Route,
+        conn: &Connection,
+        notes: &mut RequestNotes,
+    ) -> Response<Body> {
+        let config = self.config();
+        notes.service = self.name.clone();
+        let routed_path = routed_path(req.uri().path(), &route.prefix, config.options.strip_prefix);
+        notes.exclude_metrics = config.options.exclude_metrics_paths.iter().any(|p| *p == routed_path);
+        let host = request_host(&req);
+
+        if let Some(CertSource::Acme(acme)) = &config.certs {
+            if let Some(token) = req.uri().path().strip_prefix("/.well-known/acme-challenge/") {
+                return match acme.http01_key_authorization(token) {
+                    Some(key_auth) => simple(StatusCode::OK, "text/plain", key_auth),
+                    None => error_page(&config, StatusCode::NOT_FOUND, ""),
+                };
+            }
+        }
+        if !route.tls_enabled && conn.tls {
+            return error_page(&config, StatusCode::SERVICE_UNAVAILABLE, "");
+        }
+        if let Some(location) = redirect_location(&req, &host, route, conn.tls, &config.options) {
+            let mut resp = Response::new(body::full(format!(
+                "<a href=\"{}\">Moved Permanently</a>.\n\n",
+                pages::escape_html(&location)
+            )));
+            *resp.status_mut() = StatusCode::MOVED_PERMANENTLY;
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                resp.headers_mut().insert(header::LOCATION, v);
+            }
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
+        }
+
+        let is_health_check = (req.method() == http::Method::GET || req.method() == http::Method::HEAD)
+            && routed_path == config.target_options.health_check_config.path;
+        if is_health_check && self.pause.state() != crate::pause::PauseState::Running {
+            return simple(StatusCode::OK, "text/plain", String::new());
+        }
+        match self.pause.wait().await {
+            WaitAction::Proceed => {}
+            WaitAction::Stopped(message) => return error_page(&config, StatusCode::SERVICE_UNAVAILABLE, &message),
+            WaitAction::TimedOut => {
+                crate::log_warn!("Rejecting request due to expired pause", "service" => self.name, "path" => req.uri().path());
+                return error_page(&config, StatusCode::GATEWAY_TIMEOUT, "");
+            }
+        }
+
+        // Choose the target set and claim a target under the slots' read lock, so a deploy's
+        // swap puts each request wholly on the old set or wholly on the new one.
+        let claim = {
+            let slots = self.slots.read().unwrap();
+            let lb = match (&slots.rollout, &slots.rollout_controller) {
+                (Some(rollout), Some(ctl))
+                    if ctl.uses_rollout_group(cookies::find(req.headers(), ROLLOUT_COOKIE_NAME).as_deref()) =>
+                {
+                    rollout.clone()
+                }
+                _ => slots.active.clone(),
+            };
+            lb.claim(req.method(), req.headers()).map(|c| (c, lb.writer_affinity_timeout))
+        };
+        let Some((claim, affinity_timeout)) = claim else {
+            return error_page(&config, StatusCode::SERVICE_UNAVAILABLE, "");
+        };
+        notes.target = claim.target.address().to_string();
+        notes.log_request_headers = config.target_options.log_request_headers.clone();
+        notes.log_response_headers = config.target_options.log_response_headers.clone();
+
+        let mut req = req;
+        let path = req.uri().path().to_string();
+        let target_header = match (config.target_options.forward_headers, req.headers().get(TARGET_HEADER)) {
+            (true, Some(prior)) => format!("{}, {}", prior.to_str().unwrap_or(""), claim.target.address()),
+            _ => claim.target.address().to_string(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&target_header) {
+            req.headers_mut().insert(TARGET_HEADER, v);
+        }
+        let client_ip_override = (!config.options.client_ip_header.is_empty())
+            .then(|| req.headers().get(config.options.client_ip_header.as_str()))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
+            .filter(|v| !v.is_empty());
+        let ctx = ForwardContext {
+            path: routed_path,
+            client_addr: conn.client_addr,
+            tls: conn.tls,
+            host,
+            client_ip_override,
+        };
+        let scope_prefix =
+            (config.target_options.scope_cookie_paths && route.prefix != ROOT_PATH).then(|| route.prefix.clone());
+
+        match claim.target.clone().forward(req, ctx, claim.guard).await {
+            Ok(mut resp) => {
+                if claim.set_writer_cookie {
+                    let opted_out =
+                        resp.headers().get(load_balancer::AFFINITY_OPT_OUT_HEADER).is_some_and(|v| v == "false");
+                    if !opted_out {
+                        if let Ok(v) = HeaderValue::from_str(&load_balancer::writer_cookie(affinity_timeout)) {
+                            resp.headers_mut().append(header::SET_COOKIE, v);
+                        }
+                    }
+                    resp.headers_mut().remove(load_balancer::AFFINITY_OPT_OUT_HEADER);
+                }
+                if let Some(prefix) = scope_prefix {
+                    scope_cookie_paths(resp.headers_mut(), &prefix);
+                }
+                resp
+            }
+            Err(e) => {
+                if e.status() == StatusCode::BAD_GATEWAY {
+                    crate::log_error!("Error while proxying", "target" => notes.target, "path" => path, "error" => e.to_string());
+                } else if matches!(e, crate::target::ProxyError::Draining) {
+                    crate::log_info!("Request cancelled due to draining", "target" => notes.target);
+                }
+                error_page(&config, e.status(), "")
+            }
+        }
+    }
+}
+
+/// Scopes `Set-Cookie` paths to the service's prefix (`--scope-cookie-paths`).
+fn scope_cookie_paths(headers: &mut http::HeaderMap, prefix: &str) {
+    let cookies: Vec<HeaderValue> = headers.get_all(header::SET_COOKIE).iter().cloned().collect();
+    if cookies.is_empty() {
+        return;
+    }
+    headers.remove(header::SET_COOKIE);
+    for c in cookies {
+        let text = c.to_str().unwrap_or("").to_string();
+        let mut parts: Vec<String> = text.split(';').map(|p| p.trim().to_string()).collect();
+        let mut found = false;
+        for p in parts.iter_mut().skip(1) {
+            if p.to_ascii_lowercase().starts_with("path=") {
+                let path = &p[5..];
+                *p = format!("Path={}", join_path(prefix, path));
+                found = true;
+            }
+        }
+        if !found {
+            parts.push(format!("Path={prefix}"));
+        }
+        if let Ok(v) = HeaderValue::from_str(&parts.join("; ")) {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+fn join_path(prefix: &str, path: &str) -> String {
+    if path == "/" || path.is_empty() {
+        prefix.to_string()
+    } else {
+        format!("{}/{}", prefix.trim_end_matches('/'), path.trim_start_matches('/'))
+    }
+}
+
+/// The path sent to the target: the request path minus the matched prefix when stripping.
+pub fn routed_path(path: &str, prefix: &str, strip: bool) -> String {
+    if !strip || prefix == ROOT_PATH || prefix.is_empty() {
+        return path.to_string();
+    }
+    match path.strip_prefix(prefix) {
+        Some("") => "/".to_string(),
+        Some(rest) if rest.starts_with('/') => rest.to_string(),
+        _ => path.to_string(),
+    }
+}
+
+/// The request's host: the Host header, or the URI authority (HTTP/2).
+pub fn request_host(req: &Request<Incoming>) -> String {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_default()
+}
+
+pub fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split(']').next().map(|h| &h[1..]).unwrap_or(host);
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+fn redirect_location(
+    req: &Request<Incoming>,
+    host: &str,
+    route: &Route,
+    tls: bool,
+    options: &ServiceOptions,
+) -> Option<String> {
+    let bare_host = strip_port(host);
+    let current_scheme = if tls { "https" } else { "http" };
+    let desired_scheme = if route.tls_enabled && route.tls_redirect && !tls { "https" } else { current_scheme };
+    let desired_host = if !options.canonical_host.is_empty() && bare_host != options.canonical_host {
+        options.canonical_host.as_str()
+    } else {
+        bare_host
+    };
+    if desired_scheme == current_scheme && desired_host == bare_host {
+        return None;
+    }
+    let path_and_query = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Some(format!("{desired_scheme}://{desired_host}{path_and_query}"))
+}
+
+fn simple(status: StatusCode, content_type: &'static str, text: String) -> Response<Body> {
+    let mut resp = Response::new(body::full(text));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// The proxy's own error answer: the service's page for the status if it has one, else ours.
+pub fn error_page(config: &ServiceConfig, status: StatusCode, message: &str) -> Response<Body> {
+    let html = config
+        .pages
+        .as_ref()
+        .and_then(|p| p.render(status.as_u16(), message))
+        .unwrap_or_else(|| pages::default_page(status.as_u16(), message));
+    let mut resp = simple(status, "text/html; charset=utf-8", html);
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::GATEWAY_TIMEOUT {
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_prefixes() {
+        assert_eq!(routed_path("/api/users", "/api", true), "/users");
+        assert_eq!(routed_path("/api", "/api", true), "/");
+        assert_eq!(routed_path("/api/users", "/api", false), "/api/users");
+        assert_eq!(routed_path("/apix", "/api", true), "/apix");
+        assert_eq!(routed_path("/x", "/", true), "/x");
+    }
+
+    #[test]
+    fn scopes_cookies() {
+        let mut h = http::HeaderMap::new();
+        h.append("set-cookie", "a=1; Path=/; HttpOnly".parse().unwrap());
+        h.append("set-cookie", "b=2".parse().unwrap());
+        scope_cookie_paths(&mut h, "/app");
+        let v: Vec<_> = h.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+        assert_eq!(v, vec!["a=1; Path=/app; HttpOnly", "b=2; Path=/app"]);
+    }
+
+    #[test]
+    fn strips_ports() {
+        assert_eq!(strip_port("example.com:8080"), "example.com");
+        assert_eq!(strip_port("example.com"), "example.com");
+        assert_eq!(strip_port("[::1]:80"), "::1");
+    }
+}
