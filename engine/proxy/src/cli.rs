@@ -414,20 +414,29 @@ pub fn cobra_error(err: &clap::Error) -> String {
         }
         ErrorKind::MissingRequiredArgument => {
             let missing = context(ContextKind::InvalidArg);
-            if missing.starts_with("--") {
-                let names: Vec<String> = missing
-                    .split(", ")
-                    .map(|m| format!("\"{}\"", m.trim_start_matches("--").split(' ').next().unwrap_or("")))
-                    .collect();
-                format!("required flag(s) {} not set", names.join(", "))
-            } else {
-                "accepts 1 arg(s), received 0".to_string()
+            let names: Vec<&str> = missing.split(", ").collect();
+            if names.iter().any(|n| n.starts_with('<')) {
+                return "accepts 1 arg(s), received 0".to_string();
             }
+            let flags: Vec<String> = names
+                .iter()
+                .map(|m| m.trim_start_matches("--").split([' ', '[', '=']).next().unwrap_or("").to_string())
+                .collect();
+            let group = ["tls-certificate-path", "tls-private-key-path"];
+            if flags.len() == 1 && group.contains(&flags[0].as_str()) {
+                return format!(
+                    "if any flags in the group [{}] are set they must all be set; missing [{}]",
+                    group.join(" "),
+                    flags[0]
+                );
+            }
+            let quoted: Vec<String> = flags.iter().map(|f| format!("\"{f}\"")).collect();
+            format!("required flag(s) {} not set", quoted.join(", "))
         }
         ErrorKind::ValueValidation | ErrorKind::InvalidValue => {
             let arg = context(ContextKind::InvalidArg);
             let value = context(ContextKind::InvalidValue);
-            let flag = arg.split_whitespace().next().unwrap_or(&arg).split('=').next().unwrap_or("").to_string();
+            let flag = arg.split([' ', '=', '[']).next().unwrap_or("").to_string();
             let source = std::error::Error::source(err).map(|s| s.to_string()).unwrap_or_default();
             format!("invalid argument \"{value}\" for \"{flag}\" flag: {source}")
         }

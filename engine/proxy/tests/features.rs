@@ -92,6 +92,9 @@ async fn cli_errors_match_upstream() {
         ),
         (&["rollout", "set", "app"], "Error: at least one of the flags in the group [percent list] is required\n"),
         (&["pause", "nope"], "Error: service not found\n"),
+        (&["deploy"], "Error: accepts 1 arg(s), received 0\n"),
+        (&["deploy", "app", "--target=127.0.0.1:1", "--tls=maybe"], "Error: invalid argument \"maybe\" for \"--tls\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax\n"),
+        (&["deploy", "app", "--target=127.0.0.1:1", "--tls-certificate-path=/x.pem"], "Error: if any flags in the group [tls-certificate-path tls-private-key-path] are set they must all be set; missing [tls-private-key-path]\n"),
     ];
     for (args, expected) in cases {
         let out = proxy.cli(args);
