@@ -828,14 +828,14 @@ struct RootsHttpClient {
 
 impl RootsHttpClient {
     fn new(extra_roots_pem: &[u8]) -> anyhow::Result<Self> {
+        // Bundles (SSL_CERT_FILE and the like) may hold certificates webpki can't use: skip those.
         let mut roots = rustls::RootCertStore::empty();
-        let mut extra = 0;
-        for cert in rustls_pemfile::certs(&mut &extra_roots_pem[..]) {
-            roots.add(cert.context("malformed directory root PEM")?).context("unusable directory root certificate")?;
-            extra += 1;
-        }
-        if extra == 0 {
-            bail!("no certificate in the directory root PEM");
+        let certs: Vec<_> = rustls_pemfile::certs(&mut &extra_roots_pem[..])
+            .collect::<Result<_, _>>()
+            .context("malformed directory root PEM")?;
+        let (added, _ignored) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            bail!("no usable certificate in the directory root PEM");
         }
         for bundle in system_root_bundles() {
             if let Ok(pem) = std::fs::read(&bundle) {

@@ -192,17 +192,30 @@ async fn handle(
         }
     };
     let (parts, body) = response.into_parts();
+    let notes_response_headers = std::mem::take(&mut notes.log_response_headers);
     let logged = LoggedBody {
         inner: body,
-        entry: Some((entry, notes, parts.status.as_u16(), response_header_values(&parts.headers))),
+        entry: Some((
+            entry,
+            notes,
+            parts.status.as_u16(),
+            response_header_values(&parts.headers, &notes_response_headers),
+        )),
         bytes: 0,
         started,
     };
     Response::from_parts(parts, body::boxed(logged))
 }
 
-fn response_header_values(h: &http::HeaderMap) -> Vec<(String, String)> {
-    h.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect()
+/// The response headers the log line needs: the content type and each `--log-response-header`.
+fn response_header_values(h: &http::HeaderMap, logged: &[String]) -> Vec<(String, String)> {
+    std::iter::once("content-type".to_string())
+        .chain(logged.iter().map(|n| n.to_ascii_lowercase()))
+        .map(|name| {
+            let values: Vec<&str> = h.get_all(name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
+            (name, values.join(","))
+        })
+        .collect()
 }
 
 /// The request-side fields of the log line, captured before the request moves on.
@@ -221,7 +234,6 @@ struct LogEntry {
     user_agent: String,
     proto: String,
     scheme: &'static str,
-    headers: http::HeaderMap,
 }
 
 impl LogEntry {
@@ -247,7 +259,6 @@ impl LogEntry {
             user_agent: get("user-agent"),
             proto: format!("{:?}", req.version()),
             scheme: if tls { "https" } else { "http" },
-            headers: h.clone(),
         }
     }
 }
@@ -327,14 +338,11 @@ impl LoggedBody {
         m.insert("proto".into(), e.proto.into());
         m.insert("scheme".into(), e.scheme.into());
         m.insert("query".into(), e.query.into());
-        for name in &notes.log_request_headers {
-            let values: Vec<&str> = e.headers.get_all(name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
-            m.insert(format!("req_{}", name.to_ascii_lowercase().replace('-', "_")), values.join(",").into());
+        for (field, value) in notes.logged_request_headers {
+            m.insert(field, value.into());
         }
-        for name in &notes.log_response_headers {
-            let lower = name.to_ascii_lowercase();
-            let values: Vec<&str> = resp_headers.iter().filter(|(k, _)| *k == lower).map(|(_, v)| v.as_str()).collect();
-            m.insert(format!("resp_{}", lower.replace('-', "_")), values.join(",").into());
+        for (name, value) in resp_headers.iter().skip(1) {
+            m.insert(format!("resp_{}", name.replace('-', "_")), value.clone().into());
         }
         crate::logging::write_line(&Value::Object(m));
     }

@@ -57,7 +57,8 @@ pub struct Connection {
 pub struct RequestNotes {
     pub service: String,
     pub target: String,
-    pub log_request_headers: Vec<String>,
+    /// `(log field, value)` for each `--log-request-header`.
+    pub logged_request_headers: Vec<(String, String)>,
     pub log_response_headers: Vec<String>,
     pub exclude_metrics: bool,
 }
@@ -183,7 +184,16 @@ impl Service {
             return error_page(&config, StatusCode::SERVICE_UNAVAILABLE, "");
         };
         notes.target = claim.target.address().to_string();
-        notes.log_request_headers = config.target_options.log_request_headers.clone();
+        notes.logged_request_headers = config
+            .target_options
+            .log_request_headers
+            .iter()
+            .map(|name| {
+                let values: Vec<&str> =
+                    req.headers().get_all(name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
+                (format!("req_{}", name.to_ascii_lowercase().replace('-', "_")), values.join(","))
+            })
+            .collect();
         notes.log_response_headers = config.target_options.log_response_headers.clone();
 
         let mut req = req;
