@@ -265,10 +265,15 @@ impl Inner {
             let result = inner.run_job(&task_host, force_order).await;
             if force_order {
                 let mut backoff = inner.renewal_backoff.lock().unwrap();
-                match result {
-                    Ok(_) => backoff.remove(&task_host),
-                    Err(_) => backoff.insert(task_host.clone(), Instant::now() + RENEWAL_RETRY_DELAY),
-                };
+                match &result {
+                    Ok(_) => {
+                        backoff.remove(&task_host);
+                    }
+                    Err(e) => {
+                        backoff.insert(task_host.clone(), Instant::now() + RENEWAL_RETRY_DELAY);
+                        crate::log_warn!("ACME certificate renewal failed; the current certificate stays in use", "host" => task_host, "error" => format!("{e:#}"));
+                    }
+                }
             }
             // Still holding `inflight` in `job()` until our entry is inserted, so this removes it.
             inner.inflight.lock().unwrap().remove(&task_host);
@@ -327,7 +332,7 @@ impl Inner {
         let path = self.config.scoped_dir.join(host);
         if let Err(e) = write_private_file(&path, format!("{key_pem}{chain_pem}").as_bytes()).await {
             // The certificate is still good for this process; it will be ordered again on restart.
-            eprintln!("acme: {host}: caching the certificate in {} failed: {e:#}", path.display());
+            crate::log_warn!("Caching the ACME certificate failed", "host" => host, "path" => path.display().to_string(), "error" => format!("{e:#}"));
         }
         Ok(cert)
     }
@@ -533,7 +538,7 @@ impl Inner {
         *slot = None;
         let path = self.config.scoped_dir.join(ACCOUNT_CREDENTIALS_FILE);
         let _ = tokio::fs::remove_file(&path).await;
-        eprintln!("acme: the ACME account is unknown to {} ({why}); registering it again", self.config.directory_url);
+        crate::log_warn!("ACME account unknown to the directory; registering it again", "directory" => self.config.directory_url, "error" => why.to_string());
     }
 
     fn account_builder(&self) -> anyhow::Result<AccountBuilder> {
@@ -600,7 +605,7 @@ impl Inner {
         };
         if let Err(e) = result {
             // Not fatal: the account is found again from its key next time.
-            eprintln!("acme: caching the ACME account in {} failed: {e:#}", path.display());
+            crate::log_warn!("Caching the ACME account failed", "path" => path.display().to_string(), "error" => format!("{e:#}"));
         }
     }
 }
