@@ -1,0 +1,1 @@
+//! Kamal-compatible secrets (skeleton).
