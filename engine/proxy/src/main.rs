@@ -47,6 +47,7 @@ async fn run(args: cli::RunArgs) -> i32 {
     let running = match server::start(config).await {
         Ok(r) => r,
         Err(e) => {
+            logging::flush();
             eprintln!("Error: {e}");
             return 1;
         }
@@ -57,5 +58,6 @@ async fn run(args: cli::RunArgs) -> i32 {
         _ = tokio::signal::ctrl_c() => {}
     }
     running.stop().await;
+    logging::flush();
     0
 }

@@ -12,7 +12,6 @@ use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use serde_json::{Map, Value};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -169,7 +168,7 @@ async fn handle(
 ) -> Response<Body> {
     let started = Instant::now();
     if !req.headers().contains_key("x-request-id") {
-        if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        if let Ok(v) = HeaderValue::from_str(&request_id()) {
             req.headers_mut().insert("x-request-id", v);
         }
     }
@@ -208,6 +207,12 @@ async fn handle(
 }
 
 /// The response headers the log line needs: the content type and each `--log-response-header`.
+/// A random (version 4) UUID; a fast thread-local generator, as request IDs need no secrecy.
+fn request_id() -> String {
+    let bytes: [u8; 16] = fastrand::u128(..).to_le_bytes();
+    uuid::Builder::from_random_bytes(bytes).into_uuid().hyphenated().to_string()
+}
+
 fn response_header_values(h: &http::HeaderMap, logged: &[String]) -> Vec<(String, String)> {
     std::iter::once("content-type".to_string())
         .chain(logged.iter().map(|n| n.to_ascii_lowercase()))
@@ -312,39 +317,34 @@ impl LoggedBody {
         if !notes.exclude_metrics {
             metrics::track_request(&notes.service, &e.method, status, elapsed);
         }
-        let mut m = Map::with_capacity(32);
-        m.insert("time".into(), Value::String(crate::logging::now_rfc3339()));
-        m.insert("level".into(), "INFO".into());
-        m.insert("msg".into(), "Request".into());
-        m.insert("host".into(), e.host.into());
-        m.insert("port".into(), e.port.into());
-        m.insert("path".into(), e.path.into());
-        m.insert("request_id".into(), e.request_id.into());
-        m.insert("status".into(), status.into());
-        m.insert("service".into(), notes.service.into());
-        m.insert("target".into(), notes.target.into());
-        m.insert("duration".into(), (elapsed.as_nanos() as u64).into());
-        m.insert("method".into(), e.method.into());
-        m.insert("req_content_length".into(), e.req_content_length.into());
-        m.insert("req_content_type".into(), e.req_content_type.into());
-        m.insert("resp_content_length".into(), self.bytes.into());
-        let resp_content_type =
-            resp_headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.clone()).unwrap_or_default();
-        m.insert("resp_content_type".into(), resp_content_type.into());
-        m.insert("client_addr".into(), e.client_addr.into());
-        m.insert("client_port".into(), e.client_port.into());
-        m.insert("remote_addr".into(), e.remote_addr.into());
-        m.insert("user_agent".into(), e.user_agent.into());
-        m.insert("proto".into(), e.proto.into());
-        m.insert("scheme".into(), e.scheme.into());
-        m.insert("query".into(), e.query.into());
-        for (field, value) in notes.logged_request_headers {
-            m.insert(field, value.into());
+        let mut line = crate::logging::Line::new(crate::logging::Level::Info, "Request");
+        line.str("host", &e.host)
+            .num("port", e.port)
+            .str("path", &e.path)
+            .str("request_id", &e.request_id)
+            .num("status", status)
+            .str("service", &notes.service)
+            .str("target", &notes.target)
+            .num("duration", elapsed.as_nanos() as u64)
+            .str("method", &e.method)
+            .num("req_content_length", e.req_content_length)
+            .str("req_content_type", &e.req_content_type)
+            .num("resp_content_length", self.bytes)
+            .str("resp_content_type", resp_headers.first().map(|(_, v)| v.as_str()).unwrap_or(""))
+            .str("client_addr", &e.client_addr)
+            .str("client_port", &e.client_port)
+            .str("remote_addr", &e.remote_addr)
+            .str("user_agent", &e.user_agent)
+            .str("proto", &e.proto)
+            .str("scheme", e.scheme)
+            .str("query", &e.query);
+        for (field, value) in &notes.logged_request_headers {
+            line.str(field, value);
         }
         for (name, value) in resp_headers.iter().skip(1) {
-            m.insert(format!("resp_{}", name.replace('-', "_")), value.clone().into());
+            line.str(&format!("resp_{}", name.replace('-', "_")), value);
         }
-        crate::logging::write_line(&Value::Object(m));
+        line.emit();
     }
 }
 

@@ -20,6 +20,7 @@ pub struct ServiceMap {
     /// Effective (tls_enabled, tls_redirect) per service name.
     tls: HashMap<String, (bool, bool)>,
     default_tls_hostname: String,
+    has_wildcards: bool,
 }
 
 impl ServiceMap {
@@ -56,8 +57,7 @@ impl ServiceMap {
 
     pub fn route(&self, host: &str, path: &str) -> Option<(Arc<Service>, Route)> {
         let bindings = self.bindings_for_host(host)?;
-        let path = ensure_trailing_slash(path);
-        let b = bindings.iter().find(|b| path.starts_with(&ensure_trailing_slash(&b.prefix)))?;
+        let b = bindings.iter().find(|b| path_has_prefix(path, &b.prefix))?;
         let (tls_enabled, tls_redirect) = self.tls.get(&b.service.name).copied().unwrap_or((false, true));
         Some((b.service.clone(), Route { prefix: b.prefix.clone(), tls_enabled, tls_redirect }))
     }
@@ -76,8 +76,10 @@ impl ServiceMap {
             return Some(b);
         }
         if let Some(dot) = host.find('.').filter(|&i| i > 0) {
-            if let Some(b) = self.bindings.get(&format!("*{}", &host[dot..])) {
-                return Some(b);
+            if self.has_wildcards {
+                if let Some(b) = self.bindings.get(&format!("*{}", &host[dot..])) {
+                    return Some(b);
+                }
             }
         }
         self.bindings.get("")
@@ -103,6 +105,7 @@ impl ServiceMap {
         for list in bindings.values_mut() {
             list.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
         }
+        self.has_wildcards = bindings.keys().any(|h| h.starts_with("*."));
         self.bindings = bindings;
         self.default_tls_hostname = default_tls_hostname;
         let mut tls = HashMap::new();
@@ -131,10 +134,12 @@ impl ServiceMap {
     }
 }
 
-fn ensure_trailing_slash(p: &str) -> String {
-    if p.ends_with('/') {
-        p.to_string()
-    } else {
-        format!("{p}/")
+/// Whether `path` lies under `prefix` as a whole path segment (`/api` matches `/api` and
+/// `/api/x`, not `/apix`), without allocating.
+fn path_has_prefix(path: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    match path.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/'),
+        None => false,
     }
 }

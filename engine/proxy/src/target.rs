@@ -102,8 +102,14 @@ pub struct InflightGuard {
 
 impl Drop for InflightGuard {
     fn drop(&mut self) {
-        self.target.shared.lock().unwrap().inflight.remove(&self.id);
-        self.target.request_ended.notify_waiters();
+        let draining = {
+            let mut shared = self.target.shared.lock().unwrap();
+            shared.inflight.remove(&self.id);
+            shared.state == TargetState::Draining
+        };
+        if draining {
+            self.target.request_ended.notify_waiters();
+        }
     }
 }
 

@@ -1,14 +1,15 @@
 //! End-to-end test of `wharf_proxy::acme::AcmeManager` against a real ACME server: Debian's
 //! `pebble` package (`apt-get install -y pebble`), run on loopback with its own TLS certificate.
-//! A tiny DNS responder in this test answers every A query with 127.0.0.1 (pebble is started
+//! A tiny DNS responder (tests/support/pebble.rs) answers every A query with 127.0.0.1 (pebble is started
 //! with `-dnsserver` pointing at it), and the challenge responders below use only the
 //! manager's public API, as the proxy's listeners do.
 //!
 //! Skips (with a message) only when no `pebble` binary is found (`PEBBLE_BIN` or `PATH`).
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::net::Ipv4Addr;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,22 +19,15 @@ use rustls::pki_types::{ServerName, UnixTime};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use sha2::{Digest, Sha256};
+use support::pebble::{find_pebble, start_dns, Pebble};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 use wharf_proxy::acme::{AcmeManager, ChallengeKind, ACME_TLS_ALPN_PROTOCOL};
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Managers whose pending challenges the responders answer.
 type Managers = Arc<Mutex<Vec<Arc<AcmeManager>>>>;
-
-fn find_pebble() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("PEBBLE_BIN") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("pebble")).find(|p| p.is_file())
-}
 
 #[tokio::test]
 async fn host_outside_allowed_hosts_is_refused() {
@@ -254,62 +248,6 @@ fn verify_certificate(cert: &CertifiedKey, host: &str, root_pem: &[u8]) {
         .unwrap_or_else(|e| panic!("{host}: chain does not verify against pebble's root: {e}"));
 }
 
-/// Answers every A query with 127.0.0.1 and every other query with no records (UDP).
-async fn start_dns() -> SocketAddr {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut buf = [0u8; 1500];
-        loop {
-            let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
-                return;
-            };
-            if let Some(reply) = dns_reply(&buf[..n]) {
-                let _ = socket.send_to(&reply, peer).await;
-            }
-        }
-    });
-    addr
-}
-
-fn dns_reply(query: &[u8]) -> Option<Vec<u8>> {
-    if query.len() < 12 || u16::from_be_bytes([query[4], query[5]]) != 1 {
-        return None;
-    }
-    // Skip the question name, then read QTYPE and QCLASS.
-    let mut i = 12;
-    loop {
-        let len = *query.get(i)? as usize;
-        i += 1;
-        if len == 0 {
-            break;
-        }
-        if len & 0xc0 != 0 {
-            return None;
-        }
-        i += len;
-    }
-    let question_end = i + 4;
-    let question = query.get(12..question_end)?;
-    let qtype = u16::from_be_bytes([query[i], query[i + 1]]);
-
-    let mut reply = Vec::with_capacity(question_end + 16);
-    reply.extend_from_slice(&query[0..2]); // ID
-    reply.push(0x84 | (query[2] & 0x01)); // QR, AA, RD copied
-    reply.push(0x00); // RA=0, RCODE=NOERROR
-    reply.extend_from_slice(&[0, 1]); // QDCOUNT
-    reply.extend_from_slice(&[0, u8::from(qtype == 1)]); // ANCOUNT
-    reply.extend_from_slice(&[0, 0, 0, 0]); // NSCOUNT, ARCOUNT
-    reply.extend_from_slice(question);
-    if qtype == 1 {
-        reply.extend_from_slice(&[0xc0, 0x0c]); // name: pointer to the question
-        reply.extend_from_slice(&[0, 1, 0, 1]); // A, IN
-        reply.extend_from_slice(&[0, 0, 0, 60]); // TTL
-        reply.extend_from_slice(&[0, 4, 127, 0, 0, 1]);
-    }
-    Some(reply)
-}
-
 /// `GET /.well-known/acme-challenge/<token>` -> `http01_key_authorization(token)`.
 async fn start_http01_responder(managers: Managers, hits: Arc<AtomicUsize>) -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
@@ -419,131 +357,4 @@ async fn start_tls_alpn01_responder(managers: Managers, hits: Arc<AtomicUsize>, 
         }
     });
     port
-}
-
-/// A pebble process on loopback; killed on drop.
-struct Pebble {
-    child: Option<Child>,
-    _dir: tempfile::TempDir,
-    log: PathBuf,
-    listen_port: u16,
-    management_port: u16,
-    /// The CA of pebble's own HTTPS certificate (directory and management API).
-    tls_ca_pem: String,
-}
-
-impl Pebble {
-    async fn start(bin: &Path, dns: SocketAddr, http_port: u16, tls_port: u16) -> Pebble {
-        let dir = tempfile::tempdir().unwrap();
-
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "wharf pebble test CA");
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let key = rcgen::KeyPair::generate().unwrap();
-        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-        let cert = params.signed_by(&key, &issuer).unwrap();
-        let cert_path = dir.path().join("cert.pem");
-        let key_path = dir.path().join("key.pem");
-        std::fs::write(&cert_path, cert.pem()).unwrap();
-        std::fs::write(&key_path, key.serialize_pem()).unwrap();
-
-        let listen_port = free_port();
-        let management_port = free_port();
-        let config = serde_json::json!({
-            "pebble": {
-                "listenAddress": format!("127.0.0.1:{listen_port}"),
-                "managementListenAddress": format!("127.0.0.1:{management_port}"),
-                "certificate": cert_path,
-                "privateKey": key_path,
-                "httpPort": http_port,
-                "tlsPort": tls_port,
-                "ocspResponderURL": "",
-                "externalAccountBindingRequired": false
-            }
-        });
-        let config_path = dir.path().join("pebble-config.json");
-        std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-        let log = dir.path().join("pebble.log");
-        let log_file = std::fs::File::create(&log).unwrap();
-
-        let child = Command::new(bin)
-            .arg("-config")
-            .arg(&config_path)
-            .arg("-dnsserver")
-            .arg(dns.to_string())
-            .env("PEBBLE_VA_NOSLEEP", "1")
-            .env("PEBBLE_WFE_NONCEREJECT", "0")
-            .env("PEBBLE_AUTHZREUSE", "0")
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
-        let mut pebble =
-            Pebble { child: Some(child), _dir: dir, log, listen_port, management_port, tls_ca_pem: ca_cert.pem() };
-        pebble.wait_ready().await;
-        pebble
-    }
-
-    async fn wait_ready(&mut self) {
-        let client = self.client();
-        let url = format!("https://127.0.0.1:{}/dir", self.listen_port);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                self.fail(&format!("pebble exited early: {status}"));
-            }
-            if let Ok(rsp) = client.get(&url).send().await {
-                if rsp.status().is_success() {
-                    return;
-                }
-            }
-            if Instant::now() > deadline {
-                self.fail("pebble did not serve its directory within 20s");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn client(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .add_root_certificate(reqwest::Certificate::from_pem(self.tls_ca_pem.as_bytes()).unwrap())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap()
-    }
-
-    /// The root of the certificates pebble issues (it makes a new one at every start).
-    async fn root_pem(&self) -> Vec<u8> {
-        let url = format!("https://127.0.0.1:{}/roots/0", self.management_port);
-        let rsp = self.client().get(&url).send().await.unwrap_or_else(|e| self.fail(&format!("GET {url}: {e}")));
-        assert!(rsp.status().is_success(), "GET {url}: {}", rsp.status());
-        rsp.bytes().await.unwrap().to_vec()
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn fail(&self, what: &str) -> ! {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        panic!("{what}\n--- pebble log ---\n{log}");
-    }
-}
-
-impl Drop for Pebble {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
 }

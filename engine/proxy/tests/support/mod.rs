@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub mod pebble;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_kamal-proxy");
 
 pub fn free_port() -> u16 {
@@ -27,6 +29,8 @@ pub struct Proxy {
     pub http_port: u16,
     pub https_port: u16,
     pub metrics_port: Option<u16>,
+    /// Extra environment of the server process (`kamal-proxy run`), applied at every `spawn`.
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -37,10 +41,27 @@ impl Proxy {
 
     pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut p = Proxy { dir, http_port: free_port(), https_port: free_port(), metrics_port: None, child: None };
+        let mut p = Proxy {
+            dir,
+            http_port: free_port(),
+            https_port: free_port(),
+            metrics_port: None,
+            env: Vec::new(),
+            child: None,
+        };
         if extra.contains(&"--metrics") {
             p.metrics_port = Some(free_port());
         }
+        p.spawn();
+        p
+    }
+
+    /// `start`, with extra environment variables for the server process (e.g. `SSL_CERT_FILE`).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut p =
+            Proxy { dir, http_port: free_port(), https_port: free_port(), metrics_port: None, env, child: None };
         p.spawn();
         p
     }
@@ -71,6 +92,7 @@ impl Proxy {
             .arg(format!("--https-port={}", self.https_port))
             .env("HOME", self.home())
             .env("KAMAL_PROXY_SOCKET", self.socket())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log));
         if let Some(m) = self.metrics_port {
