@@ -862,10 +862,9 @@ impl RootsHttpClient {
 }
 
 fn system_root_bundles() -> Vec<PathBuf> {
+    // SSL_CERT_FILE is not read here: the caller passes it as the extra roots, and the system
+    // bundle must still be trusted next to it (a private CA must not hide Let's Encrypt's).
     let mut paths = Vec::new();
-    if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
-        paths.push(PathBuf::from(file));
-    }
     for p in [
         "/etc/ssl/certs/ca-certificates.crt",
         "/etc/pki/tls/certs/ca-bundle.crt",

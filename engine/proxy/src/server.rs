@@ -121,7 +121,10 @@ async fn accept_loop(
                 match crate::tls::accept(router.as_ref(), tcp).await {
                     Ok(Some(stream)) => serve_connection(TokioIo::new(stream), client_addr, true, router, ports, shutdown).await,
                     Ok(None) => {}
-                    Err(e) => crate::log_debug!("TLS handshake failed", "client_addr" => client_addr.to_string(), "error" => e),
+                    Err(crate::tls::AcceptError::Certificate(e)) => {
+                        log_warn!("Unable to obtain a TLS certificate", "client_addr" => client_addr.to_string(), "error" => e)
+                    }
+                    Err(e) => crate::log_debug!("TLS handshake failed", "client_addr" => client_addr.to_string(), "error" => e.to_string()),
                 }
             } else {
                 serve_connection(TokioIo::new(tcp), client_addr, false, router, ports, shutdown).await;

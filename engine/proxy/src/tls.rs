@@ -94,9 +94,26 @@ pub trait CertLookup: Send + Sync {
     fn default_tls_hostname(&self) -> String;
 }
 
+/// Why a TLS connection was not served.
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    /// The client's handshake (bad hello, unknown name): routine on the internet, logged at debug.
+    #[error("{0}")]
+    Handshake(String),
+    /// No certificate could be had for a configured host (ACME failed): the operator must know.
+    #[error("{0}")]
+    Certificate(String),
+}
+
+impl From<String> for AcceptError {
+    fn from(s: String) -> Self {
+        AcceptError::Handshake(s)
+    }
+}
+
 /// Completes the handshake on `tcp`. `Ok(None)`: the connection was an ACME TLS-ALPN-01
 /// validation, already answered.
-pub async fn accept(lookup: &dyn CertLookup, tcp: TcpStream) -> Result<Option<TlsStream<TcpStream>>, String> {
+pub async fn accept(lookup: &dyn CertLookup, tcp: TcpStream) -> Result<Option<TlsStream<TcpStream>>, AcceptError> {
     let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp)
         .await
         .map_err(|e| format!("TLS handshake: {e}"))?;
@@ -105,13 +122,13 @@ pub async fn accept(lookup: &dyn CertLookup, tcp: TcpStream) -> Result<Option<Tl
     let alpn: Vec<Vec<u8>> = hello.alpn().map(|a| a.map(<[u8]>::to_vec).collect()).unwrap_or_default();
     let host = server_name.clone().unwrap_or_else(|| lookup.default_tls_hostname());
     if host.is_empty() {
-        return Err("TLS handshake: no server name provided".into());
+        return Err(AcceptError::Handshake("TLS handshake: no server name provided".into()));
     }
     let source = lookup.cert_source(&host).ok_or_else(|| format!("TLS handshake: unknown server name {host}"))?;
 
     if alpn.len() == 1 && alpn[0] == ACME_TLS_ALPN_PROTOCOL {
         let CertSource::Acme(acme) = &source else {
-            return Err(format!("TLS handshake: ACME validation for {host}, which has no ACME certificate"));
+            return Err(format!("TLS handshake: ACME validation for {host}, which has no ACME certificate").into());
         };
         let key = acme
             .tls_alpn01_certificate(&host)
@@ -124,7 +141,9 @@ pub async fn accept(lookup: &dyn CertLookup, tcp: TcpStream) -> Result<Option<Tl
 
     let key = match source {
         CertSource::Static(key) => key,
-        CertSource::Acme(acme) => acme.certificate(&host).await.map_err(|e| format!("{e:#}"))?,
+        CertSource::Acme(acme) => {
+            acme.certificate(&host).await.map_err(|e| AcceptError::Certificate(format!("{e:#}")))?
+        }
     };
     let stream = start.into_stream(cached_config(key)).await.map_err(|e| format!("TLS handshake: {e}"))?;
     Ok(Some(stream))
