@@ -4,6 +4,11 @@ use clap::Parser;
 use wharf_proxy::cli::{self, Cli, Command};
 use wharf_proxy::{logging, paths, rpc, server};
 
+/// mimalloc: the proxy allocates per request on every worker thread; musl's and glibc's
+/// allocators both cost noticeably more there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
