@@ -1,0 +1,85 @@
+//! The one error type of this crate. Its `Display` is exactly the message Kamal raises, and
+//! [`ConfigError::ruby_class`] names the Ruby exception class Kamal would have raised, so that the
+//! CLI can print Kamal's `ERROR (<Class>): <message>` line unchanged.
+
+use std::fmt;
+
+/// Which Ruby exception Kamal raises for this error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// `Kamal::ConfigurationError`: validation and semantic configuration errors.
+    Configuration,
+    /// `ArgumentError`: e.g. `You must specify a destination`, output logger settings.
+    Argument,
+    /// `RuntimeError`: e.g. `Configuration file not found in ...`.
+    Runtime,
+    /// `KeyError`: `ENV.fetch("X")` in ERB with `X` unset: `key not found: "X"`.
+    Key,
+    /// `Psych::SyntaxError`: the YAML could not be parsed.
+    Yaml,
+    /// ERB that Wharf does not understand (Kamal would have run it as Ruby), or ERB syntax errors.
+    Erb,
+    /// Reading a file failed for another reason than its absence.
+    Io,
+}
+
+/// A configuration error; `to_string()` is Kamal's message (with its `key/path: ` prefix for
+/// validation errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl ConfigError {
+    /// An error of the given kind with Kamal's message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ConfigError { kind, message: message.into() }
+    }
+
+    /// A `Kamal::ConfigurationError`.
+    pub fn configuration(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Configuration, message)
+    }
+
+    /// An `ArgumentError`.
+    pub fn argument(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Argument, message)
+    }
+
+    /// A `RuntimeError`.
+    pub fn runtime(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Runtime, message)
+    }
+
+    /// The kind (Ruby class) of the error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message, exactly as Kamal's.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The Ruby class name Kamal would print: `Kamal::ConfigurationError`, `ArgumentError`, ...
+    pub fn ruby_class(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Configuration => "Kamal::ConfigurationError",
+            ErrorKind::Argument => "ArgumentError",
+            ErrorKind::Runtime => "RuntimeError",
+            ErrorKind::Key => "KeyError",
+            ErrorKind::Yaml => "Psych::SyntaxError",
+            ErrorKind::Erb => "SyntaxError",
+            ErrorKind::Io => "Errno",
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
