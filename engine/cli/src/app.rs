@@ -1,0 +1,319 @@
+//! `app ...`: the app's containers on its hosts (start, stop, details, exec, logs, maintenance,
+//! remove), as Kamal's `Cli::App`.
+
+use crate::commander::Commander;
+use crate::error::{CliError, Result};
+use crate::{lock, output};
+use wharf_commands::{App, Cmd, ExecOptions, Interactive, LogsOptions};
+
+/// Runs a per-role command on every app host and prints each host's output.
+async fn per_role_capture<F>(c: &Commander, build: F) -> Result<()>
+where
+    F: Fn(&App) -> Cmd + Sync,
+{
+    let hosts = c.app_hosts();
+    let results = c
+        .on(&hosts, |h| {
+            let build = &build;
+            async move {
+                let mut out = vec![];
+                for role in c.roles_on(&h) {
+                    let app = App::new(&c.config, Some(role), Some(&h));
+                    out.push(c.capture(&h, &build(&app)).await?);
+                }
+                Ok(out.join("\n"))
+            }
+        })
+        .await?;
+    for (h, text) in results {
+        output::by_host(&h, &text, c.global.quiet);
+    }
+    Ok(())
+}
+
+pub async fn details(c: &Commander) -> Result<()> {
+    per_role_capture(c, |app| app.info()).await
+}
+
+pub async fn containers(c: &Commander) -> Result<()> {
+    let hosts = c.app_hosts();
+    let cmd = App::new(&c.config, None, None).list_containers();
+    for (h, out) in c
+        .on(&hosts, |h| {
+            let cmd = cmd.clone();
+            async move { c.capture(&h, &cmd).await }
+        })
+        .await?
+    {
+        output::by_host(&h, &out, c.global.quiet);
+    }
+    Ok(())
+}
+
+pub async fn images(c: &Commander) -> Result<()> {
+    let hosts = c.app_hosts();
+    let cmd = App::new(&c.config, None, None).list_images();
+    for (h, out) in c
+        .on(&hosts, |h| {
+            let cmd = cmd.clone();
+            async move { c.capture(&h, &cmd).await }
+        })
+        .await?
+    {
+        output::by_host(&h, &out, c.global.quiet);
+    }
+    Ok(())
+}
+
+pub async fn version(c: &Commander) -> Result<()> {
+    per_role_capture(c, |app| app.current_running_version()).await
+}
+
+pub async fn stop(c: &Commander) -> Result<()> {
+    lock::with_lock(c, || async {
+        let hosts = c.app_hosts();
+        c.on(&hosts, |h| async move {
+            for role in c.roles_on(&h) {
+                let app = App::new(&c.config, Some(role), Some(&h));
+                c.audit(&h, Some(role.name()), "Stopped app").await?;
+                if role.running_proxy() {
+                    let version = c.capture_unchecked(&h, &app.current_running_version()).await?;
+                    if !version.is_empty()
+                        && !c.capture_unchecked(&h, &app.container_id_for_version(&version, false)).await?.is_empty()
+                    {
+                        c.exec_unchecked(&h, &app.remove()).await?;
+                    }
+                }
+                c.exec_unchecked(&h, &app.stop(None)).await?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn start(c: &Commander) -> Result<()> {
+    lock::with_lock(c, || async {
+        let hosts = c.app_hosts();
+        let version = c.config.version();
+        c.on(&hosts, |h| {
+            let version = version.clone();
+            async move {
+                for role in c.roles_on(&h) {
+                    let app = App::new(&c.config, Some(role), Some(&h));
+                    c.audit(&h, Some(role.name()), &format!("Started app version {version}")).await?;
+                    c.exec_unchecked(&h, &app.start()).await?;
+                    if role.running_proxy() {
+                        let running = c.capture_unchecked(&h, &app.current_running_version()).await?;
+                        let endpoint = c.capture(&h, &app.container_id_for_version(&running, false)).await?;
+                        if endpoint.is_empty() {
+                            return Err(CliError::boot(format!(
+                                "Failed to get endpoint for {} on {h}, did the container boot?",
+                                role.name()
+                            )));
+                        }
+                        c.exec(&h, &app.deploy(&endpoint)).await?;
+                    }
+                }
+                Ok(())
+            }
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn remove(c: &Commander) -> Result<()> {
+    lock::with_lock(c, || async {
+        stop(c).await?;
+        let hosts = c.app_hosts();
+        let proxy_hosts = c.proxy_hosts();
+        c.on(&hosts, |h| {
+            let proxy_hosts = proxy_hosts.clone();
+            async move {
+                for role in c.roles_on(&h) {
+                    let app = App::new(&c.config, Some(role), Some(&h));
+                    c.audit(&h, Some(role.name()), "Removed all app containers").await?;
+                    c.exec(&h, &app.remove_containers()).await?;
+                }
+                let app = App::new(&c.config, None, Some(&h));
+                c.audit(&h, None, "Removed all app images").await?;
+                c.exec(&h, &app.remove_images()).await?;
+                let server = wharf_commands::server::Server::new(&c.config);
+                c.exec_unchecked(&h, &server.remove_app_directory()).await?;
+                c.audit(&h, None, &format!("Removed {}", c.config.app_directory())).await?;
+                if proxy_hosts.contains(&h) {
+                    c.exec_unchecked(&h, &app.remove_proxy_app_directory()).await?;
+                }
+                Ok(())
+            }
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `app live` / `app maintenance`: the proxy serves the app again, or a 503 page.
+pub async fn live_or_maintenance(c: &Commander, maintenance: Option<(Option<u64>, Option<String>)>) -> Result<()> {
+    lock::with_lock(c, || async {
+        let hosts = c.app_hosts();
+        let maintenance = &maintenance;
+        c.on(&hosts, |h| async move {
+            for role in c.roles_on(&h).into_iter().filter(|r| r.running_proxy()) {
+                let app = App::new(&c.config, Some(role), Some(&h));
+                match maintenance {
+                    None => {
+                        c.audit(&h, Some(role.name()), "Set application to live mode").await?;
+                        c.exec(&h, &app.live()).await?;
+                    }
+                    Some((drain, message)) => {
+                        c.audit(&h, Some(role.name()), "Set application to maintenance mode").await?;
+                        c.exec(&h, &app.maintenance(*drain, message.as_deref())).await?;
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+pub struct ExecRequest {
+    pub cmd: Vec<String>,
+    pub interactive: bool,
+    pub reuse: bool,
+    pub detach: bool,
+    pub raw: bool,
+    pub env: Vec<(String, String)>,
+}
+
+pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
+    if r.detach && (r.interactive || r.reuse) {
+        return Err(CliError::argument("Detach is not compatible with interactive or reuse"));
+    }
+    let words: Vec<&str> = r.cmd.iter().map(String::as_str).collect();
+    let hosts = c.app_hosts();
+    if r.interactive {
+        let host = hosts.first().ok_or_else(|| CliError::argument("No app hosts"))?;
+        let role = c.roles_on(host).into_iter().next().ok_or_else(|| CliError::argument("No role"))?;
+        let app = App::new(&c.config, Some(role), Some(host));
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
+        let line = if r.reuse {
+            app.execute_in_existing_container_over_ssh(&words, &r.env, tty)
+        } else {
+            app.execute_in_new_container_over_ssh(&words, &r.env, tty, None)
+        };
+        let status = std::process::Command::new("sh").arg("-c").arg(&line).status()?;
+        if !status.success() {
+            return Err(CliError::runtime(format!("Interactive exec on {host} exited with {status}")));
+        }
+        return Ok(());
+    }
+    let version = c.config.version();
+    if !r.raw {
+        output::say(&format!(
+            "Launching command with version {version} from {} container...",
+            if r.reuse { "existing" } else { "new" }
+        ));
+    }
+    let results = c
+        .on(&hosts, |h| {
+            let words = words.clone();
+            let r = &r;
+            async move {
+                let mut outs = vec![];
+                for role in c.roles_on(&h) {
+                    let app = App::new(&c.config, Some(role), Some(&h));
+                    c.audit(
+                        &h,
+                        Some(role.name()),
+                        &format!("Executed cmd '{}' on app version {}", r.cmd.join(" "), c.config.version()),
+                    )
+                    .await?;
+                    let cmd = if r.reuse {
+                        app.execute_in_existing_container(&words, Interactive::No, &r.env)
+                    } else {
+                        app.execute_in_new_container(
+                            &words,
+                            &ExecOptions {
+                                interactive: Interactive::No,
+                                detach: r.detach,
+                                env: r.env.clone(),
+                                exec_id: None,
+                            },
+                        )
+                    };
+                    let out = c.pool.exec(&h, &cmd.to_string()).await?;
+                    if !out.success() {
+                        return Err(CliError::new(
+                            "SSHKit::Command::Failed",
+                            format!(
+                                "Exception while executing on host {h}: {} exited with {}: {}",
+                                cmd.to_redacted_string(),
+                                out.exit_status,
+                                out.stderr_str().trim()
+                            ),
+                        ));
+                    }
+                    outs.push(out.stdout);
+                }
+                Ok(outs)
+            }
+        })
+        .await?;
+    for (h, outs) in results {
+        for out in outs {
+            if r.raw {
+                use std::io::Write;
+                std::io::stdout().write_all(&out)?;
+            } else {
+                output::by_host(&h, String::from_utf8_lossy(&out).trim_end(), c.global.quiet);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn logs(
+    c: &Commander,
+    lines: Option<u64>,
+    since: Option<String>,
+    grep: Option<String>,
+    timestamps: bool,
+    container_id: Option<String>,
+) -> Result<()> {
+    let hosts = c.app_hosts();
+    let results = c
+        .on(&hosts, |h| {
+            let (since, grep, container_id) = (since.clone(), grep.clone(), container_id.clone());
+            async move {
+                let mut out = vec![];
+                for role in c.roles_on(&h) {
+                    let app = App::new(&c.config, Some(role), Some(&h));
+                    let options = LogsOptions {
+                        container_id: container_id.clone().map(wharf_commands::ContainerId::Id).unwrap_or_default(),
+                        timestamps,
+                        since: since.clone(),
+                        lines: lines
+                            .map(|n| n.to_string())
+                            .or_else(|| (since.is_none() && grep.is_none()).then(|| "100".to_string())),
+                        grep: grep.clone(),
+                        grep_options: None,
+                    };
+                    out.push(c.capture_unchecked(&h, &app.logs(&options)).await?);
+                }
+                Ok(out.join("\n"))
+            }
+        })
+        .await?;
+    for (h, text) in results {
+        output::by_host(&h, &text, c.global.quiet);
+    }
+    Ok(())
+}

@@ -1,0 +1,498 @@
+//! Wharf's command line: Kamal's command tree, options and aliases, flag for flag. As in Kamal,
+//! `-h` is `--hosts` (help is `--help`), and every command takes the global options.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wharf",
+    disable_help_flag = true,
+    disable_version_flag = true,
+    about = "Deploy web apps anywhere, with zero downtime (compatible with Kamal)"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct Global {
+    /// Print help
+    #[arg(long, global = true, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Detailed logging
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
+    /// Minimal logging
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+    /// Run commands against a specific app version
+    #[arg(long, global = true)]
+    pub version: Option<String>,
+    /// Run commands only on primary host instead of all
+    #[arg(short = 'p', long, global = true)]
+    pub primary: bool,
+    /// Run commands on these hosts instead of all (separate by comma, supports wildcards with *)
+    #[arg(short = 'h', long, global = true)]
+    pub hosts: Option<String>,
+    /// Run commands on these roles instead of all (separate by comma, supports wildcards with *)
+    #[arg(short = 'r', long, global = true)]
+    pub roles: Option<String>,
+    /// Path to config file
+    #[arg(short = 'c', long, global = true, default_value = "config/deploy.yml")]
+    pub config_file: String,
+    /// Specify destination to be used for config file (staging -> deploy.staging.yml)
+    #[arg(short = 'd', long, global = true)]
+    pub destination: Option<String>,
+    /// Don't run hooks
+    #[arg(short = 'H', long, global = true)]
+    pub skip_hooks: bool,
+    /// Wait for the deploy lock if it's already held instead of failing immediately
+    #[arg(long, global = true)]
+    pub lock_wait: bool,
+    /// Maximum seconds to wait for the deploy lock when --lock-wait is set
+    #[arg(long, global = true, default_value_t = 900)]
+    pub lock_wait_timeout: u64,
+    /// Seconds between deploy lock polls when --lock-wait is set
+    #[arg(long, global = true, default_value_t = 15)]
+    pub lock_wait_interval: u64,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct DeployFlags {
+    /// Skip image build and push
+    #[arg(short = 'P', long)]
+    pub skip_push: bool,
+    /// Build without using Docker's build cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print every command that would run, per host, without changing anything (Wharf)
+    #[arg(long)]
+    pub plan: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct Confirm {
+    /// Proceed without confirmation question
+    #[arg(short = 'y', long)]
+    pub confirmed: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct LogsFlags {
+    /// Show lines since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)
+    #[arg(short = 's', long)]
+    pub since: Option<String>,
+    /// Number of lines to show from each server
+    #[arg(short = 'n', long)]
+    pub lines: Option<u64>,
+    /// Show lines with grep match only (use this to fetch specific requests by id)
+    #[arg(short = 'g', long)]
+    pub grep: Option<String>,
+    /// Additional options supplied to grep
+    #[arg(long)]
+    pub grep_options: Option<String>,
+    /// Follow log on primary server (or specific host set by --hosts)
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Skip appending timestamps to logging output
+    #[arg(short = 'T', long)]
+    pub skip_timestamps: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Setup all accessories, push the env, and deploy app to servers
+    Setup(DeployFlags),
+    /// Deploy app to servers
+    Deploy(DeployFlags),
+    /// Deploy app to servers without bootstrapping servers, starting kamal-proxy and pruning
+    Redeploy(DeployFlags),
+    /// Rollback app to VERSION
+    Rollback {
+        version: String,
+        #[arg(long)]
+        plan: bool,
+    },
+    /// Show details about all containers
+    Details,
+    /// Show audit log from servers
+    Audit,
+    /// Show combined config (including secrets!)
+    Config,
+    /// Show Kamal configuration documentation
+    Docs { section: Option<String> },
+    /// Create config stub in config/deploy.yml and secrets stub in .kamal
+    Init {
+        #[arg(long)]
+        bundle: bool,
+    },
+    /// Remove kamal-proxy, app, accessories, and registry session from servers
+    Remove {
+        #[command(flatten)]
+        confirm: Confirm,
+        #[arg(long)]
+        plan: bool,
+    },
+    /// Upgrade from Kamal 1.x to 2.0
+    Upgrade {
+        #[command(flatten)]
+        confirm: Confirm,
+        #[arg(long)]
+        rolling: bool,
+    },
+    /// Show Wharf version
+    Version,
+    /// Manage accessories (db/redis/search)
+    #[command(subcommand)]
+    Accessory(AccessoryCommand),
+    /// Manage application
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Build application image
+    #[command(subcommand)]
+    Build(BuildCommand),
+    /// Manage the deploy lock
+    #[command(subcommand)]
+    Lock(LockCommand),
+    /// Manage kamal-proxy
+    #[command(subcommand)]
+    Proxy(ProxyCommand),
+    /// Prune old application images and containers
+    #[command(subcommand)]
+    Prune(PruneCommand),
+    /// Login and -out of the image registry
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Helpers for extracting secrets
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Bootstrap servers with curl and Docker
+    #[command(subcommand)]
+    Server(ServerCommand),
+    /// An alias from deploy.yml, expanded before parsing
+    #[command(external_subcommand)]
+    External(Vec<String>),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppCommand {
+    /// Boot app on servers (or reboot app if already running)
+    Boot {
+        #[arg(long)]
+        plan: bool,
+    },
+    /// Start existing app container on servers
+    Start,
+    /// Stop app container on servers
+    Stop,
+    /// Show details about app containers
+    Details,
+    /// Execute a custom command on servers within the app container
+    Exec {
+        /// Execute command over ssh for an interactive shell (use for console/bash)
+        #[arg(short = 'i', long)]
+        interactive: bool,
+        /// Reuse currently running container instead of starting a new one
+        #[arg(long)]
+        reuse: bool,
+        /// Set environment variables for the command (KEY:VALUE)
+        #[arg(short = 'e', long = "env", num_args = 1.., value_delimiter = ' ')]
+        env: Vec<String>,
+        /// Execute command in a detached container
+        #[arg(long)]
+        detach: bool,
+        /// Output raw, unmodified stdout
+        #[arg(long)]
+        raw: bool,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        cmd: Vec<String>,
+    },
+    /// Show app containers on servers
+    Containers,
+    /// Detect app stale containers
+    StaleContainers {
+        /// Stop the stale containers found
+        #[arg(short = 's', long)]
+        stop: bool,
+    },
+    /// Show app images on servers
+    Images,
+    /// Show log lines from app on servers
+    Logs {
+        #[command(flatten)]
+        flags: LogsFlags,
+        /// Docker container ID to fetch logs
+        #[arg(long)]
+        container_id: Option<String>,
+    },
+    /// Remove app containers and images from servers
+    Remove,
+    /// Set the app to live mode
+    Live,
+    /// Set the app to maintenance mode
+    Maintenance {
+        /// How long to allow in-flight requests to complete (defaults to drain_timeout from config)
+        #[arg(long)]
+        drain_timeout: Option<u64>,
+        /// Message to display to clients while stopped
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Show app version currently running on servers
+    Version,
+    #[command(hide = true)]
+    RemoveContainer { version: String },
+    #[command(hide = true)]
+    RemoveContainers,
+    #[command(hide = true)]
+    RemoveImages,
+    #[command(hide = true)]
+    RemoveAppDirectories,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccessoryCommand {
+    /// Boot new accessory service on host (use NAME=all to boot all accessories)
+    Boot { name: String },
+    /// Reboot existing accessory on host
+    Reboot { name: String },
+    /// Start existing accessory container on host
+    Start { name: String },
+    /// Stop existing accessory container on host
+    Stop { name: String },
+    /// Restart existing accessory container on host
+    Restart { name: String },
+    /// Show details about accessory on host (use NAME=all to show all accessories)
+    Details { name: String },
+    /// Execute a custom command on servers within the accessory container
+    Exec {
+        name: String,
+        #[arg(short = 'i', long)]
+        interactive: bool,
+        #[arg(long)]
+        reuse: bool,
+        #[arg(long)]
+        raw: bool,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        cmd: Vec<String>,
+    },
+    /// Show log lines from accessory on host
+    Logs {
+        name: String,
+        #[command(flatten)]
+        flags: LogsFlags,
+    },
+    /// Remove accessory container, image and data directory from host (use NAME=all to remove all accessories)
+    Remove {
+        name: String,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
+    /// Upgrade accessories from Kamal 1.x to 2.0 (restart them in 'kamal' network)
+    Upgrade {
+        name: String,
+        #[arg(long)]
+        rolling: bool,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
+    #[command(hide = true)]
+    Upload { name: String },
+    #[command(hide = true)]
+    Directories { name: String },
+    #[command(hide = true)]
+    PullImage { name: String },
+    #[command(hide = true)]
+    RemoveContainer { name: String },
+    #[command(hide = true)]
+    RemoveImage { name: String },
+    #[command(hide = true)]
+    RemoveServiceDirectory { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BuildCommand {
+    /// Build app and push app image to registry then pull image on servers
+    Deliver,
+    /// Build and push app image to registry
+    Push {
+        #[arg(long, default_value = "registry")]
+        output: String,
+        #[arg(long)]
+        no_cache: bool,
+    },
+    /// Pull app image from registry onto servers
+    Pull,
+    /// Create a build setup
+    Create,
+    /// Remove build setup
+    Remove,
+    /// Show build setup
+    Details,
+    /// Build using the working directory, tag it as dirty, and push to local image store.
+    Dev {
+        #[arg(long, default_value = "docker")]
+        output: String,
+        #[arg(long)]
+        no_cache: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LockCommand {
+    /// Report lock status
+    Status,
+    /// Acquire the deploy lock
+    Acquire {
+        /// A lock message
+        #[arg(short = 'm', long, required = true)]
+        message: String,
+    },
+    /// Release the deploy lock
+    Release,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProxyCommand {
+    /// Boot proxy on servers
+    Boot,
+    /// Manage kamal-proxy boot configuration
+    BootConfig {
+        subcommand: String,
+        #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true")]
+        publish: String,
+        #[arg(long)]
+        publish_host_ip: Vec<String>,
+        #[arg(long, default_value_t = 80)]
+        http_port: u16,
+        #[arg(long, default_value_t = 443)]
+        https_port: u16,
+        #[arg(long, default_value = "10m")]
+        log_max_size: String,
+        #[arg(long)]
+        registry: Option<String>,
+        #[arg(long)]
+        repository: Option<String>,
+        #[arg(long)]
+        image_version: Option<String>,
+        #[arg(long)]
+        metrics_port: Option<u16>,
+        #[arg(long)]
+        debug: bool,
+        #[arg(long, num_args = 0..)]
+        docker_options: Vec<String>,
+    },
+    /// Reboot proxy on servers (stop container, remove container, start new container)
+    Reboot {
+        #[arg(long)]
+        rolling: bool,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
+    /// Start existing proxy container on servers
+    Start,
+    /// Stop existing proxy container on servers
+    Stop,
+    /// Restart existing proxy container on servers
+    Restart,
+    /// Show details about proxy container from servers
+    Details,
+    /// Show log lines from proxy on servers
+    Logs {
+        #[command(flatten)]
+        flags: LogsFlags,
+    },
+    /// Remove proxy container and image from servers
+    Remove {
+        /// Force removing proxy when apps are still installed
+        #[arg(long)]
+        force: bool,
+    },
+    #[command(hide = true)]
+    RemoveContainer,
+    #[command(hide = true)]
+    RemoveImage,
+    #[command(hide = true)]
+    RemoveProxyDirectory,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PruneCommand {
+    /// Prune unused images and stopped containers
+    All,
+    /// Prune unused images
+    Images,
+    /// Prune all stopped containers, except the last n (default 5)
+    Containers {
+        #[arg(long)]
+        retain: Option<usize>,
+    },
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct RegistryFlags {
+    /// Skip local login
+    #[arg(short = 'L', long)]
+    pub skip_local: bool,
+    /// Skip remote login
+    #[arg(short = 'R', long)]
+    pub skip_remote: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RegistryCommand {
+    /// Setup local registry or log in to remote registry locally and remotely
+    Setup(RegistryFlags),
+    /// Remove local registry or log out of remote registry locally and remotely
+    Remove(RegistryFlags),
+    /// Log in to remote registry locally and remotely
+    Login(RegistryFlags),
+    /// Log out of remote registry locally and remotely
+    Logout(RegistryFlags),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Fetch secrets from a vault
+    Fetch {
+        /// Which vault adapter to use
+        #[arg(short = 'a', long, required = true)]
+        adapter: String,
+        /// The account identifier or username
+        #[arg(long)]
+        account: Option<String>,
+        /// A vault or folder to fetch the secrets from
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long, hide = true)]
+        inline: bool,
+        secrets: Vec<String>,
+    },
+    /// Extract a single secret from the results of a fetch call
+    Extract {
+        name: String,
+        secrets: String,
+        #[arg(long, hide = true)]
+        inline: bool,
+    },
+    /// Print the secrets (for debugging)
+    Print,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServerCommand {
+    /// Run a custom command on the server (use --help to show options)
+    Exec {
+        #[arg(short = 'i', long)]
+        interactive: bool,
+        #[arg(long)]
+        raw: bool,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        cmd: Vec<String>,
+    },
+    /// Set up Docker to run Kamal apps
+    Bootstrap,
+}

@@ -1,0 +1,251 @@
+//! `app boot`: start the new version on every app host and switch traffic to it (Kamal's
+//! `Cli::App#boot` and `Cli::App::Boot`). Per host and role: rename a clashing container, upload
+//! the env file (mode 0600), `docker run`, then hand the container to the proxy (proxied roles;
+//! the proxy health-checks it) or poll its docker status (others), then stop the old version.
+//! Hosts boot in groups (`boot.limit`, `boot.wait`); a barrier holds the other roles until the
+//! first primary-role container is healthy; `latest` is tagged once all hosts run the version.
+
+use crate::commander::Commander;
+use crate::error::{CliError, Result};
+use crate::output;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use wharf_commands::App;
+use wharf_config::Role;
+
+/// Opens when the first primary-role container is healthy; closes when it fails.
+#[derive(Clone)]
+struct Barrier {
+    state: watch::Sender<Option<bool>>,
+}
+
+impl Barrier {
+    fn new() -> Self {
+        Self { state: watch::channel(None).0 }
+    }
+    fn open(&self) -> bool {
+        let mut changed = false;
+        self.state.send_if_modified(|s| {
+            if s.is_none() {
+                *s = Some(true);
+                changed = true;
+            }
+            changed
+        });
+        changed
+    }
+    fn close(&self) -> bool {
+        let mut changed = false;
+        self.state.send_if_modified(|s| {
+            if s.is_none() {
+                *s = Some(false);
+                changed = true;
+            }
+            changed
+        });
+        changed
+    }
+    async fn wait(&self) -> bool {
+        let mut rx = self.state.subscribe();
+        let result = rx.wait_for(|s| s.is_some()).await.map(|s| s.unwrap_or(false)).unwrap_or(false);
+        result
+    }
+}
+
+fn hostname_for(host: &str) -> String {
+    let mut h: String = host.chars().take(51).collect();
+    while h.ends_with('.') {
+        h.pop();
+    }
+    format!("{h}-{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff)
+}
+
+/// Kamal's `Healthcheck::Poller`: `running` (then the readiness delay) or `healthy` within
+/// `deploy_timeout`, retrying with 1, 2, 3... second pauses.
+async fn wait_for_healthy(c: &Commander, host: &str, app: &App<'_>, version: &str) -> Result<()> {
+    let timeout = Duration::from_secs(c.config.deploy_timeout());
+    let deadline = Instant::now() + timeout;
+    let readiness = c.config.readiness_delay();
+    let mut attempt = 1u64;
+    loop {
+        let mut status = c.capture_unchecked(host, &app.status(version)).await?;
+        if status == "running" && readiness > 0 && !c.plan {
+            output::info(host, &format!("Container is running, waiting for readiness delay of {readiness} seconds"));
+            tokio::time::sleep(Duration::from_secs(readiness)).await;
+            status = c.capture_unchecked(host, &app.status(version)).await?;
+        }
+        if status == "running" || status == "healthy" || c.plan {
+            output::info(host, "Container is healthy!");
+            return Ok(());
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(CliError::new(
+                "Kamal::Cli::Healthcheck::Error",
+                format!("container not ready after {} seconds ({status})", timeout.as_secs()),
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(attempt).min(left)).await;
+        attempt += 1;
+    }
+}
+
+async fn boot_one(c: &Commander, host: &str, role: &Role, version: &str, barrier: &Barrier) -> Result<()> {
+    let app = App::new(&c.config, Some(role), Some(host));
+    let primary_role = c.primary_role_name();
+    let gatekeeper = role.name() == primary_role;
+
+    // An existing container of this version is renamed out of the way.
+    let clashing = c.capture_unchecked(host, &app.container_id_for_version(version, false)).await?;
+    if !clashing.is_empty() {
+        let renamed = format!("{version}_replaced_{:016x}", fastrand::u64(..));
+        output::info(host, &format!("Renaming container {version} to {renamed} as already deployed on {host}"));
+        c.audit(host, Some(role.name()), &format!("Renaming container {version} to {renamed}")).await?;
+        c.exec(host, &app.rename_container(version, &renamed)).await?;
+    }
+    let old_version = c.capture_unchecked(host, &app.current_running_version()).await?;
+    let old_version = (!old_version.is_empty()).then_some(old_version);
+
+    if !gatekeeper {
+        output::info(
+            host,
+            &format!(
+                "Waiting for the first healthy {primary_role} container before booting {} on {host}...",
+                role.name()
+            ),
+        );
+        if !barrier.wait().await {
+            output::info(
+                host,
+                &format!("First {primary_role} container is unhealthy, not booting {} on {host}", role.name()),
+            );
+            return Err(CliError::new(
+                "Kamal::Cli::Healthcheck::Error",
+                format!("first {primary_role} container is unhealthy"),
+            ));
+        }
+        output::info(host, &format!("First {primary_role} container is healthy, booting {} on {host}...", role.name()));
+    }
+
+    let started = start_new_version(c, host, role, &app, version).await;
+    if let Err(e) = started {
+        if gatekeeper && barrier.close() {
+            output::info(
+                host,
+                &format!("First {primary_role} container is unhealthy on {host}, not booting any other roles"),
+            );
+            let cid = app.container_id_for_version(version, false);
+            if let Ok(logs) = c
+                .capture_unchecked(
+                    host,
+                    &app.logs(&wharf_commands::LogsOptions {
+                        container_id: wharf_commands::ContainerId::Command(cid),
+                        lines: Some("50".into()),
+                        ..Default::default()
+                    }),
+                )
+                .await
+            {
+                if !logs.is_empty() {
+                    eprintln!("{logs}");
+                }
+            }
+        }
+        c.exec_unchecked(host, &app.stop(Some(version))).await?;
+        return Err(e);
+    }
+    if gatekeeper && barrier.open() {
+        output::info(host, &format!("First {primary_role} container is healthy on {host}, booting any other roles"));
+    }
+    if let Some(old) = old_version {
+        c.exec_unchecked(host, &app.stop(Some(&old))).await?;
+        if role.assets() {
+            c.exec_unchecked(host, &app.clean_up_assets()).await?;
+        }
+        if c.config.error_pages_path().is_some() {
+            c.exec_unchecked(host, &app.clean_up_error_pages()).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>, version: &str) -> Result<()> {
+    c.audit(host, Some(role.name()), &format!("Booted app version {version}")).await?;
+    c.exec(host, &app.ensure_env_directory()).await?;
+    let env_file = role.secrets_io(host)?;
+    c.upload(host, env_file.as_bytes(), &role.secrets_path(), 0o600).await?;
+    let hostname = hostname_for(host);
+    c.exec(host, &app.run(Some(&hostname))).await?;
+    if role.running_proxy() {
+        let endpoint = c.capture(host, &app.container_id_for_version(version, false)).await.unwrap_or_default();
+        if endpoint.is_empty() && !c.plan {
+            return Err(CliError::boot(format!(
+                "Failed to get endpoint for {} on {host}, did the container boot?",
+                role.name()
+            )));
+        }
+        let endpoint = if endpoint.is_empty() { "<container-id>".to_string() } else { endpoint };
+        c.exec(host, &app.deploy(&endpoint)).await.map_err(|e| {
+            output::say_red(&format!("Failed to boot {} on {host}", role.name()));
+            e
+        })?;
+    } else {
+        wait_for_healthy(c, host, app, version).await?;
+    }
+    Ok(())
+}
+
+/// Boots `version` on the selected app hosts.
+pub async fn boot(c: &Commander, version: &str) -> Result<()> {
+    output::say(&format!("Start container with version {version} (or reboot if already running)..."));
+    let hosts = c.app_hosts();
+    let groups: Vec<Vec<String>> = match c.config.boot().limit() {
+        Some(limit) if limit > 0 => hosts.chunks(limit).map(|g| g.to_vec()).collect(),
+        _ => vec![hosts.clone()],
+    };
+    let barrier = Barrier::new();
+    // With no primary role container among the selected roles, nothing would open the barrier.
+    if !c.roles().iter().any(|r| r.name() == c.primary_role_name()) {
+        barrier.open();
+    }
+    let parallel_roles = c.config.boot().parallel_roles().unwrap_or(false);
+    for group in groups {
+        let list = group.join(",");
+        c.run_hook("pre-app-boot", &[("hosts", list.clone())])?;
+        c.on(&group, |host| {
+            let barrier = barrier.clone();
+            let version = version.to_string();
+            async move {
+                let roles = c.roles_on(&host);
+                if parallel_roles {
+                    let all = roles.iter().map(|role| boot_one(c, &host, role, &version, &barrier));
+                    for r in futures::future::join_all(all).await {
+                        r?;
+                    }
+                } else {
+                    for role in roles {
+                        boot_one(c, &host, role, &version, &barrier).await?;
+                    }
+                }
+                Ok(())
+            }
+        })
+        .await?;
+        c.run_hook("post-app-boot", &[("hosts", list)])?;
+        if let Some(wait) = c.config.boot().wait() {
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        }
+    }
+    let tag = App::new(&c.config, None, None).tag_latest_image();
+    let image = c.config.absolute_image();
+    c.on(&hosts, |h| {
+        let tag = tag.clone();
+        let image = image.clone();
+        async move {
+            c.audit(&h, None, &format!("Tagging {image} as the latest image")).await?;
+            c.exec(&h, &tag).await.map(|_| ())
+        }
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,471 @@
+//! The execution context every command runs in (Kamal's `KAMAL` commander): the loaded
+//! configuration, the SSH pool, which hosts and roles are selected (`-h`, `-r`, `-p`), the deploy
+//! lock, hooks, the audit log, and `--plan` (print what would change instead of changing it).
+//!
+//! Commands from `wharf-commands` are run here: `exec` for changes (printed, not run, under
+//! `--plan`), `capture` for read-only queries (always run, so a plan sees the servers' real state).
+
+use crate::args::Global;
+use crate::error::{CliError, Result};
+use crate::hooks::{Hooks, HOOKS_WITH_SECRETS};
+use crate::output;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use wharf_commands::tags::{Details, Stamp};
+use wharf_commands::{Auditor, Cmd};
+use wharf_config::{Configuration, Role};
+use wharf_ssh::{Output, Pool, Redactor, SshOptions};
+
+pub struct Commander {
+    pub config: Configuration,
+    pub pool: Pool,
+    pub global: Global,
+    pub dir: PathBuf,
+    pub hooks: Hooks,
+    pub performer: String,
+    pub user_name: String,
+    pub plan: bool,
+    pub command: String,
+    pub subcommand: Option<String>,
+    pub secrets: Arc<wharf_secrets::Secrets>,
+    holding_lock: AtomicBool,
+    specific_hosts: Option<Vec<String>>,
+    specific_roles: Option<Vec<String>>,
+    redactor: Redactor,
+    /// Commands printed under `--plan`, per host, in order.
+    planned: Mutex<Vec<(String, String)>>,
+}
+
+/// `File.fnmatch` with only `*` as a wildcard, as Kamal's `filter_specific_items`.
+pub fn fnmatch(pattern: &str, item: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], s) || (!s.is_empty() && go(p, &s[1..])),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), item.as_bytes())
+}
+
+fn filter_specific(filters: &[String], items: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for f in filters {
+        for item in items {
+            if fnmatch(f, item) && !out.contains(item) {
+                out.push(item.clone());
+            }
+        }
+    }
+    out
+}
+
+impl Commander {
+    pub fn new(
+        config: Configuration,
+        global: Global,
+        dir: PathBuf,
+        secrets: Arc<wharf_secrets::Secrets>,
+        command: &str,
+        subcommand: Option<&str>,
+        plan: bool,
+    ) -> Result<Self> {
+        let ssh_options = ssh_options(&config)?;
+        let pool = Pool::new(ssh_options);
+        let hooks = Hooks::new(dir.join(config.hooks_path()), global.skip_hooks);
+        let specific_roles = match &global.roles {
+            Some(r) => {
+                let names: Vec<String> = r.split(',').map(str::to_string).collect();
+                let found = filter_specific(&names, &config.role_names());
+                if found.is_empty() {
+                    return Err(CliError::argument(format!("No --roles match for {}", names.join(","))));
+                }
+                Some(found)
+            }
+            None => None,
+        };
+        let mut specific_hosts = match &global.hosts {
+            Some(h) => {
+                let names: Vec<String> = h.split(',').map(str::to_string).collect();
+                let found = filter_specific(&names, &config.all_hosts());
+                if found.is_empty() {
+                    return Err(CliError::argument(format!("No --hosts match for {}", names.join(","))));
+                }
+                Some(found)
+            }
+            None => None,
+        };
+        if global.primary {
+            let primary = match &specific_roles {
+                Some(roles) => {
+                    let primary_name = config.primary_role_name();
+                    let role = roles.iter().find(|r| **r == primary_name).or(roles.first());
+                    role.and_then(|r| config.role(r)).and_then(|r| r.primary_host())
+                }
+                None => config.primary_host(),
+            };
+            specific_hosts = primary.map(|p| vec![p]);
+        }
+        let performer = crate::git::performer(&dir);
+        let user_name = crate::git::user_name(&dir);
+        let holding_lock = std::env::var("KAMAL_LOCK").map(|v| v == "true").unwrap_or(false);
+        Ok(Self {
+            config,
+            pool,
+            global,
+            hooks,
+            performer,
+            user_name,
+            plan,
+            command: command.to_string(),
+            subcommand: subcommand.map(str::to_string),
+            secrets,
+            holding_lock: AtomicBool::new(holding_lock),
+            specific_hosts,
+            specific_roles,
+            dir,
+            redactor: Redactor::default(),
+            planned: Mutex::new(vec![]),
+        })
+    }
+
+    /// Masks every known secret value in everything printed from now on.
+    pub fn set_redactor(&mut self, redactor: Redactor) {
+        self.pool.set_redactor(redactor.clone());
+        self.redactor = redactor;
+    }
+
+    // ---- selection (Kamal::Commander::Specifics) ------------------------------------------
+
+    fn specified_hosts(&self) -> Vec<String> {
+        let hosts = self.specific_hosts.clone().unwrap_or_else(|| self.config.all_hosts());
+        match &self.specific_roles {
+            Some(roles) => {
+                let role_hosts: Vec<String> =
+                    roles.iter().filter_map(|r| self.config.role(r)).flat_map(|r| r.hosts()).collect();
+                hosts.into_iter().filter(|h| role_hosts.contains(h)).collect()
+            }
+            None => hosts,
+        }
+    }
+
+    /// The selected roles, primary role first.
+    pub fn roles(&self) -> Vec<&Role> {
+        let hosts = self.specific_hosts.clone().unwrap_or_else(|| self.config.all_hosts());
+        let mut roles: Vec<&Role> = match &self.specific_roles {
+            Some(names) => names.iter().filter_map(|n| self.config.role(n)).collect(),
+            None => self.config.roles().iter().collect(),
+        };
+        roles.retain(|r| r.hosts().iter().any(|h| hosts.contains(h)));
+        let primary = self.primary_role_name();
+        roles.sort_by_key(|r| if r.name() == primary { 0 } else { 1 });
+        roles
+    }
+
+    pub fn primary_host(&self) -> Option<String> {
+        if let Some(h) = self.specific_hosts.as_ref().and_then(|h| h.first()) {
+            return Some(h.clone());
+        }
+        if let Some(roles) = &self.specific_roles {
+            let primary = self.config.primary_role_name();
+            let role = roles.iter().find(|r| **r == primary).or(roles.first());
+            if let Some(h) = role.and_then(|r| self.config.role(r)).and_then(|r| r.primary_host()) {
+                return Some(h);
+            }
+        }
+        self.config.primary_host()
+    }
+
+    pub fn primary_role_name(&self) -> String {
+        self.config.primary_role_name()
+    }
+
+    pub fn roles_on(&self, host: &str) -> Vec<&Role> {
+        self.roles().into_iter().filter(|r| r.hosts().iter().any(|h| h == host)).collect()
+    }
+
+    fn sort_primary_first(&self, mut hosts: Vec<String>) -> Vec<String> {
+        let primary = self.primary_role_name();
+        hosts.sort_by_key(|h| if self.roles_on(h).iter().any(|r| r.name() == primary) { 0 } else { 1 });
+        hosts
+    }
+
+    pub fn hosts(&self) -> Vec<String> {
+        self.sort_primary_first(self.specified_hosts())
+    }
+
+    pub fn app_hosts(&self) -> Vec<String> {
+        let specified = self.specified_hosts();
+        let hosts = self.config.app_hosts().into_iter().filter(|h| specified.contains(h)).collect();
+        self.sort_primary_first(hosts)
+    }
+
+    pub fn proxy_hosts(&self) -> Vec<String> {
+        let specified = self.specified_hosts();
+        self.config.proxy_hosts().into_iter().filter(|h| specified.contains(h)).collect()
+    }
+
+    pub fn accessory_hosts(&self, hosts: &[String]) -> Vec<String> {
+        let specified = self.specified_hosts();
+        hosts.iter().filter(|h| specified.contains(h)).cloned().collect()
+    }
+
+    // ---- running ------------------------------------------------------------------------
+
+    fn echo(&self, host: &str, cmd: &str) {
+        if self.global.verbose {
+            output::info(host, &format!("Running {}", self.redactor.redact(cmd)));
+        }
+    }
+
+    /// Runs a command that changes the server; non-zero exit is an error naming host and command.
+    pub async fn exec(&self, host: &str, cmd: &Cmd) -> Result<Output> {
+        let text = cmd.to_string();
+        if self.plan {
+            self.planned.lock().unwrap().push((host.to_string(), cmd.to_redacted_string()));
+            return Ok(Output { exit_status: 0, exit_signal: None, stdout: vec![], stderr: vec![] });
+        }
+        self.echo(host, &cmd.to_redacted_string());
+        let started = Instant::now();
+        let out = self.pool.exec(host, &text).await?;
+        if self.global.verbose {
+            for line in out.stdout_str().lines().chain(out.stderr_str().lines()) {
+                output::debug(host, &self.redactor.redact(line));
+            }
+            output::info(
+                host,
+                &format!(
+                    "Finished in {:.3} seconds with exit status {}",
+                    started.elapsed().as_secs_f64(),
+                    out.exit_status
+                ),
+            );
+        }
+        if !out.success() {
+            return Err(command_failed(host, &cmd.to_redacted_string(), &out, &self.redactor));
+        }
+        Ok(out)
+    }
+
+    /// Like `exec`, but a non-zero exit is not an error (Kamal's `raise_on_non_zero_exit: false`).
+    pub async fn exec_unchecked(&self, host: &str, cmd: &Cmd) -> Result<Output> {
+        if self.plan {
+            return self.exec(host, cmd).await;
+        }
+        self.echo(host, &cmd.to_redacted_string());
+        Ok(self.pool.exec(host, &cmd.to_string()).await?)
+    }
+
+    /// A read-only query: always runs (also under `--plan`); stdout, trimmed.
+    pub async fn capture(&self, host: &str, cmd: &Cmd) -> Result<String> {
+        self.echo(host, &cmd.to_redacted_string());
+        let out = self.pool.exec(host, &cmd.to_string()).await?;
+        if !out.success() {
+            return Err(command_failed(host, &cmd.to_redacted_string(), &out, &self.redactor));
+        }
+        Ok(out.stdout_str().trim().to_string())
+    }
+
+    /// A read-only query whose failure means "nothing".
+    pub async fn capture_unchecked(&self, host: &str, cmd: &Cmd) -> Result<String> {
+        self.echo(host, &cmd.to_redacted_string());
+        let out = self.pool.exec(host, &cmd.to_string()).await?;
+        Ok(out.stdout_str().trim().to_string())
+    }
+
+    pub async fn upload(&self, host: &str, content: &[u8], path: &str, mode: u32) -> Result<()> {
+        if self.plan {
+            self.planned
+                .lock()
+                .unwrap()
+                .push((host.to_string(), format!("upload {path} (mode {mode:o}, {} bytes)", content.len())));
+            return Ok(());
+        }
+        self.echo(host, &format!("Uploading {path}"));
+        Ok(self.pool.upload(host, content, path, mode).await?)
+    }
+
+    /// Runs `f` on every host in parallel; every failure is reported (Kamal's `on(hosts)`).
+    pub async fn on<'a, F, Fut, T>(&'a self, hosts: &[String], f: F) -> Result<Vec<(String, T)>>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'a,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'a,
+        T: Send + 'a,
+    {
+        let futures = hosts.iter().map(|h| {
+            let fut = f(h.clone());
+            let h = h.clone();
+            async move { (h, fut.await) }
+        });
+        let results = futures::future::join_all(futures).await;
+        let mut ok = vec![];
+        let mut failures = vec![];
+        for (h, r) in results {
+            match r {
+                Ok(v) => ok.push((h, v)),
+                Err(e) => failures.push((h, e)),
+            }
+        }
+        match failures.len() {
+            0 => Ok(ok),
+            1 => Err(failures.pop().unwrap().1),
+            n => {
+                let class = failures[0].1.class;
+                let text: Vec<String> =
+                    failures.iter().map(|(h, e)| format!("Exception while executing on host {h}: {e}")).collect();
+                Err(CliError::new(class, format!("Exceptions on {n} hosts:\n{}", text.join("\n"))))
+            }
+        }
+    }
+
+    pub fn stamp(&self) -> Stamp {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+        Stamp::at(now as i64, self.performer.clone())
+    }
+
+    /// Appends a line to the audit log on `host` (`.kamal/<service>[-<dest>]-audit.log`).
+    pub async fn audit(&self, host: &str, role: Option<&str>, message: &str) -> Result<()> {
+        let details = Details::new().with_opt("role", role);
+        let auditor = Auditor::new(&self.config, Details::new());
+        self.exec(host, &auditor.record(message, &self.stamp(), &details)).await.map(|_| ())
+    }
+
+    // ---- hooks --------------------------------------------------------------------------
+
+    /// Runs a local hook with Kamal's environment; `extra` adds e.g. `hosts` or `runtime`.
+    pub fn run_hook(&self, hook: &str, extra: &[(&str, String)]) -> Result<()> {
+        if !self.hooks.exists(hook) {
+            return Ok(());
+        }
+        if self.plan {
+            self.planned.lock().unwrap().push(("local".into(), format!("hook {hook}")));
+            return Ok(());
+        }
+        output::say(&format!("Running the {hook} hook..."));
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        let hook_cmds = wharf_commands::hook::Hook::new(&self.config);
+        let mut details = Details::new()
+            .with("hosts", self.hosts().join(","))
+            .with_opt("roles", self.specific_roles.as_ref().map(|r| r.join(",")))
+            .with("lock", self.holding_lock().to_string())
+            .with("command", self.command.clone())
+            .with_opt("subcommand", self.subcommand.clone());
+        for (k, v) in extra {
+            details = details.with(*k, v.clone());
+        }
+        let secrets: Option<Vec<(String, String)>> = HOOKS_WITH_SECRETS
+            .contains(&hook)
+            .then(|| self.secrets.to_map().map(|m| m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()))
+            .transpose()?;
+        for (k, v) in hook_cmds.env(&self.stamp(), secrets.as_deref(), &details) {
+            env.insert(k, v);
+        }
+        let quiet =
+            self.global.quiet || matches!(self.config.hooks_output_for(hook), Some(wharf_config::HooksOutput::Quiet));
+        self.hooks.run(hook, &env, quiet)?;
+        Ok(())
+    }
+
+    // ---- the deploy lock ----------------------------------------------------------------
+
+    pub fn holding_lock(&self) -> bool {
+        self.holding_lock.load(Ordering::SeqCst)
+    }
+
+    pub fn set_holding_lock(&self, v: bool) {
+        self.holding_lock.store(v, Ordering::SeqCst);
+    }
+
+    /// The commands printed under `--plan`, grouped by host in first-seen order.
+    pub fn print_plan(&self) {
+        let planned = self.planned.lock().unwrap();
+        let mut hosts: Vec<&str> = vec![];
+        for (h, _) in planned.iter() {
+            if !hosts.contains(&h.as_str()) {
+                hosts.push(h);
+            }
+        }
+        println!("Plan: {} command(s) on {} host(s); nothing was changed.", planned.len(), hosts.len());
+        for h in hosts {
+            println!("\n{h}:");
+            for (host, cmd) in planned.iter() {
+                if host == h {
+                    println!("  {cmd}");
+                }
+            }
+        }
+    }
+}
+
+fn command_failed(host: &str, cmd: &str, out: &Output, redactor: &Redactor) -> CliError {
+    let stderr = out.stderr_str();
+    let stdout = out.stdout_str();
+    let detail = if stderr.trim().is_empty() { stdout.trim().to_string() } else { stderr.trim().to_string() };
+    CliError::new(
+        "SSHKit::Command::Failed",
+        redactor
+            .redact(&format!(
+                "Exception while executing on host {host}: {cmd} exit status: {}\n{cmd} stdout: {}\n{cmd} stderr: {}",
+                out.exit_status,
+                stdout.trim(),
+                detail
+            ))
+            .to_string(),
+    )
+}
+
+/// SSH settings from deploy.yml's `ssh:` and `sshkit:` sections.
+fn ssh_options(config: &Configuration) -> Result<SshOptions> {
+    let ssh = config.ssh();
+    let sshkit = config.sshkit();
+    let mut o = SshOptions {
+        user: Some(ssh.user()),
+        port: Some(ssh.port()),
+        keys_only: ssh.keys_only(),
+        forward_agent: ssh.forward_agent(),
+        max_concurrent_starts: sshkit.max_concurrent_starts() as usize,
+        pool_idle_timeout: std::time::Duration::from_secs(sshkit.pool_idle_timeout()),
+        dns_retries: sshkit.dns_retries() as u32,
+        ..Default::default()
+    };
+    if let Some(keys) = ssh.keys() {
+        o.keys = Some(keys.into_iter().map(PathBuf::from).collect());
+    }
+    if let Some(data) = ssh.key_data()? {
+        o.key_data = data;
+    }
+    match ssh.proxy() {
+        Some(wharf_config::SshProxy::Jump(j)) => o.proxy = Some(j),
+        Some(wharf_config::SshProxy::Command(c)) => o.proxy_command = Some(c),
+        None => {}
+    }
+    if let Ok(level) = ssh.log_level().parse() {
+        o.log_level = level;
+    }
+    o.config = match ssh.config() {
+        None => wharf_ssh::SshConfigFiles::Default,
+        Some(serde_yaml::Value::Bool(false)) => wharf_ssh::SshConfigFiles::Disabled,
+        Some(serde_yaml::Value::Bool(true)) => wharf_ssh::SshConfigFiles::Default,
+        Some(serde_yaml::Value::String(p)) => wharf_ssh::SshConfigFiles::Files(vec![PathBuf::from(p)]),
+        Some(serde_yaml::Value::Sequence(ps)) => {
+            wharf_ssh::SshConfigFiles::Files(ps.iter().filter_map(|p| p.as_str()).map(PathBuf::from).collect())
+        }
+        Some(_) => wharf_ssh::SshConfigFiles::Default,
+    };
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fnmatch_star_only() {
+        assert!(super::fnmatch("web*", "web-1"));
+        assert!(super::fnmatch("*", "x"));
+        assert!(!super::fnmatch("web?", "web1"));
+        assert!(super::fnmatch("10.0.0.*", "10.0.0.12"));
+    }
+}

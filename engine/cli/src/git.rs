@@ -1,0 +1,68 @@
+//! What Kamal asks git (`Kamal::Git`): whether the directory is a repository, the revision,
+//! uncommitted changes, the user's name and email, the top-level directory.
+
+use std::path::Path;
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).current_dir(dir).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+pub fn used(dir: &Path) -> bool {
+    git(dir, &["rev-parse"]).is_some()
+}
+
+pub fn revision(dir: &Path) -> Option<String> {
+    git(dir, &["rev-parse", "HEAD"]).filter(|s| !s.is_empty())
+}
+
+pub fn uncommitted_changes(dir: &Path) -> bool {
+    git(dir, &["status", "--porcelain"]).is_some_and(|s| !s.is_empty())
+}
+
+pub fn user_name(dir: &Path) -> String {
+    git(dir, &["config", "user.name"]).unwrap_or_default()
+}
+
+pub fn email(dir: &Path) -> String {
+    git(dir, &["config", "user.email"]).unwrap_or_default()
+}
+
+pub fn root(dir: &Path) -> Option<String> {
+    git(dir, &["rev-parse", "--show-toplevel"])
+}
+
+/// `KAMAL_PERFORMER` and the audit log's performer: the git email, else `whoami`.
+pub fn performer(dir: &Path) -> String {
+    let email = email(dir);
+    if !email.is_empty() {
+        return email;
+    }
+    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| {
+        Command::new("whoami")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Kamal's version: the commit, with `_uncommitted_<16 hex>` when the tree is dirty and the
+/// build does not come from a clean clone.
+pub fn version(dir: &Path, builds_from_clean_clone: bool) -> Result<String, String> {
+    if !used(dir) {
+        return Err(format!("Can't use commit hash as version, no git repository found in {}", dir.display()));
+    }
+    let revision = revision(dir).ok_or("Can't use commit hash as version, the repository has no commits")?;
+    if uncommitted_changes(dir) && !builds_from_clean_clone {
+        return Ok(format!("{revision}_uncommitted_{:016x}", rand_u64()));
+    }
+    Ok(revision)
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    h.finish()
+}

@@ -1,0 +1,145 @@
+//! The deploy lock (Kamal's `with_lock`): a directory made atomically with `mkdir` on the primary
+//! host, holding base64 details of who holds it. Held around every server-changing step, released
+//! on failure too, waited for with `--lock-wait`.
+
+use crate::commander::Commander;
+use crate::error::{CliError, Result};
+use crate::output;
+use std::time::{Duration, Instant};
+use wharf_commands::lock::Lock;
+
+pub const AUTOMATIC_DEPLOY_LOCK_MESSAGE: &str = "Automatic deploy lock";
+
+enum AcquireError {
+    Held,
+    Other(CliError),
+}
+
+fn primary(c: &Commander) -> Result<String> {
+    c.primary_host().ok_or_else(|| CliError::argument("No primary host"))
+}
+
+async fn try_acquire(c: &Commander, message: &str) -> Result<(), AcquireError> {
+    let host = primary(c).map_err(AcquireError::Other)?;
+    let locked_at = c.stamp().recorded_at;
+    let cmd = Lock::new(&c.config).acquire(message, &c.config.version(), &c.user_name, &locked_at);
+    match c.exec(&host, &cmd).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.message.contains("cannot create directory") || e.message.contains("File exists") => {
+            Err(AcquireError::Held)
+        }
+        Err(e) => Err(AcquireError::Other(e)),
+    }
+}
+
+pub async fn status(c: &Commander) -> Result<Option<String>> {
+    let host = primary(c)?;
+    let out = c.capture_unchecked(&host, &Lock::new(&c.config).status()).await?;
+    Ok((!out.is_empty()).then_some(out))
+}
+
+async fn ensure_run_directory(c: &Commander) -> Result<()> {
+    let hosts = c.hosts();
+    let cmd = wharf_commands::server::Server::new(&c.config).ensure_run_directory();
+    c.on(&hosts, |h| {
+        let cmd = cmd.clone();
+        async move { c.exec(&h, &cmd).await.map(|_| ()) }
+    })
+    .await?;
+    Ok(())
+}
+
+pub async fn acquire(c: &Commander, message: &str) -> Result<()> {
+    ensure_run_directory(c).await?;
+    if c.global.lock_wait {
+        return acquire_with_wait(c, message).await;
+    }
+    output::say("Acquiring the deploy lock...");
+    match try_acquire(c, message).await {
+        Ok(()) => {
+            c.set_holding_lock(true);
+            Ok(())
+        }
+        Err(AcquireError::Held) => {
+            output::say_red("Deploy lock already in place!");
+            if let Some(s) = status(c).await? {
+                println!("{s}");
+            }
+            Err(CliError::lock("Deploy lock found. Run 'kamal lock help' for more information"))
+        }
+        Err(AcquireError::Other(e)) => Err(e),
+    }
+}
+
+async fn acquire_with_wait(c: &Commander, message: &str) -> Result<()> {
+    let timeout = c.global.lock_wait_timeout;
+    let interval = c.global.lock_wait_interval.max(1);
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    let mut details_shown = false;
+    output::say(&format!("Acquiring the deploy lock (waiting up to {timeout}s)..."));
+    loop {
+        match try_acquire(c, message).await {
+            Ok(()) => {
+                c.set_holding_lock(true);
+                return Ok(());
+            }
+            Err(AcquireError::Other(e)) => return Err(e),
+            Err(AcquireError::Held) => {}
+        }
+        if !details_shown {
+            let s = status(c).await?.unwrap_or_default();
+            output::say("Deploy lock is held by:");
+            println!("{s}");
+            if !s.contains(AUTOMATIC_DEPLOY_LOCK_MESSAGE) {
+                return Err(CliError::lock(
+                    "Deploy lock held manually, not waiting. Run 'kamal lock help' for more information",
+                ));
+            }
+            details_shown = true;
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now()).as_secs();
+        if remaining == 0 {
+            output::say_red(&format!("Timed out after {timeout}s waiting for the deploy lock"));
+            return Err(CliError::lock("Timed out waiting for deploy lock"));
+        }
+        output::say(&format!("Retrying in {interval}s ({remaining}s remaining)..."));
+        tokio::time::sleep(Duration::from_secs(interval.min(remaining))).await;
+    }
+}
+
+pub async fn release(c: &Commander) -> Result<()> {
+    output::say("Releasing the deploy lock...");
+    let host = primary(c)?;
+    c.exec(&host, &Lock::new(&c.config).release()).await?;
+    c.set_holding_lock(false);
+    Ok(())
+}
+
+/// Runs `f` holding the lock (unless already held: nested steps and `KAMAL_LOCK=true`). The lock
+/// is released when `f` fails, and when the process is interrupted (Ctrl-C, SIGTERM) mid-way.
+pub async fn with_lock<F, Fut, T>(c: &Commander, f: F) -> Result<T>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    if c.holding_lock() {
+        return f().await;
+    }
+    acquire(c, AUTOMATIC_DEPLOY_LOCK_MESSAGE).await?;
+    let outcome = tokio::select! {
+        r = f() => r,
+        signal = crate::signals::interrupted() => Err(CliError::new("Interrupt", format!("Interrupted by {signal}: stopped cleanly, no server was left between versions"))),
+    };
+    match outcome {
+        Ok(v) => {
+            release(c).await?;
+            Ok(v)
+        }
+        Err(e) => {
+            if let Err(release_error) = release(c).await {
+                output::say_red(&format!("Error releasing the deploy lock: {release_error}"));
+            }
+            Err(e)
+        }
+    }
+}
