@@ -215,6 +215,24 @@ pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
         }
         return Ok(());
     }
+    // A new container runs the latest image (Kamal's `version_or_latest`) unless --version is given.
+    if c.global.version.is_none() {
+        if r.reuse {
+            // An existing container: the version running on the primary host (Kamal's
+            // `current_running_version`).
+            if let Some(host) = c.primary_host() {
+                if let Some(role) = c.roles_on(&host).into_iter().next() {
+                    let app = App::new(&c.config, Some(role), Some(&host));
+                    let running = c.capture_unchecked(&host, &app.current_running_version()).await?;
+                    if !running.is_empty() {
+                        c.config.set_version(running);
+                    }
+                }
+            }
+        } else {
+            c.config.set_version("latest");
+        }
+    }
     let version = c.config.version();
     if !r.raw {
         output::say(&format!(

@@ -315,8 +315,16 @@ impl Commander {
             1 => Err(failures.pop().unwrap().1),
             n => {
                 let class = failures[0].1.class;
-                let text: Vec<String> =
-                    failures.iter().map(|(h, e)| format!("Exception while executing on host {h}: {e}")).collect();
+                let text: Vec<String> = failures
+                    .iter()
+                    .map(|(h, e)| {
+                        if e.message.starts_with("Exception while executing") {
+                            e.message.clone()
+                        } else {
+                            format!("Exception while executing on host {h}: {e}")
+                        }
+                    })
+                    .collect();
                 Err(CliError::new(class, format!("Exceptions on {n} hosts:\n{}", text.join("\n"))))
             }
         }

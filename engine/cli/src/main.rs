@@ -75,9 +75,35 @@ fn load_config(
 /// Kamal's aliases: a first word that is not a command but an alias in deploy.yml is replaced by
 /// the alias's words.
 fn expand_aliases(argv: Vec<String>) -> Vec<String> {
-    let Some(first) = argv.iter().skip(1).position(|a| !a.starts_with('-')).map(|i| i + 1) else {
-        return argv;
-    };
+    // The first word that is neither an option nor an option's value.
+    const WITH_VALUE: [&str; 12] = [
+        "-c",
+        "--config-file",
+        "-d",
+        "--destination",
+        "-h",
+        "--hosts",
+        "-r",
+        "--roles",
+        "--version",
+        "--lock-wait-timeout",
+        "--lock-wait-interval",
+        "-m",
+    ];
+    let mut first = None;
+    let mut i = 1;
+    while i < argv.len() {
+        if WITH_VALUE.contains(&argv[i].as_str()) {
+            i += 2;
+            continue;
+        }
+        if !argv[i].starts_with('-') {
+            first = Some(i);
+            break;
+        }
+        i += 1;
+    }
+    let Some(first) = first else { return argv };
     let word = &argv[first];
     if wharf_config::validate::BUILT_IN_COMMANDS.contains(&word.as_str()) || word == "help" {
         return argv;

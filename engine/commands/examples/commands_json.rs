@@ -37,7 +37,9 @@ fn pos(args: &Json) -> Vec<String> {
 fn env_pairs(args: &Json) -> Vec<(String, String)> {
     args.get("env")
         .and_then(Json::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))).collect())
+        .map(|m| {
+            m.iter().map(|(k, v)| (k.clone(), v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))).collect()
+        })
         .unwrap_or_default()
 }
 
@@ -62,7 +64,14 @@ fn c(cmd: Cmd) -> Option<String> {
     Some(cmd.to_string())
 }
 
-fn call(config: &Configuration, secrets: &[(String, String)], obj: &str, ctor: &Json, meth: &str, args: &Json) -> Option<String> {
+fn call(
+    config: &Configuration,
+    secrets: &[(String, String)],
+    obj: &str,
+    ctor: &Json,
+    meth: &str,
+    args: &Json,
+) -> Option<String> {
     let p = pos(args);
     let ps: Vec<&str> = p.iter().map(String::as_str).collect();
     match obj {
@@ -88,7 +97,7 @@ fn call(config: &Configuration, secrets: &[(String, String)], obj: &str, ctor: &
                 "stop" => c(a.stop(s(args, "version").as_deref())),
                 "info" => c(a.info()),
                 "current_running_container_id" => c(a.current_running_container_id()),
-                "container_id_for_version" => c(a.container_id_for_version(&ps[0], b(args, "only_running", false))),
+                "container_id_for_version" => c(a.container_id_for_version(ps[0], b(args, "only_running", false))),
                 "current_running_version" => c(a.current_running_version()),
                 "list_versions" => {
                     let statuses: Vec<String> = args
@@ -106,7 +115,9 @@ fn call(config: &Configuration, secrets: &[(String, String)], obj: &str, ctor: &
                 "list_containers" => c(a.list_containers()),
                 "list_container_names" => c(a.list_container_names()),
                 "remove_container" => c(a.remove_container(&s(args, "version").unwrap())),
-                "rename_container" => c(a.rename_container(&s(args, "version").unwrap(), &s(args, "new_version").unwrap())),
+                "rename_container" => {
+                    c(a.rename_container(&s(args, "version").unwrap(), &s(args, "new_version").unwrap()))
+                }
                 "remove_containers" => c(a.remove_containers()),
                 "container_health_log" => c(a.container_health_log(&s(args, "version").unwrap())),
                 "create_error_pages_directory" => c(a.create_error_pages_directory()),
@@ -139,10 +150,9 @@ fn call(config: &Configuration, secrets: &[(String, String)], obj: &str, ctor: &
                 "deploy" => c(a.deploy(&s(args, "target").unwrap())),
                 "remove" => c(a.remove()),
                 "live" => c(a.live()),
-                "maintenance" => c(a.maintenance(
-                    args.get("drain_timeout").and_then(Json::as_u64),
-                    s(args, "message").as_deref(),
-                )),
+                "maintenance" => {
+                    c(a.maintenance(args.get("drain_timeout").and_then(Json::as_u64), s(args, "message").as_deref()))
+                }
                 "remove_proxy_app_directory" => c(a.remove_proxy_app_directory()),
                 "create_ssl_directory" => c(a.create_ssl_directory()),
                 _ => panic!("unknown app method {meth}"),
@@ -164,9 +174,11 @@ fn call(config: &Configuration, secrets: &[(String, String)], obj: &str, ctor: &
                 "stop" => c(a.stop()),
                 "info" => c(a.info(b(args, "all", false), b(args, "quiet", false))),
                 "logs" => c(a.logs(&logs)),
-                "follow_logs" => {
-                    Some(a.follow_logs(b(args, "timestamps", true), s(args, "grep").as_deref(), s(args, "grep_options").as_deref()))
-                }
+                "follow_logs" => Some(a.follow_logs(
+                    b(args, "timestamps", true),
+                    s(args, "grep").as_deref(),
+                    s(args, "grep_options").as_deref(),
+                )),
                 "execute_in_existing_container" => c(a.execute_in_existing_container(&ps, interactive)),
                 "execute_in_new_container" => c(a.execute_in_new_container(&ps, interactive)),
                 "execute_in_existing_container_over_ssh" => Some(a.execute_in_existing_container_over_ssh(&ps, true)),
@@ -178,14 +190,14 @@ fn call(config: &Configuration, secrets: &[(String, String)], obj: &str, ctor: &
                 "ensure_env_directory" => c(a.ensure_env_directory()),
                 "deploy" => c(a.deploy(&s(args, "target").unwrap())),
                 "remove" => c(a.remove()),
-                "make_directory_for" => c(a.make_directory_for(&ps[0])),
+                "make_directory_for" => c(a.make_directory_for(ps[0])),
                 _ => panic!("unknown accessory method {meth}"),
             }
         }
         "auditor" => {
             let a = Auditor::new(config, details(ctor));
             match meth {
-                "record" => c(a.record(&ps[0], &stamp(), &details(args))),
+                "record" => c(a.record(ps[0], &stamp(), &details(args))),
                 "reveal" => c(a.reveal()),
                 _ => panic!("unknown auditor method {meth}"),
             }
@@ -198,7 +210,11 @@ fn call(config: &Configuration, secrets: &[(String, String)], obj: &str, ctor: &
                 "create" => bu.create().map(|x| x.to_string()),
                 "remove" => bu.remove().map(|x| x.to_string()),
                 "push" => Some(
-                    match bu.push(ps.first().copied().unwrap_or("registry"), b(args, "tag_as_dirty", false), b(args, "no_cache", false)) {
+                    match bu.push(
+                        ps.first().copied().unwrap_or("registry"),
+                        b(args, "tag_as_dirty", false),
+                        b(args, "no_cache", false),
+                    ) {
                         Ok(x) => x.to_string(),
                         Err(e) => format!("ERROR {e}"),
                     },
@@ -210,7 +226,9 @@ fn call(config: &Configuration, secrets: &[(String, String)], obj: &str, ctor: &
                 "validate_image" => c(bu.validate_image()),
                 "first_mirror" => c(bu.first_mirror()),
                 "login_to_registry_locally?" => Some(bu.login_to_registry_locally().to_string()),
-                "push_env" => Some(bu.push_env().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n")),
+                "push_env" => {
+                    Some(bu.push_env().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n"))
+                }
                 "ensure_docker_installed" => c(bu.ensure_docker_installed()),
                 "clone_status" => c(bu.clone_status(&git)),
                 "clone_revision" => c(bu.clone_revision(&git)),
@@ -238,7 +256,7 @@ fn call(config: &Configuration, secrets: &[(String, String)], obj: &str, ctor: &
         "hook" => {
             let h = Hook::new(config);
             match meth {
-                "run" => c(h.run(&ps[0])),
+                "run" => c(h.run(ps[0])),
                 "env" => {
                     let with_secrets = b(args, "secrets", false);
                     let env = h.env(&stamp(), with_secrets.then_some(secrets), &details(args));
@@ -250,7 +268,7 @@ fn call(config: &Configuration, secrets: &[(String, String)], obj: &str, ctor: &
         "lock" => {
             let l = Lock::new(config);
             match meth {
-                "acquire" => c(l.acquire(&ps[0], &ps[1], "David Heinemeier Hansson", "2024-05-01T12:00:00Z")),
+                "acquire" => c(l.acquire(ps[0], ps[1], "David Heinemeier Hansson", "2024-05-01T12:00:00Z")),
                 "release" => c(l.release()),
                 "status" => c(l.status()),
                 _ => panic!("unknown lock method {meth}"),
@@ -344,7 +362,11 @@ fn main() {
             .and_then(Json::as_object)
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect())
             .unwrap_or_default();
-        let raw: serde_yaml::Value = serde_yaml::to_value(&case["config"]).unwrap();
+        // `config_text` (JSON text, read as YAML flow style) keeps the keys in order.
+        let raw: serde_yaml::Value = match case.get("config_text").and_then(Json::as_str) {
+            Some(text) => wharf_config::yaml::load_str(text, None).unwrap(),
+            None => serde_yaml::to_value(&case["config"]).unwrap(),
+        };
         let options = LoadOptions {
             destination: case.get("destination").and_then(Json::as_str).map(String::from),
             version: case.get("version").and_then(Json::as_str).map(String::from),

@@ -305,7 +305,8 @@ impl<'a> App<'a> {
         let new_extracted_path = role.asset_extracted_directory(Some(&version));
         let new_volume_path = role.asset_volume_directory(None);
         let old = old_version.filter(|v| !blank_str(v));
-        let mut commands = parts![make_directory(&new_volume_path), copy_contents(&new_extracted_path, &new_volume_path, false)];
+        let mut commands =
+            parts![make_directory(&new_volume_path), copy_contents(&new_extracted_path, &new_volume_path, false)];
         if let Some(old) = old {
             let old_extracted_path = role.asset_extracted_directory(Some(old));
             let old_volume_path = role.asset_volume_directory(Some(old));
@@ -443,7 +444,12 @@ impl<'a> App<'a> {
     }
 
     /// `execute_in_existing_container_over_ssh(*command, env:)`: the local `ssh` line.
-    pub fn execute_in_existing_container_over_ssh(&self, command: &[&str], env: &[(String, String)], stdin_is_tty: bool) -> String {
+    pub fn execute_in_existing_container_over_ssh(
+        &self,
+        command: &[&str],
+        env: &[(String, String)],
+        stdin_is_tty: bool,
+    ) -> String {
         let c = self.execute_in_existing_container(command, Interactive::from_tty(stdin_is_tty), env);
         base::run_over_ssh(self.config, &c.to_string(), self.host_s())
     }

@@ -25,7 +25,10 @@ impl<'a> Auditor<'a> {
     pub fn record(&self, line: &str, stamp: &Stamp, details: &Details) -> Cmd {
         and(parts![
             self.make_run_directory(),
-            append(parts![cmd!["echo", escape_shell_value(&self.audit_line(line, stamp, details))], self.audit_log_file()])
+            append(parts![
+                cmd!["echo", escape_shell_value(&self.audit_line(line, stamp, details))],
+                self.audit_log_file()
+            ])
         ])
     }
 

@@ -134,4 +134,3 @@ pub fn ensure_local_docker_installed() -> Cmd {
 pub fn ensure_local_buildx_installed() -> Cmd {
     docker(cmd!["buildx", "version"])
 }
-

@@ -2,7 +2,9 @@
 //! plus the `Clone` module (building from a clean git clone).
 
 use crate::base;
-use crate::cmd::{and, any, argumentize, argumentize_list, chain, docker, git, grep, pack, pipe, shellescape, Cmd, Token};
+use crate::cmd::{
+    and, any, argumentize, argumentize_list, chain, docker, git, grep, pack, pipe, shellescape, Cmd, Token,
+};
 use crate::{cmd, parts, Error};
 use serde_yaml::Value;
 use wharf_config::ruby::{blank_str, file_join, to_s};
@@ -60,7 +62,12 @@ impl GitClone {
     pub fn new(config: &Configuration, root: &str, revision: &str, tmpdir: &str, pwd: &str) -> GitClone {
         let clone_dir = clone_directory(config.builder().service(), tmpdir, pwd);
         let build_dir = build_directory(config, &clone_dir, root, pwd, true);
-        GitClone { root: root.into(), revision: revision.into(), clone_directory: clone_dir, build_directory: build_dir }
+        GitClone {
+            root: root.into(),
+            revision: revision.into(),
+            clone_directory: clone_dir,
+            build_directory: build_dir,
+        }
     }
 }
 
@@ -81,7 +88,13 @@ pub fn clone_directory(service: Option<&str>, tmpdir: &str, pwd: &str) -> String
 /// `Configuration::Builder#build_directory`: in the clone, the working directory's place in
 /// the repository (`<clone>/<repo basename>/<pwd relative to the root>`) when building from a
 /// clone (`git_clone?`: git used and no `context`), else `.`.
-pub fn build_directory(config: &Configuration, clone_directory: &str, git_root: &str, pwd: &str, git_used: bool) -> String {
+pub fn build_directory(
+    config: &Configuration,
+    clone_directory: &str,
+    git_root: &str,
+    pwd: &str,
+    git_used: bool,
+) -> String {
     if config.builder().git_clone(git_used) {
         let repo_basename = crate::cmd::basename(git_root);
         let relative = pwd.strip_prefix(git_root).unwrap_or(pwd);
@@ -171,11 +184,9 @@ impl<'a> Builder<'a> {
                 }
             }
             BuilderKind::Remote => Some(chain(parts![self.create_remote_context(), self.create_buildx()])),
-            BuilderKind::Hybrid => Some(and(parts![
-                self.create_local_buildx(),
-                self.create_remote_context(),
-                self.append_remote_buildx()
-            ])),
+            BuilderKind::Hybrid => {
+                Some(and(parts![self.create_local_buildx(), self.create_remote_context(), self.append_remote_buildx()]))
+            }
             BuilderKind::Cloud => Some(docker(cmd!["buildx", "create", "--driver", self.driver()])),
             BuilderKind::Pack => None,
         }
@@ -422,7 +433,14 @@ impl<'a> Builder<'a> {
     }
 
     fn create_buildx(&self) -> Cmd {
-        docker(cmd!["buildx", "create", "--name", self.builder_name(), self.driver_options(), self.remote_context_name()])
+        docker(cmd![
+            "buildx",
+            "create",
+            "--name",
+            self.builder_name(),
+            self.driver_options(),
+            self.remote_context_name()
+        ])
     }
 
     fn remove_buildx(&self) -> Cmd {

@@ -156,15 +156,35 @@ impl fmt::Display for Cmd {
     }
 }
 
+impl Cmd {
+    /// Whether the joined command is `s`, without building the string.
+    fn joined_eq(&self, s: &str) -> bool {
+        let mut rest = s;
+        for (i, t) in self.tokens.iter().enumerate() {
+            if i > 0 {
+                match rest.strip_prefix(' ') {
+                    Some(r) => rest = r,
+                    None => return false,
+                }
+            }
+            match rest.strip_prefix(t.text.as_str()) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+}
+
 impl PartialEq<str> for Cmd {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        self.joined_eq(other)
     }
 }
 
 impl PartialEq<&str> for Cmd {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        self.joined_eq(other)
     }
 }
 
@@ -425,7 +445,11 @@ where
 }
 
 /// [`argumentize`] of string pairs (`{ "foo" => "bar" }` → `--env foo="bar"`).
-pub fn argumentize_strings<K: AsRef<str>, V: AsRef<str>>(argument: &str, pairs: &[(K, V)], sensitive: bool) -> Vec<Token> {
+pub fn argumentize_strings<K: AsRef<str>, V: AsRef<str>>(
+    argument: &str,
+    pairs: &[(K, V)],
+    sensitive: bool,
+) -> Vec<Token> {
     let values: Vec<(String, Value)> =
         pairs.iter().map(|(k, v)| (k.as_ref().to_string(), Value::String(v.as_ref().to_string()))).collect();
     argumentize(argument, values.iter().map(|(k, v)| (k.clone(), v)), sensitive)
@@ -553,6 +577,9 @@ mod tests {
     fn joins_like_ruby() {
         let c = cmd!["docker", None::<&str>, vec!["a".to_string(), "b".to_string()], Some("c")];
         assert_eq!(c.to_string(), "docker a b c");
+        assert_eq!(c, "docker a b c");
+        assert!(c != "docker a b");
+        assert!(c != "docker a b c ");
         assert_eq!(pipe(parts![cmd!["a"], None::<Cmd>, "b c"]).to_string(), "a | b c");
     }
 

@@ -1,8 +1,8 @@
 //! `Kamal::Commands::Hook`: running `.kamal/hooks/<hook>` locally with `KAMAL_*` variables.
 
+use crate::cmd;
 use crate::cmd::Cmd;
 use crate::tags::{Details, Stamp, Tags};
-use crate::cmd;
 use wharf_config::ruby::file_join;
 use wharf_config::Configuration;
 
@@ -42,6 +42,25 @@ impl<'a> Hook<'a> {
             }
         }
         env
+    }
+
+    /// The details `Kamal::Cli::Base#run_hook` passes to [`env`](Self::env) (before the hook's
+    /// own): `hosts` (comma-joined), `roles` (the `--roles` given, comma-joined, left out when
+    /// none), `lock` (`"true"`/`"false"`: whether this process holds the deploy lock),
+    /// `command` and `subcommand` (e.g. `app` and `boot`; left out when none).
+    pub fn run_details(
+        hosts: &[String],
+        specific_roles: Option<&[String]>,
+        holding_lock: bool,
+        command: &str,
+        subcommand: Option<&str>,
+    ) -> Details {
+        Details::new()
+            .with("hosts", hosts.join(","))
+            .with_opt("roles", specific_roles.map(|r| r.join(",")))
+            .with("lock", holding_lock.to_string())
+            .with("command", command)
+            .with_opt("subcommand", subcommand)
     }
 
     /// `hook_file(hook)`: `<hooks_path>/<hook>` (Kamal runs the hook when this file exists).

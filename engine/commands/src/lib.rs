@@ -46,6 +46,79 @@ pub use registry::Registry;
 pub use server::Server;
 pub use tags::{Details, Stamp, Tags};
 
+/// `Kamal::Commander`'s command factories: one entry point for every command class.
+#[derive(Debug, Clone, Copy)]
+pub struct Commands<'a> {
+    config: &'a wharf_config::Configuration,
+}
+
+impl<'a> Commands<'a> {
+    /// The commands for a configuration.
+    pub fn new(config: &'a wharf_config::Configuration) -> Commands<'a> {
+        Commands { config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &'a wharf_config::Configuration {
+        self.config
+    }
+
+    /// `KAMAL.app(role:, host:)`.
+    pub fn app(&self, role: Option<&'a wharf_config::Role>, host: Option<&str>) -> App<'a> {
+        App::new(self.config, role, host)
+    }
+
+    /// `KAMAL.accessory(name)` (`None` for an unknown accessory).
+    pub fn accessory(&self, name: &str) -> Option<Accessory<'a>> {
+        Accessory::new(self.config, name)
+    }
+
+    /// `KAMAL.auditor(**details)`.
+    pub fn auditor(&self, details: Details) -> Auditor<'a> {
+        Auditor::new(self.config, details)
+    }
+
+    /// `KAMAL.builder`.
+    pub fn builder(&self) -> Builder<'a> {
+        Builder::new(self.config)
+    }
+
+    /// `KAMAL.docker`.
+    pub fn docker(&self) -> Docker {
+        Docker::new()
+    }
+
+    /// `KAMAL.hook`.
+    pub fn hook(&self) -> Hook<'a> {
+        Hook::new(self.config)
+    }
+
+    /// `KAMAL.lock`.
+    pub fn lock(&self) -> Lock<'a> {
+        Lock::new(self.config)
+    }
+
+    /// `KAMAL.proxy(host)`.
+    pub fn proxy(&self, host: &str) -> Proxy<'a> {
+        Proxy::new(self.config, host)
+    }
+
+    /// `KAMAL.prune`.
+    pub fn prune(&self) -> Prune<'a> {
+        Prune::new(self.config)
+    }
+
+    /// `KAMAL.registry`.
+    pub fn registry(&self) -> Registry<'a> {
+        Registry::new(self.config)
+    }
+
+    /// `KAMAL.server`.
+    pub fn server(&self) -> Server<'a> {
+        Server::new(self.config)
+    }
+}
+
 /// Why a command could not be built.
 #[derive(Debug)]
 pub enum Error {

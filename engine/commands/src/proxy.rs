@@ -4,7 +4,7 @@
 
 use crate::app::{grep_double_quoted, grep_single_quoted};
 use crate::base::{self, make_directory, remove_directory, remove_file};
-use crate::cmd::{any, chain, and, docker, pipe, substitute, xargs, Cmd};
+use crate::cmd::{and, any, chain, docker, pipe, substitute, xargs, Cmd};
 use crate::{cmd, parts};
 use wharf_config::model::PROXY_MINIMUM_VERSION;
 use wharf_config::{Configuration, ProxyRun};
@@ -138,7 +138,14 @@ impl<'a> Proxy<'a> {
 
     /// `remove_image`.
     pub fn remove_image(&self) -> Cmd {
-        docker(cmd!["image", "prune", "--all", "--force", "--filter", "label=org.opencontainers.image.title=kamal-proxy"])
+        docker(cmd![
+            "image",
+            "prune",
+            "--all",
+            "--force",
+            "--filter",
+            "label=org.opencontainers.image.title=kamal-proxy"
+        ])
     }
 
     /// `cleanup_traefik`: stops and removes a Kamal 1 Traefik.
@@ -146,8 +153,21 @@ impl<'a> Proxy<'a> {
         chain(parts![
             docker(cmd!["container", "stop", "traefik"]),
             and(parts![
-                docker(cmd!["container", "prune", "--force", "--filter", "label=org.opencontainers.image.title=Traefik"]),
-                docker(cmd!["image", "prune", "--all", "--force", "--filter", "label=org.opencontainers.image.title=Traefik"])
+                docker(cmd![
+                    "container",
+                    "prune",
+                    "--force",
+                    "--filter",
+                    "label=org.opencontainers.image.title=Traefik"
+                ]),
+                docker(cmd![
+                    "image",
+                    "prune",
+                    "--all",
+                    "--force",
+                    "--filter",
+                    "label=org.opencontainers.image.title=Traefik"
+                ])
             ])
         ])
     }

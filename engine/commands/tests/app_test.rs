@@ -81,7 +81,11 @@ fn run_with_custom_options() {
     // Kamal: test "run with custom options"
     let raw = base();
     let destination: Option<&str> = None;
-    let raw = set(&raw, "servers", r#"{"web":["1.1.1.1"],"jobs":{"hosts":["1.1.1.2"],"cmd":"bin/jobs","options":{"mount":"somewhere","cap-add":true}}}"#);
+    let raw = set(
+        &raw,
+        "servers",
+        r#"{"web":["1.1.1.1"],"jobs":{"hosts":["1.1.1.2"],"cmd":"bin/jobs","options":{"mount":"somewhere","cap-add":true}}}"#,
+    );
     let e1 = r#"docker run --detach --restart unless-stopped --name app-jobs-999 --network kamal --env KAMAL_CONTAINER_NAME="app-jobs-999" --env KAMAL_VERSION="999" --env KAMAL_HOST="1.1.1.2" --env-file .kamal/apps/app/env/roles/jobs.env --log-opt max-size="10m" --label service="app" --label role="jobs" --label destination --mount "somewhere" --cap-add dhh/app:999 bin/jobs"#;
     assert_eq!(new_command(&raw, destination, "jobs", "1.1.1.2", |a| a.run(None).to_string()), e1);
 }
@@ -112,7 +116,11 @@ fn run_with_role_logging_config() {
     let raw = base();
     let destination: Option<&str> = None;
     let raw = set(&raw, "logging", r#"{"driver":"local","options":{"max-size":"10m","max-file":"3"}}"#);
-    let raw = set(&raw, "servers", r#"{"web":{"hosts":["1.1.1.1"],"logging":{"driver":"local","options":{"max-size":"100m"}}}}"#);
+    let raw = set(
+        &raw,
+        "servers",
+        r#"{"web":{"hosts":["1.1.1.1"],"logging":{"driver":"local","options":{"max-size":"100m"}}}}"#,
+    );
     let e1 = r#"docker run --detach --restart unless-stopped --name app-web-999 --network kamal --env KAMAL_CONTAINER_NAME="app-web-999" --env KAMAL_VERSION="999" --env KAMAL_HOST="1.1.1.1" --env-file .kamal/apps/app/env/roles/web.env --log-driver "local" --log-opt max-size="100m" --log-opt max-file="3" --label service="app" --label role="web" --label destination dhh/app:999"#;
     assert_eq!(web(&raw, destination, |a| a.run(None).to_string()), e1);
 }
@@ -172,7 +180,11 @@ fn stop_with_stop_timeout() {
     // Kamal: test "stop with stop_timeout"
     let raw = base();
     let destination: Option<&str> = None;
-    let raw = set(&raw, "servers", r#"{"web":{"hosts":["1.1.1.1"],"stop_timeout":30},"workers":{"hosts":["1.1.1.2"],"cmd":"bin/jobs","stop_timeout":60}}"#);
+    let raw = set(
+        &raw,
+        "servers",
+        r#"{"web":{"hosts":["1.1.1.1"],"stop_timeout":30},"workers":{"hosts":["1.1.1.2"],"cmd":"bin/jobs","stop_timeout":60}}"#,
+    );
     let e1 = r#"sh -c 'docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting --filter ancestor=$(docker image ls --filter reference=dhh/app:latest --format '\''{{.ID}}'\'') ; docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting' | head -1 | xargs docker stop -t 30"#;
     let e2 = r#"sh -c 'docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=workers --filter status=running --filter status=restarting --filter ancestor=$(docker image ls --filter reference=dhh/app:latest --format '\''{{.ID}}'\'') ; docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=workers --filter status=running --filter status=restarting' | head -1 | xargs docker stop -t 60"#;
     assert_eq!(web(&raw, destination, |a| a.stop(None).to_string()), e1);
@@ -269,7 +281,12 @@ fn logs_with_container_id() {
     let raw = base();
     let destination: Option<&str> = None;
     let e1 = r#"sh -c 'echo C137' | xargs docker logs --timestamps 2>&1"#;
-    assert_eq!(web(&raw, destination, |a| a.logs(&logs_options(|o| o.container_id = ContainerId::Id("C137".into()))).to_string()), e1);
+    assert_eq!(
+        web(&raw, destination, |a| a
+            .logs(&logs_options(|o| o.container_id = ContainerId::Id("C137".into())))
+            .to_string()),
+        e1
+    );
 }
 
 #[test]
@@ -296,10 +313,15 @@ fn logs_with_since_and_lines() {
     let raw = base();
     let destination: Option<&str> = None;
     let e1 = r#"sh -c 'docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting --filter ancestor=$(docker image ls --filter reference=dhh/app:latest --format '\''{{.ID}}'\'') ; docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting' | head -1 | xargs docker logs --timestamps --since 5m --tail 100 2>&1"#;
-    assert_eq!(web(&raw, destination, |a| a.logs(&logs_options(|o| {
-            o.since = Some("5m".into());
-            o.lines = Some("100".into())
-        })).to_string()), e1);
+    assert_eq!(
+        web(&raw, destination, |a| a
+            .logs(&logs_options(|o| {
+                o.since = Some("5m".into());
+                o.lines = Some("100".into())
+            }))
+            .to_string()),
+        e1
+    );
 }
 
 #[test]
@@ -317,10 +339,15 @@ fn logs_with_grep_and_grep_options() {
     let raw = base();
     let destination: Option<&str> = None;
     let e1 = r#"sh -c 'docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting --filter ancestor=$(docker image ls --filter reference=dhh/app:latest --format '\''{{.ID}}'\'') ; docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting' | head -1 | xargs docker logs --timestamps 2>&1 | grep 'my-id' -C 2"#;
-    assert_eq!(web(&raw, destination, |a| a.logs(&logs_options(|o| {
-            o.grep = Some("my-id".into());
-            o.grep_options = Some("-C 2".into())
-        })).to_string()), e1);
+    assert_eq!(
+        web(&raw, destination, |a| a
+            .logs(&logs_options(|o| {
+                o.grep = Some("my-id".into());
+                o.grep_options = Some("-C 2".into())
+            }))
+            .to_string()),
+        e1
+    );
 }
 
 #[test]
@@ -329,11 +356,16 @@ fn logs_with_since_grep_and_grep_options() {
     let raw = base();
     let destination: Option<&str> = None;
     let e1 = r#"sh -c 'docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting --filter ancestor=$(docker image ls --filter reference=dhh/app:latest --format '\''{{.ID}}'\'') ; docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting' | head -1 | xargs docker logs --timestamps --since 5m 2>&1 | grep 'my-id' -C 2"#;
-    assert_eq!(web(&raw, destination, |a| a.logs(&logs_options(|o| {
-            o.since = Some("5m".into());
-            o.grep = Some("my-id".into());
-            o.grep_options = Some("-C 2".into())
-        })).to_string()), e1);
+    assert_eq!(
+        web(&raw, destination, |a| a
+            .logs(&logs_options(|o| {
+                o.since = Some("5m".into());
+                o.grep = Some("my-id".into());
+                o.grep_options = Some("-C 2".into())
+            }))
+            .to_string()),
+        e1
+    );
 }
 
 #[test]
@@ -342,10 +374,15 @@ fn logs_with_since_and_grep() {
     let raw = base();
     let destination: Option<&str> = None;
     let e1 = r#"sh -c 'docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting --filter ancestor=$(docker image ls --filter reference=dhh/app:latest --format '\''{{.ID}}'\'') ; docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting' | head -1 | xargs docker logs --timestamps --since 5m 2>&1 | grep 'my-id'"#;
-    assert_eq!(web(&raw, destination, |a| a.logs(&logs_options(|o| {
-            o.since = Some("5m".into());
-            o.grep = Some("my-id".into())
-        })).to_string()), e1);
+    assert_eq!(
+        web(&raw, destination, |a| a
+            .logs(&logs_options(|o| {
+                o.since = Some("5m".into());
+                o.grep = Some("my-id".into())
+            }))
+            .to_string()),
+        e1
+    );
 }
 
 #[test]
@@ -360,18 +397,37 @@ fn follow_logs() {
     let e5 = r#"ssh -t root@app-1 -p 22 'sh -c '\''docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting --filter ancestor=$(docker image ls --filter reference=dhh/app:latest --format '\''\'\'''\''{{.ID}}'\''\'\'''\'') ; docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting'\'' | head -1 | xargs docker logs --timestamps --tail 123 --follow 2>&1 | grep "Completed"'"#;
     let e6 = r#"ssh -t root@app-1 -p 22 'sh -c '\''docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting --filter ancestor=$(docker image ls --filter reference=dhh/app:latest --format '\''\'\'''\''{{.ID}}'\''\'\'''\'') ; docker ps --latest --quiet --filter label=service=app --filter label=destination= --filter label=role=web --filter status=running --filter status=restarting'\'' | head -1 | xargs docker logs --tail 123 --follow 2>&1 | grep "Completed"'"#;
     assert_eq!(web(&raw, destination, |a| a.follow_logs("app-1", &LogsOptions::default())), e1);
-    assert_eq!(web(&raw, destination, |a| a.follow_logs("app-1", &logs_options(|o| o.grep = Some("Completed".into())))), e2);
-    assert_eq!(web(&raw, destination, |a| a.follow_logs("app-1", &logs_options(|o| o.container_id = ContainerId::Id("ID321".into())))), e3);
+    assert_eq!(
+        web(&raw, destination, |a| a.follow_logs("app-1", &logs_options(|o| o.grep = Some("Completed".into())))),
+        e2
+    );
+    assert_eq!(
+        web(&raw, destination, |a| a
+            .follow_logs("app-1", &logs_options(|o| o.container_id = ContainerId::Id("ID321".into())))),
+        e3
+    );
     assert_eq!(web(&raw, destination, |a| a.follow_logs("app-1", &logs_options(|o| o.lines = Some("123".into())))), e4);
-    assert_eq!(web(&raw, destination, |a| a.follow_logs("app-1", &logs_options(|o| {
-            o.lines = Some("123".into());
-            o.grep = Some("Completed".into())
-        }))), e5);
-    assert_eq!(web(&raw, destination, |a| a.follow_logs("app-1", &logs_options(|o| {
-            o.timestamps = false;
-            o.lines = Some("123".into());
-            o.grep = Some("Completed".into())
-        }))), e6);
+    assert_eq!(
+        web(&raw, destination, |a| a.follow_logs(
+            "app-1",
+            &logs_options(|o| {
+                o.lines = Some("123".into());
+                o.grep = Some("Completed".into())
+            })
+        )),
+        e5
+    );
+    assert_eq!(
+        web(&raw, destination, |a| a.follow_logs(
+            "app-1",
+            &logs_options(|o| {
+                o.timestamps = false;
+                o.lines = Some("123".into());
+                o.grep = Some("Completed".into())
+            })
+        )),
+        e6
+    );
 }
 
 #[test]
@@ -410,7 +466,12 @@ fn execute_in_new_container() {
     let raw = base();
     let destination: Option<&str> = None;
     let r1 = r#"docker run --rm --name app-web-exec-999-[0-9a-f]{6} --network kamal --env-file .kamal/apps/app/env/roles/web.env --log-opt max-size="10m" dhh/app:999 bin/rails db:setup"#;
-    assert_match(r1, &web(&raw, destination, |a| a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[])).to_string()));
+    assert_match(
+        r1,
+        &web(&raw, destination, |a| {
+            a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[])).to_string()
+        }),
+    );
 }
 
 #[test]
@@ -420,7 +481,12 @@ fn execute_in_new_container_with_logging() {
     let destination: Option<&str> = None;
     let raw = set(&raw, "logging", r#"{"driver":"local","options":{"max-size":"100m","max-file":"3"}}"#);
     let r1 = r#"docker run --rm --name app-web-exec-999-[0-9a-f]{6} --network kamal --env-file .kamal/apps/app/env/roles/web.env --log-driver "local" --log-opt max-size="100m" --log-opt max-file="3" dhh/app:999 bin/rails db:setup"#;
-    assert_match(r1, &web(&raw, destination, |a| a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[])).to_string()));
+    assert_match(
+        r1,
+        &web(&raw, destination, |a| {
+            a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[])).to_string()
+        }),
+    );
 }
 
 #[test]
@@ -429,7 +495,12 @@ fn execute_in_new_container_with_env() {
     let raw = base();
     let destination: Option<&str> = None;
     let r1 = r#"docker run --rm --name app-web-exec-999-[0-9a-f]{6} --network kamal --env-file .kamal/apps/app/env/roles/web.env --env foo="bar" --log-opt max-size="10m" dhh/app:999 bin/rails db:setup"#;
-    assert_match(r1, &web(&raw, destination, |a| a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[("foo", "bar")])).to_string()));
+    assert_match(
+        r1,
+        &web(&raw, destination, |a| {
+            a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[("foo", "bar")])).to_string()
+        }),
+    );
 }
 
 #[test]
@@ -438,7 +509,12 @@ fn execute_in_new_detached_container() {
     let raw = base();
     let destination: Option<&str> = None;
     let r1 = r#"docker run --detach --name app-web-exec-999-[0-9a-f]{6} --network kamal --env-file .kamal/apps/app/env/roles/web.env --log-opt max-size="10m" dhh/app:999 bin/rails db:setup"#;
-    assert_match(r1, &web(&raw, destination, |a| a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(true, &[])).to_string()));
+    assert_match(
+        r1,
+        &web(&raw, destination, |a| {
+            a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(true, &[])).to_string()
+        }),
+    );
 }
 
 #[test]
@@ -449,7 +525,12 @@ fn execute_in_new_container_with_tags() {
     let raw = set(&raw, "servers", r#"[{"1.1.1.1":"tag1"}]"#);
     let raw = set(&raw, "env/tags", r#"{"tag1":{"ENV1":"value1"}}"#);
     let r1 = r#"docker run --rm --name app-web-exec-999-[0-9a-f]{6} --network kamal --env ENV1="value1" --env-file .kamal/apps/app/env/roles/web.env --log-opt max-size="10m" dhh/app:999 bin/rails db:setup"#;
-    assert_match(r1, &web(&raw, destination, |a| a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[])).to_string()));
+    assert_match(
+        r1,
+        &web(&raw, destination, |a| {
+            a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[])).to_string()
+        }),
+    );
 }
 
 #[test]
@@ -459,7 +540,12 @@ fn execute_in_new_container_with_custom_options() {
     let destination: Option<&str> = None;
     let raw = set(&raw, "servers", r#"{"web":{"hosts":["1.1.1.1"],"options":{"mount":"somewhere","cap-add":true}}}"#);
     let r1 = r#"docker run --rm --name app-web-exec-999-[0-9a-f]{6} --network kamal --env-file .kamal/apps/app/env/roles/web.env --log-opt max-size="10m" --mount "somewhere" --cap-add dhh/app:999 bin/rails db:setup"#;
-    assert_match(r1, &web(&raw, destination, |a| a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[])).to_string()));
+    assert_match(
+        r1,
+        &web(&raw, destination, |a| {
+            a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[])).to_string()
+        }),
+    );
 }
 
 #[test]
@@ -467,10 +553,13 @@ fn execute_in_new_container_excludes_restart_policy() {
     // Kamal: test "execute in new container excludes restart policy"
     let raw = base();
     let destination: Option<&str> = None;
-    let raw = set(&raw, "servers", r#"{"web":{"hosts":["1.1.1.1"],"options":{"restart":"on-failure","mount":"somewhere"}}}"#);
+    let raw =
+        set(&raw, "servers", r#"{"web":{"hosts":["1.1.1.1"],"options":{"restart":"on-failure","mount":"somewhere"}}}"#);
     let r1 = r#"docker run --rm --name app-web-exec-999-[0-9a-f]{6} --network kamal --env-file .kamal/apps/app/env/roles/web.env --log-opt max-size="10m" --mount "somewhere" dhh/app:999 bin/rails db:setup"#;
     let r2 = r#"--restart"#;
-    let command = web(&raw, destination, |a| a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[])).to_string());
+    let command = web(&raw, destination, |a| {
+        a.execute_in_new_container(&["bin/rails", "db:setup"], &exec(false, &[])).to_string()
+    });
     assert_match(r1, &command);
     assert_no_match(r2, &command);
 }
@@ -481,7 +570,12 @@ fn execute_in_existing_container() {
     let raw = base();
     let destination: Option<&str> = None;
     let e1 = r#"docker exec app-web-999 bin/rails db:setup"#;
-    assert_eq!(web(&raw, destination, |a| a.execute_in_existing_container(&["bin/rails", "db:setup"], Interactive::No, &[]).to_string()), e1);
+    assert_eq!(
+        web(&raw, destination, |a| a
+            .execute_in_existing_container(&["bin/rails", "db:setup"], Interactive::No, &[])
+            .to_string()),
+        e1
+    );
 }
 
 #[test]
@@ -490,7 +584,12 @@ fn execute_in_existing_container_with_env() {
     let raw = base();
     let destination: Option<&str> = None;
     let e1 = r#"docker exec --env foo="bar" app-web-999 bin/rails db:setup"#;
-    assert_eq!(web(&raw, destination, |a| a.execute_in_existing_container(&["bin/rails", "db:setup"], Interactive::No, &env(&[("foo", "bar")])).to_string()), e1);
+    assert_eq!(
+        web(&raw, destination, |a| a
+            .execute_in_existing_container(&["bin/rails", "db:setup"], Interactive::No, &env(&[("foo", "bar")]))
+            .to_string()),
+        e1
+    );
 }
 
 #[test]
@@ -499,7 +598,10 @@ fn execute_in_new_container_over_ssh() {
     let raw = base();
     let destination: Option<&str> = None;
     let r1 = r#"docker run -it --rm --name app-web-exec-999-[0-9a-f]{6} --network kamal --env-file .kamal/apps/app/env/roles/web.env --log-opt max-size="10m" dhh/app:999 bin/rails c"#;
-    assert_match(r1, &web(&raw, destination, |a| a.execute_in_new_container_over_ssh(&["bin/rails", "c"], &[], true, None)));
+    assert_match(
+        r1,
+        &web(&raw, destination, |a| a.execute_in_new_container_over_ssh(&["bin/rails", "c"], &[], true, None)),
+    );
 }
 
 #[test]
@@ -510,7 +612,10 @@ fn execute_in_new_container_over_ssh_with_tags() {
     let raw = set(&raw, "servers", r#"[{"1.1.1.1":"tag1"}]"#);
     let raw = set(&raw, "env/tags", r#"{"tag1":{"ENV1":"value1"}}"#);
     let r1 = r#"ssh -t root@1.1.1.1 -p 22 'docker run -it --rm --name app-web-exec-999-[0-9a-f]{6} --network kamal --env ENV1="value1" --env-file .kamal/apps/app/env/roles/web.env --log-opt max-size="10m" dhh/app:999 bin/rails c'"#;
-    assert_match(r1, &web(&raw, destination, |a| a.execute_in_new_container_over_ssh(&["bin/rails", "c"], &[], true, None)));
+    assert_match(
+        r1,
+        &web(&raw, destination, |a| a.execute_in_new_container_over_ssh(&["bin/rails", "c"], &[], true, None)),
+    );
 }
 
 #[test]
@@ -520,7 +625,10 @@ fn execute_in_new_container_with_custom_options_over_ssh() {
     let destination: Option<&str> = None;
     let raw = set(&raw, "servers", r#"{"web":{"hosts":["1.1.1.1"],"options":{"mount":"somewhere","cap-add":true}}}"#);
     let r1 = r#"docker run -it --rm --name app-web-exec-999-[0-9a-f]{6} --network kamal --env-file .kamal/apps/app/env/roles/web.env --log-opt max-size=\"10m\" --mount \"somewhere\" --cap-add dhh/app:999 bin/rails c"#;
-    assert_match(r1, &web(&raw, destination, |a| a.execute_in_new_container_over_ssh(&["bin/rails", "c"], &[], true, None)));
+    assert_match(
+        r1,
+        &web(&raw, destination, |a| a.execute_in_new_container_over_ssh(&["bin/rails", "c"], &[], true, None)),
+    );
 }
 
 #[test]
@@ -529,7 +637,10 @@ fn execute_in_existing_container_over_ssh() {
     let raw = base();
     let destination: Option<&str> = None;
     let r1 = r#"docker exec -it app-web-999 bin/rails c"#;
-    assert_match(r1, &web(&raw, destination, |a| a.execute_in_existing_container_over_ssh(&["bin/rails", "c"], &[], true)));
+    assert_match(
+        r1,
+        &web(&raw, destination, |a| a.execute_in_existing_container_over_ssh(&["bin/rails", "c"], &[], true)),
+    );
 }
 
 #[test]
@@ -538,7 +649,10 @@ fn execute_in_existing_container_with_piped_input_over_ssh() {
     let raw = base();
     let destination: Option<&str> = None;
     let r1 = r#"docker exec -i app-web-999 bin/rails c"#;
-    assert_match(r1, &web(&raw, destination, |a| a.execute_in_existing_container_over_ssh(&["bin/rails", "c"], &[], false)));
+    assert_match(
+        r1,
+        &web(&raw, destination, |a| a.execute_in_existing_container_over_ssh(&["bin/rails", "c"], &[], false)),
+    );
 }
 
 #[test]
@@ -722,7 +836,8 @@ fn list_containers() {
     // Kamal: test "list_containers"
     let raw = base();
     let destination: Option<&str> = None;
-    let e1 = r#"docker container ls --all --filter label=service=app --filter label=destination= --filter label=role=web"#;
+    let e1 =
+        r#"docker container ls --all --filter label=service=app --filter label=destination= --filter label=role=web"#;
     assert_eq!(web(&raw, destination, |a| a.list_containers().to_string()), e1);
 }
 
@@ -830,7 +945,37 @@ fn extract_assets() {
     // Kamal: test "extract assets"
     let raw = base();
     let destination: Option<&str> = None;
-    let a1 = strs(&[r#"mkdir"#, r#"-p"#, r#".kamal/apps/app/assets/extracted/web-999"#, r#"&&"#, r#"docker"#, r#"container"#, r#"rm"#, r#"app-web-assets"#, r#"2> /dev/null"#, r#"|| true"#, r#"&&"#, r#"docker"#, r#"container"#, r#"create"#, r#"--name"#, r#"app-web-assets"#, r#"dhh/app:999"#, r#"&&"#, r#"docker"#, r#"container"#, r#"cp"#, r#"-L"#, r#"app-web-assets:/public/assets/."#, r#".kamal/apps/app/assets/extracted/web-999"#, r#"&&"#, r#"docker"#, r#"container"#, r#"rm"#, r#"app-web-assets"#]);
+    let a1 = strs(&[
+        r#"mkdir"#,
+        r#"-p"#,
+        r#".kamal/apps/app/assets/extracted/web-999"#,
+        r#"&&"#,
+        r#"docker"#,
+        r#"container"#,
+        r#"rm"#,
+        r#"app-web-assets"#,
+        r#"2> /dev/null"#,
+        r#"|| true"#,
+        r#"&&"#,
+        r#"docker"#,
+        r#"container"#,
+        r#"create"#,
+        r#"--name"#,
+        r#"app-web-assets"#,
+        r#"dhh/app:999"#,
+        r#"&&"#,
+        r#"docker"#,
+        r#"container"#,
+        r#"cp"#,
+        r#"-L"#,
+        r#"app-web-assets:/public/assets/."#,
+        r#".kamal/apps/app/assets/extracted/web-999"#,
+        r#"&&"#,
+        r#"docker"#,
+        r#"container"#,
+        r#"rm"#,
+        r#"app-web-assets"#,
+    ]);
     let raw = merge(&raw, r#"{"asset_path": "/public/assets"}"#);
     assert_eq!(web(&raw, destination, |a| words(&a.extract_assets())), a1);
 }
@@ -840,8 +985,38 @@ fn sync_asset_volumes() {
     // Kamal: test "sync asset volumes"
     let raw = base();
     let destination: Option<&str> = None;
-    let a1 = strs(&[r#"mkdir"#, r#"-p"#, r#".kamal/apps/app/assets/volumes/web-999"#, r#";"#, r#"cp"#, r#"-rnT"#, r#".kamal/apps/app/assets/extracted/web-999"#, r#".kamal/apps/app/assets/volumes/web-999"#]);
-    let a5 = strs(&[r#"mkdir"#, r#"-p"#, r#".kamal/apps/app/assets/volumes/web-999"#, r#";"#, r#"cp"#, r#"-rnT"#, r#".kamal/apps/app/assets/extracted/web-999"#, r#".kamal/apps/app/assets/volumes/web-999"#, r#";"#, r#"cp"#, r#"-rnT"#, r#".kamal/apps/app/assets/extracted/web-999"#, r#".kamal/apps/app/assets/volumes/web-998"#, r#"|| true"#, r#";"#, r#"cp"#, r#"-rnT"#, r#".kamal/apps/app/assets/extracted/web-998"#, r#".kamal/apps/app/assets/volumes/web-999"#, r#"|| true"#]);
+    let a1 = strs(&[
+        r#"mkdir"#,
+        r#"-p"#,
+        r#".kamal/apps/app/assets/volumes/web-999"#,
+        r#";"#,
+        r#"cp"#,
+        r#"-rnT"#,
+        r#".kamal/apps/app/assets/extracted/web-999"#,
+        r#".kamal/apps/app/assets/volumes/web-999"#,
+    ]);
+    let a5 = strs(&[
+        r#"mkdir"#,
+        r#"-p"#,
+        r#".kamal/apps/app/assets/volumes/web-999"#,
+        r#";"#,
+        r#"cp"#,
+        r#"-rnT"#,
+        r#".kamal/apps/app/assets/extracted/web-999"#,
+        r#".kamal/apps/app/assets/volumes/web-999"#,
+        r#";"#,
+        r#"cp"#,
+        r#"-rnT"#,
+        r#".kamal/apps/app/assets/extracted/web-999"#,
+        r#".kamal/apps/app/assets/volumes/web-998"#,
+        r#"|| true"#,
+        r#";"#,
+        r#"cp"#,
+        r#"-rnT"#,
+        r#".kamal/apps/app/assets/extracted/web-998"#,
+        r#".kamal/apps/app/assets/volumes/web-999"#,
+        r#"|| true"#,
+    ]);
     let raw = merge(&raw, r#"{"asset_path": "/public/assets"}"#);
     assert_eq!(web(&raw, destination, |a| words(&a.sync_asset_volumes(None))), a1);
     assert_eq!(web(&raw, destination, |a| words(&a.sync_asset_volumes(Some("998")))), a5);
@@ -852,7 +1027,27 @@ fn clean_up_assets() {
     // Kamal: test "clean up assets"
     let raw = base();
     let destination: Option<&str> = None;
-    let a1 = strs(&[r#"find"#, r#".kamal/apps/app/assets/extracted"#, r#"-maxdepth 1"#, r#"-name"#, r#"'web-*'"#, r#"!"#, r#"-name"#, r#"web-999"#, r#"-exec rm -rf "{}" +"#, r#";"#, r#"find"#, r#".kamal/apps/app/assets/volumes"#, r#"-maxdepth 1"#, r#"-name"#, r#"'web-*'"#, r#"!"#, r#"-name"#, r#"web-999"#, r#"-exec rm -rf "{}" +"#]);
+    let a1 = strs(&[
+        r#"find"#,
+        r#".kamal/apps/app/assets/extracted"#,
+        r#"-maxdepth 1"#,
+        r#"-name"#,
+        r#"'web-*'"#,
+        r#"!"#,
+        r#"-name"#,
+        r#"web-999"#,
+        r#"-exec rm -rf "{}" +"#,
+        r#";"#,
+        r#"find"#,
+        r#".kamal/apps/app/assets/volumes"#,
+        r#"-maxdepth 1"#,
+        r#"-name"#,
+        r#"'web-*'"#,
+        r#"!"#,
+        r#"-name"#,
+        r#"web-999"#,
+        r#"-exec rm -rf "{}" +"#,
+    ]);
     let raw = merge(&raw, r#"{"asset_path": "/public/assets"}"#);
     assert_eq!(web(&raw, destination, |a| words(&a.clean_up_assets())), a1);
 }

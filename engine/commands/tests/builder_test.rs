@@ -35,7 +35,7 @@ fn target_linux_amd64_locally_by_default() {
     let raw = base();
     let e1 = r#"docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest --cache-to type=gha --cache-from type=gha --label service="app" --file Dockerfile . 2>&1"#;
     assert_eq!(new_builder_command(&raw, r#"{"builder": {"cache": {"type": "gha"}}}"#, &[], |b| b.name()), "local");
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"cache": {"type": "gha"}}}"#, &[], |b| push(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"cache": {"type": "gha"}}}"#, &[], push), e1);
 }
 
 #[test]
@@ -44,7 +44,7 @@ fn target_specified_arch_locally_by_default() {
     let raw = base();
     let e1 = r#"docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest --label service="app" --file Dockerfile . 2>&1"#;
     assert_eq!(new_builder_command(&raw, r#"{"builder": {"arch": ["amd64"]}}"#, &[], |b| b.name()), "local");
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"arch": ["amd64"]}}"#, &[], |b| push(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"arch": ["amd64"]}}"#, &[], push), e1);
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn build_with_caching() {
     let raw = base();
     let e1 = r#"docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest --cache-to type=gha --cache-from type=gha --label service="app" --file Dockerfile . 2>&1"#;
     assert_eq!(new_builder_command(&raw, r#"{"builder": {"cache": {"type": "gha"}}}"#, &[], |b| b.name()), "local");
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"cache": {"type": "gha"}}}"#, &[], |b| push(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"cache": {"type": "gha"}}}"#, &[], push), e1);
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn hybrid_build_if_remote_is_set_and_building_multiarch() {
             &raw,
             r#"{"builder": {"arch": ["amd64", "arm64"], "remote": "ssh://app@127.0.0.1", "cache": {"type": "gha"}}}"#,
             &[],
-            |b| push(b)
+            push
         ),
         e2
     );
@@ -100,7 +100,7 @@ fn remote_build_if_remote_is_set_and_local_disabled() {
             &raw,
             r#"{"builder": {"arch": ["amd64", "arm64"], "remote": "ssh://app@127.0.0.1", "cache": {"type": "gha"}, "local": false}}"#,
             &[],
-            |b| push(b)
+            push
         ),
         e2
     );
@@ -125,7 +125,7 @@ fn target_remote_when_remote_set_and_arch_is_non_local() {
             &raw,
             r#"{"builder": {"arch": ["arm64"], "remote": "ssh://app@host", "cache": {"type": "gha"}}}"#,
             &[],
-            |b| push(b)
+            push
         ),
         e2
     );
@@ -150,7 +150,7 @@ fn target_local_when_remote_set_and_arch_is_local() {
             &raw,
             r#"{"builder": {"arch": ["amd64"], "remote": "ssh://app@host", "cache": {"type": "gha"}}}"#,
             &[],
-            |b| push(b)
+            push
         ),
         e2
     );
@@ -175,7 +175,7 @@ fn target_pack_when_pack_is_set() {
             &raw,
             r#"{"image": "dhh/app", "builder": {"arch": "amd64", "pack": {"builder": "heroku/builder:24", "buildpacks": ["heroku/ruby", "heroku/procfile"]}}}"#,
             &[],
-            |b| push(b)
+            push
         ),
         e3
     );
@@ -191,7 +191,7 @@ fn pack_build_args_passed_as_env() {
             &raw,
             r#"{"image": "dhh/app", "builder": {"args": {"a": 1, "b": 2}, "arch": "amd64", "pack": {"builder": "heroku/builder:24", "buildpacks": ["heroku/ruby", "heroku/procfile"]}}}"#,
             &[],
-            |b| push(b)
+            push
         ),
         e3
     );
@@ -223,7 +223,7 @@ fn pack_build_secrets_as_env() {
             &raw,
             r#"{"image": "dhh/app", "builder": {"secrets": ["token_a", "token_b"], "arch": "amd64", "pack": {"builder": "heroku/builder:24", "buildpacks": ["heroku/ruby", "heroku/procfile"]}}}"#,
             &[("token_a", "foo"), ("token_b", "bar")],
-            |b| push(b)
+            push
         ),
         e4
     );
@@ -248,7 +248,7 @@ fn cloud_builder() {
             &raw,
             r#"{"builder": {"arch": ["amd64"], "driver": "cloud docker-org-name/builder-name"}}"#,
             &[],
-            |b| push(b)
+            push
         ),
         e3
     );
@@ -259,7 +259,7 @@ fn build_args() {
     // Kamal: test "build args"
     let raw = base();
     let e1 = r#"--label service="app" --build-arg a="1" --build-arg b="2" --file Dockerfile"#;
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"args": {"a": 1, "b": 2}}}"#, &[], |b| build_options(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"args": {"a": 1, "b": 2}}}"#, &[], build_options), e1);
 }
 
 #[test]
@@ -272,7 +272,7 @@ fn build_secrets() {
             &raw,
             r#"{"builder": {"secrets": ["token_a", "token_b"]}}"#,
             &[("token_a", "foo"), ("token_b", "bar")],
-            |b| build_options(b)
+            build_options
         ),
         e2
     );
@@ -309,7 +309,7 @@ fn build_target() {
     // Kamal: test "build target"
     let raw = base();
     let e1 = r#"--label service="app" --file Dockerfile --target prod"#;
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"target": "prod"}}"#, &[], |b| build_options(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"target": "prod"}}"#, &[], build_options), e1);
 }
 
 #[test]
@@ -317,7 +317,7 @@ fn build_context() {
     // Kamal: test "build context"
     let raw = base();
     let e1 = r#"docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest --label service="app" --file Dockerfile .. 2>&1"#;
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"context": ".."}}"#, &[], |b| push(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"context": ".."}}"#, &[], push), e1);
 }
 
 #[test]
@@ -325,7 +325,7 @@ fn push_with_build_args() {
     // Kamal: test "push with build args"
     let raw = base();
     let e1 = r#"docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest --label service="app" --build-arg a="1" --build-arg b="2" --file Dockerfile . 2>&1"#;
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"args": {"a": 1, "b": 2}}}"#, &[], |b| push(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"args": {"a": 1, "b": 2}}}"#, &[], push), e1);
 }
 
 #[test]
@@ -334,9 +334,7 @@ fn push_with_build_secrets() {
     let raw = base();
     let e1 = r#"docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest --label service="app" --secret id="a" --secret id="b" --file Dockerfile . 2>&1"#;
     assert_eq!(
-        new_builder_command(&raw, r#"{"builder": {"secrets": ["a", "b"]}}"#, &[("a", "foo"), ("b", "bar")], |b| push(
-            b
-        )),
+        new_builder_command(&raw, r#"{"builder": {"secrets": ["a", "b"]}}"#, &[("a", "foo"), ("b", "bar")], push),
         e1
     );
 }
@@ -346,10 +344,7 @@ fn build_with_ssh_agent_socket() {
     // Kamal: test "build with ssh agent socket"
     let raw = base();
     let e2 = r#"--label service="app" --file Dockerfile --ssh default=$SSH_AUTH_SOCK"#;
-    assert_eq!(
-        new_builder_command(&raw, r#"{"builder": {"ssh": "default=$SSH_AUTH_SOCK"}}"#, &[], |b| build_options(b)),
-        e2
-    );
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"ssh": "default=$SSH_AUTH_SOCK"}}"#, &[], build_options), e2);
 }
 
 #[test]
@@ -365,7 +360,7 @@ fn context_build() {
     // Kamal: test "context build"
     let raw = base();
     let e1 = r#"docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest --label service="app" --file Dockerfile ./foo 2>&1"#;
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"context": "./foo"}}"#, &[], |b| push(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"context": "./foo"}}"#, &[], push), e1);
 }
 
 #[test]
@@ -373,7 +368,7 @@ fn push_with_provenance() {
     // Kamal: test "push with provenance"
     let raw = base();
     let e1 = r#"docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest --label service="app" --file Dockerfile --provenance mode=max . 2>&1"#;
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"provenance": "mode=max"}}"#, &[], |b| push(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"provenance": "mode=max"}}"#, &[], push), e1);
 }
 
 #[test]
@@ -381,7 +376,7 @@ fn push_with_provenance_false() {
     // Kamal: test "push with provenance false"
     let raw = base();
     let e1 = r#"docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest --label service="app" --file Dockerfile --provenance false . 2>&1"#;
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"provenance": false}}"#, &[], |b| push(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"provenance": false}}"#, &[], push), e1);
 }
 
 #[test]
@@ -389,7 +384,7 @@ fn push_with_sbom() {
     // Kamal: test "push with sbom"
     let raw = base();
     let e1 = r#"docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest --label service="app" --file Dockerfile --sbom true . 2>&1"#;
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"sbom": true}}"#, &[], |b| push(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"sbom": true}}"#, &[], push), e1);
 }
 
 #[test]
@@ -397,7 +392,7 @@ fn push_with_sbom_false() {
     // Kamal: test "push with sbom false"
     let raw = base();
     let e1 = r#"docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest --label service="app" --file Dockerfile --sbom false . 2>&1"#;
-    assert_eq!(new_builder_command(&raw, r#"{"builder": {"sbom": false}}"#, &[], |b| push(b)), e1);
+    assert_eq!(new_builder_command(&raw, r#"{"builder": {"sbom": false}}"#, &[], push), e1);
 }
 
 #[test]

@@ -81,3 +81,26 @@ fn env_with_secrets() {
         ])
     );
 }
+
+#[test]
+fn env_with_run_hook_details() {
+    // What Kamal::Cli::Base#run_hook passes: hosts, roles, lock, command, subcommand, then the
+    // hook's own details, in that order.
+    let details = Hook::run_details(&strs(&["1.1.1.1", "1.1.1.2"]), None, true, "app", Some("boot"))
+        .merge(&Details::new().with("runtime", "5"));
+    assert_eq!(
+        new_command("{}", |h| h.env(&stamp(), None, &details)),
+        vec![
+            ("KAMAL_RECORDED_AT".to_string(), stamp().recorded_at),
+            ("KAMAL_PERFORMER".to_string(), stamp().performer),
+            ("KAMAL_VERSION".to_string(), "123".to_string()),
+            ("KAMAL_SERVICE_VERSION".to_string(), "app@123".to_string()),
+            ("KAMAL_SERVICE".to_string(), "app".to_string()),
+            ("KAMAL_HOSTS".to_string(), "1.1.1.1,1.1.1.2".to_string()),
+            ("KAMAL_LOCK".to_string(), "true".to_string()),
+            ("KAMAL_COMMAND".to_string(), "app".to_string()),
+            ("KAMAL_SUBCOMMAND".to_string(), "boot".to_string()),
+            ("KAMAL_RUNTIME".to_string(), "5".to_string()),
+        ]
+    );
+}

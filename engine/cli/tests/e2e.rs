@@ -1,0 +1,276 @@
+//! End to end on real servers (hostlab: sshd, dockerd, registry), driving the built `wharf` binary
+//! as a user does, checking what users see: HTTP answers on the servers' port 80, containers on
+//! the servers, exit codes and error texts.
+
+mod lab;
+
+use lab::*;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A deploy.yml for a test app: its own service name and proxy host, on the given roles.
+fn deploy_yml(service: &str, proxy_host: &str, extra: &str) -> String {
+    format!(
+        r#"service: {service}
+image: wharf/{service}
+servers:
+  web:
+    - 10.200.0.1
+    - 10.200.0.2
+registry:
+  server: 10.200.0.254:5000
+  username: wharf
+  password:
+    - REGISTRY_PASSWORD
+builder:
+  arch: amd64
+proxy:
+  host: {proxy_host}
+  app_port: 80
+  healthcheck:
+    path: /up
+    interval: 1
+  run:
+    registry: localhost:5000
+env:
+  clear:
+    GREETING: Hello
+  secret:
+    - SECRET_TOKEN
+ssh:
+  config: <%= ENV["HOSTLAB_SSH_CONFIG"] %>
+readiness_delay: 1
+deploy_timeout: 10
+drain_timeout: 3
+{extra}"#
+    )
+}
+
+#[test]
+fn example_app_setup_deploy_rollback_exec_remove() {
+    let (_guard, lab) = lab();
+    let app = AppDir::new(lab);
+    let v1 = app.git(&["rev-parse", "HEAD"]);
+    app.ok(&["setup"]);
+    for host in ["10.200.0.1", "10.200.0.2"] {
+        let (status, body) = curl(host, "/", None);
+        assert_eq!(status, 200, "{host}");
+        assert_eq!(body, format!("Hello from hello-web-{v1} on {host}"));
+        assert_eq!(curl(host, "/version", None), (200, v1.clone()));
+    }
+    // The env file holds the secret (from `kamal secrets fetch` with the test adapter), mode 0600.
+    assert_eq!(on_host(lab, "10.200.0.1", "stat -c %a .kamal/apps/hello/env/roles/web.env"), "600");
+    assert_eq!(on_host(lab, "10.200.0.1", "cat .kamal/apps/hello/env/roles/web.env"), "SECRET_TOKEN=NEKOT");
+
+    // A second version, deployed under continuous load: no failed request.
+    app.write(
+        "start.sh",
+        &std::fs::read_to_string(app.path().join("start.sh")).unwrap().replace("${GREETING:-Hello}", "Version two:"),
+    );
+    let v2 = app.commit("v2");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let load = {
+        let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let (status, _) = curl("10.200.0.1", "/", None);
+                if status == 200 {
+                    ok.fetch_add(1, Ordering::Relaxed)
+                } else {
+                    failed.fetch_add(1, Ordering::Relaxed)
+                };
+            }
+        })
+    };
+    app.ok(&["deploy"]);
+    stop.store(true, Ordering::Relaxed);
+    load.join().unwrap();
+    assert!(ok.load(Ordering::Relaxed) > 20, "the load ran during the deploy");
+    assert_eq!(failed.load(Ordering::Relaxed), 0, "requests failed during the deploy");
+    for host in ["10.200.0.1", "10.200.0.2"] {
+        assert_eq!(curl(host, "/version", None), (200, v2.clone()));
+        assert!(curl(host, "/", None).1.starts_with("Version two:"));
+    }
+    assert!(app.ok(&["audit"]).contains(&format!("Booted app version {v2}")));
+
+    // Rollback to the first version: its container is still on the servers.
+    app.ok(&["rollback", &v1]);
+    for host in ["10.200.0.1", "10.200.0.2"] {
+        assert_eq!(curl(host, "/version", None), (200, v1.clone()));
+    }
+    let missing = app.wharf(&["rollback", "0000000"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("The app version '0000000' is not available as a container"),
+        "{}",
+        stderr(&missing)
+    );
+
+    // app exec (a new container of the running version) and app logs.
+    let exec = app.ok(&["app", "exec", "busybox echo exec-ok"]);
+    assert!(exec.contains("App Host: 10.200.0.1") && exec.contains("App Host: 10.200.0.2"), "{exec}");
+    assert_eq!(exec.matches("exec-ok").count(), 2, "{exec}");
+    let reuse = app.ok(&["app", "exec", "--reuse", "busybox", "cat", "/www/index.html"]);
+    assert!(reuse.contains(&format!("Hello from hello-web-{v1} on 10.200.0.2")), "{reuse}");
+    app.ok(&["app", "logs", "-n", "5"]);
+    let details = app.ok(&["details"]);
+    assert!(details.contains("kamal-proxy") && details.contains(&format!("hello-web-{v1}")), "{details}");
+
+    // remove: app, proxy and registry session gone; nothing answers on port 80.
+    app.ok(&["remove", "-y"]);
+    assert_eq!(curl("10.200.0.1", "/", None).0, 0, "nothing listens on port 80 after remove");
+    assert_eq!(on_host(lab, "10.200.0.1", "docker ps -a --filter label=service=hello -q"), "");
+}
+
+#[test]
+fn roles_accessory_destination_and_alias() {
+    let (_guard, lab) = lab();
+    let app = AppDir::new(lab);
+    let extra = r#"
+accessories:
+  store:
+    image: localhost:5000/busybox:latest
+    host: 10.200.0.3
+    port: "8081:80"
+    cmd: httpd -f -p 80 -h /www
+aliases:
+  greeting: app exec --reuse -r web "busybox cat /www/index.html"
+"#;
+    let mut yml = deploy_yml("multi", "multi.test", extra);
+    yml = yml.replace(
+        "servers:\n  web:\n    - 10.200.0.1\n    - 10.200.0.2\n",
+        "servers:\n  web:\n    - 10.200.0.1\n    - 10.200.0.2\n  workers:\n    hosts:\n      - 10.200.0.3\n    cmd: /bin/busybox sh -c 'trap \"exit 0\" TERM; while true; do sleep 1; done'\n",
+    );
+    app.write("config/deploy.yml", &yml);
+    app.write("config/deploy.staging.yml", "env:\n  clear:\n    GREETING: Staging\n");
+    // With a destination, Kamal reads .kamal/secrets-common and .kamal/secrets.<destination>.
+    app.write(".kamal/secrets.staging", "REGISTRY_PASSWORD=unused\nSECRET_TOKEN=staging-token\n");
+    let v1 = app.commit("multi");
+
+    let out = app.ok(&["-d", "staging", "setup"]);
+    assert!(out.contains("Booted") || out.contains("Finished all"), "{out}");
+    for host in ["10.200.0.1", "10.200.0.2"] {
+        let (status, body) = curl(host, "/", Some("multi.test"));
+        assert_eq!(status, 200, "{host}");
+        assert_eq!(body, format!("Staging from multi-web-staging-{v1} on {host}"));
+    }
+    // The worker runs on the third host (no proxy there for it), labelled with its destination.
+    assert_eq!(
+        on_host(
+            lab,
+            "10.200.0.3",
+            "docker ps --filter label=role=workers --filter label=destination=staging --format '{{.Names}}'"
+        ),
+        format!("multi-workers-staging-{v1}")
+    );
+    // The accessory answers on its published port.
+    assert!(eventually(Duration::from_secs(10), || curl("10.200.0.3:8081", "/", None) == (200, "hostlab".into())));
+    assert_eq!(on_host(lab, "10.200.0.3", "docker ps --format '{{.Names}}' --filter name=multi-store"), "multi-store");
+
+    // An alias from deploy.yml is a command.
+    let greeting = app.ok(&["-d", "staging", "greeting"]);
+    assert!(greeting.contains(&format!("Staging from multi-web-staging-{v1}")), "{greeting}");
+
+    app.ok(&["-d", "staging", "remove", "-y"]);
+    assert_eq!(curl("10.200.0.3:8081", "/", None).0, 0, "the accessory is removed");
+    assert!(!curl("10.200.0.1", "/", Some("multi.test")).1.starts_with("Staging"), "the app is removed");
+    assert_eq!(on_host(lab, "10.200.0.3", "docker ps -a --filter label=service=multi -q"), "");
+}
+
+#[test]
+fn a_deploy_lock_held_by_someone_else_is_refused_with_holder_and_time() {
+    let (_guard, lab) = lab();
+    let app = AppDir::new(lab);
+    app.write("config/deploy.yml", &deploy_yml("locked", "locked.test", ""));
+    app.commit("locked");
+    app.ok(&["lock", "acquire", "-m", "Database migration in progress"]);
+    let out = app.wharf(&["deploy"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out)
+            .contains("ERROR (Kamal::Cli::LockError): Deploy lock found. Run 'kamal lock help' for more information"),
+        "{}",
+        stderr(&out)
+    );
+    let shown = stdout(&out);
+    assert!(shown.contains("Deploy lock already in place!"), "{shown}");
+    assert!(shown.contains("Locked by: Tester at 20"), "{shown}");
+    assert!(shown.contains("Message: Database migration in progress"), "{shown}");
+    let status = app.ok(&["lock", "status"]);
+    assert!(status.contains("Database migration in progress"), "{status}");
+    app.ok(&["lock", "release"]);
+    assert!(app.ok(&["lock", "status"]).contains("There is no deploy lock"));
+}
+
+#[test]
+fn a_broken_deploy_keeps_the_old_version_serving_and_releases_the_lock() {
+    let (_guard, lab) = lab();
+    let app = AppDir::new(lab);
+    app.write("config/deploy.yml", &deploy_yml("broken", "broken.test", ""));
+    let good = app.commit("good");
+    app.ok(&["deploy"]);
+    assert_eq!(curl("10.200.0.1", "/version", Some("broken.test")), (200, good.clone()));
+
+    // The next version never answers its health check.
+    let start = std::fs::read_to_string(app.path().join("start.sh")).unwrap();
+    app.write("start.sh", &start.replace("echo ok > /www/up", "true"));
+    app.commit("broken");
+    let out = app.wharf(&["deploy"]);
+    assert_eq!(out.status.code(), Some(1), "a failed deploy exits 1");
+    assert!(stderr(&out).contains("target failed to become healthy"), "{}", stderr(&out));
+    for host in ["10.200.0.1", "10.200.0.2"] {
+        assert_eq!(
+            curl(host, "/version", Some("broken.test")),
+            (200, good.clone()),
+            "{host} still serves the old version"
+        );
+    }
+    assert!(app.ok(&["lock", "status"]).contains("There is no deploy lock"), "the lock was released");
+    app.ok(&["remove", "-y"]);
+}
+
+#[test]
+fn plan_prints_every_command_and_changes_nothing() {
+    let (_guard, lab) = lab();
+    let app = AppDir::new(lab);
+    app.write("config/deploy.yml", &deploy_yml("planned", "planned.test", ""));
+    let version = app.commit("plan");
+    let before = on_host(lab, "10.200.0.1", "docker ps -a --format '{{.Names}}' | sort");
+    let plan = app.ok(&["deploy", "--plan", "-P"]);
+    assert!(plan.contains("nothing was changed"), "{plan}");
+    assert!(plan.contains("10.200.0.1:") && plan.contains("10.200.0.2:"), "{plan}");
+    assert!(
+        plan.contains(&format!("docker run --detach --restart unless-stopped --name planned-web-{version}")),
+        "{plan}"
+    );
+    assert!(plan.contains("kamal-proxy deploy planned-web"), "{plan}");
+    assert!(plan.contains("mkdir .kamal/lock-planned"), "{plan}");
+    assert_eq!(
+        on_host(lab, "10.200.0.1", "docker ps -a --format '{{.Names}}' | sort"),
+        before,
+        "nothing changed on the server"
+    );
+    assert_eq!(on_host(lab, "10.200.0.1", "ls .kamal | grep -c lock-planned || true"), "0");
+}
+
+#[test]
+fn bad_configuration_gets_kamals_message_and_exit_1() {
+    let (_guard, lab) = lab();
+    let app = AppDir::new(lab);
+    app.write(
+        "config/deploy.yml",
+        &deploy_yml("bad", "bad.test", "proxy_colour: red\n")
+            .replace("servers:\n  web:\n    - 10.200.0.1", "servers:\n  web:\n    - [10.200.0.1]"),
+    );
+    app.commit("bad");
+    let out = app.wharf(&["deploy"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("ERROR (Kamal::ConfigurationError)"), "{err}");
+    assert!(
+        err.contains("servers/web/0: should be a string or a hash") || err.contains("unknown key: proxy_colour"),
+        "{err}"
+    );
+}

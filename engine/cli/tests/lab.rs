@@ -1,0 +1,167 @@
+//! The end-to-end tests' servers: hostlab (3 hosts with real sshd and dockerd, a real registry),
+//! this project's proxy image pushed where deploy.yml points Kamal/Wharf
+//! (`localhost:5000/basecamp/kamal-proxy:v0.9.2`), and a copy of examples/hello as a git repo.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+pub const WHARF: &str = env!("CARGO_BIN_EXE_wharf");
+pub const HOSTS: [&str; 3] = ["10.200.0.1", "10.200.0.2", "10.200.0.3"];
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn hostlab() -> PathBuf {
+    std::env::var_os("WHARF_HOSTLAB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/hostlab/hostlab.sh"))
+}
+
+pub struct Lab {
+    pub env: Vec<(String, String)>,
+}
+
+impl Lab {
+    pub fn var(&self, key: &str) -> String {
+        self.env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+}
+
+fn sh(cmd: &str) -> Output {
+    Command::new("bash").arg("-c").arg(cmd).output().unwrap()
+}
+
+/// Brings the lab up once per test binary and serializes the tests that use it.
+pub fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
+    static LOCK: Mutex<()> = Mutex::new(());
+    static LAB: OnceLock<Lab> = OnceLock::new();
+    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = LAB.get_or_init(|| {
+        let up = sh(&format!("flock /tmp/hostlab.lock {} up 3", hostlab().display()));
+        assert!(up.status.success(), "hostlab up failed: {}", String::from_utf8_lossy(&up.stderr));
+        let env_text = String::from_utf8(sh(&format!("{} env", hostlab().display())).stdout).unwrap();
+        let env: Vec<(String, String)> = env_text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+            .collect();
+        let lab = Lab { env };
+        let tags = sh("curl -fsS http://127.0.0.1:5000/v2/basecamp/kamal-proxy/tags/list");
+        if !String::from_utf8_lossy(&tags.stdout).contains("v0.9.2") {
+            let build = sh(&format!(
+                "{}/engine/proxy/image/build.sh --push --docker-host {} localhost:5000/basecamp/kamal-proxy:v0.9.2",
+                repo_root().display(),
+                lab.var("HOSTLAB_DOCKER_HOST_1")
+            ));
+            assert!(build.status.success(), "proxy image: {}", String::from_utf8_lossy(&build.stderr));
+        }
+        lab
+    });
+    (guard, lab)
+}
+
+/// A copy of examples/hello in a temp dir, as its own git repository.
+pub struct AppDir {
+    pub dir: tempfile::TempDir,
+    lab: &'static Lab,
+}
+
+impl AppDir {
+    pub fn new(lab: &'static Lab) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let src = repo_root().join("examples/hello");
+        let cp = sh(&format!("cp -r {}/. {}", src.display(), dir.path().display()));
+        assert!(cp.status.success());
+        let app = AppDir { dir, lab };
+        app.git(&["init", "-q"]);
+        app.git(&["config", "user.email", "tester@example.com"]);
+        app.git(&["config", "user.name", "Tester"]);
+        app.commit("initial");
+        app
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git").args(args).current_dir(self.path()).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    pub fn write(&self, file: &str, content: &str) {
+        let path = self.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    pub fn wharf(&self, args: &[&str]) -> Output {
+        let out = Command::new(WHARF)
+            .args(args)
+            .current_dir(self.path())
+            .envs(self.lab.env.iter().cloned())
+            .env("DOCKER_HOST", self.lab.var("HOSTLAB_DOCKER_HOST_1"))
+            .output()
+            .unwrap();
+        eprintln!(
+            "$ wharf {}\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// `wharf`, asserting success; stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.wharf(args);
+        assert!(out.status.success(), "wharf {args:?} failed");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+}
+
+/// GET http://host/path with an optional Host header: (status, body).
+pub fn curl(host: &str, path: &str, host_header: Option<&str>) -> (u16, String) {
+    let header = host_header.map(|h| format!("-H 'Host: {h}'")).unwrap_or_default();
+    let out = sh(&format!("curl -s -m 5 {header} -w '\\n%{{http_code}}' http://{host}{path}"));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "000"));
+    (code.trim().parse().unwrap_or(0), body.trim().to_string())
+}
+
+/// Runs a command on a lab host over ssh (the test's own view of the server).
+pub fn on_host(lab: &Lab, host: &str, cmd: &str) -> String {
+    let out = Command::new("ssh").args(["-F", &lab.var("HOSTLAB_SSH_CONFIG"), host, cmd]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Polls `f` until it is true or `timeout` passes.
+pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
