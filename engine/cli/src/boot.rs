@@ -2,8 +2,10 @@
 //! `Cli::App#boot` and `Cli::App::Boot`). Per host and role: rename a clashing container, upload
 //! the env file (mode 0600), `docker run`, then hand the container to the proxy (proxied roles;
 //! the proxy health-checks it) or poll its docker status (others), then stop the old version.
-//! Hosts boot in groups (`boot.limit`, `boot.wait`); a barrier holds the other roles until the
-//! first primary-role container is healthy; `latest` is tagged once all hosts run the version.
+//! Before that, on every app host at once: the error pages, the assets and the custom SSL
+//! certificates (`error_pages`, `assets`, `ssl_certificates`). Hosts boot in groups
+//! (`boot.limit`, `boot.wait`); a barrier holds the other roles until the first primary-role
+//! container is healthy; `latest` is tagged once all hosts run the version.
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
@@ -195,10 +197,31 @@ async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>
     Ok(())
 }
 
+/// Kamal's first step of `app boot`: on every app host, the error pages, then per role the
+/// assets and the custom SSL certificates, so that they are in place on all hosts before any
+/// host boots the new version.
+async fn prepare(c: &Commander, hosts: &[String]) -> Result<()> {
+    let error_pages = crate::error_pages::ErrorPages::load(c)?;
+    let error_pages = error_pages.as_ref();
+    c.on(hosts, |host| async move {
+        if let Some(pages) = error_pages {
+            pages.upload(c, &host).await?;
+        }
+        for role in c.roles_on(&host) {
+            crate::assets::run(c, &host, role).await?;
+            crate::ssl_certificates::run(c, &host, role).await?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
 /// Boots `version` on the selected app hosts.
 pub async fn boot(c: &Commander, version: &str) -> Result<()> {
     output::say(&format!("Start container with version {version} (or reboot if already running)..."));
     let hosts = c.app_hosts();
+    prepare(c, &hosts).await?;
     let groups: Vec<Vec<String>> = match c.config.boot().limit() {
         Some(limit) if limit > 0 => hosts.chunks(limit).map(|g| g.to_vec()).collect(),
         _ => vec![hosts.clone()],

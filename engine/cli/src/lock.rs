@@ -126,20 +126,21 @@ where
         return f().await;
     }
     acquire(c, AUTOMATIC_DEPLOY_LOCK_MESSAGE).await?;
+    crate::signals::LOCK_SECTIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let outcome = tokio::select! {
         r = f() => r,
         signal = crate::signals::interrupted() => Err(CliError::new("Interrupt", format!("Interrupted by {signal}: stopped cleanly, no server was left between versions"))),
     };
-    match outcome {
-        Ok(v) => {
-            release(c).await?;
-            Ok(v)
-        }
+    // Still counted as a lock section while releasing, so a second signal cannot cut the release.
+    let result = match outcome {
+        Ok(v) => release(c).await.map(|_| v),
         Err(e) => {
             if let Err(release_error) = release(c).await {
                 output::say_red(&format!("Error releasing the deploy lock: {release_error}"));
             }
             Err(e)
         }
-    }
+    };
+    crate::signals::LOCK_SECTIONS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    result
 }

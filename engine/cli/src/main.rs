@@ -5,17 +5,20 @@
 mod accessory;
 mod app;
 mod args;
+mod assets;
 mod boot;
 mod build;
 mod commander;
 mod deploy;
 mod error;
+mod error_pages;
 mod git;
 mod hooks;
 mod local;
 mod lock;
 mod output;
 mod signals;
+mod ssl_certificates;
 
 use args::*;
 use clap::Parser;
@@ -190,6 +193,7 @@ fn plan_flag(command: &Command) -> bool {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    signals::install_exit_outside_lock();
     let dir = std::env::current_dir()?;
     let global = cli.global.clone();
     // Commands that need no configuration.

@@ -274,3 +274,49 @@ fn bad_configuration_gets_kamals_message_and_exit_1() {
         "{err}"
     );
 }
+
+#[test]
+fn sigterm_during_a_deploy_stops_cleanly_and_releases_the_lock() {
+    let (_guard, lab) = lab();
+    let app = AppDir::new(lab);
+    // A slow health check keeps the deploy inside the lock long enough to interrupt it.
+    let yml = deploy_yml("interrupted", "interrupted.test", "").replace("deploy_timeout: 10", "deploy_timeout: 30");
+    app.write("config/deploy.yml", &yml);
+    let good = app.commit("good");
+    app.ok(&["deploy"]);
+    let start = std::fs::read_to_string(app.path().join("start.sh")).unwrap();
+    app.write("start.sh", &start.replace("echo ok > /www/up", "true"));
+    app.commit("never healthy");
+    let mut child = std::process::Command::new(WHARF)
+        .arg("deploy")
+        .current_dir(app.path())
+        .envs(lab.env.iter().cloned())
+        .env("DOCKER_HOST", lab.var("HOSTLAB_DOCKER_HOST_1"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the lock is taken, then send SIGTERM.
+    assert!(eventually(Duration::from_secs(60), || on_host(
+        lab,
+        "10.200.0.1",
+        "ls -d .kamal/lock-interrupted 2>/dev/null"
+    ) != ""));
+    std::thread::sleep(Duration::from_secs(2));
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    eprintln!("{err}");
+    assert_eq!(status.code(), Some(1), "an interrupted deploy exits 1");
+    assert!(err.contains("Interrupted by SIGTERM"), "{err}");
+    assert_eq!(on_host(lab, "10.200.0.1", "ls -d .kamal/lock-interrupted 2>/dev/null"), "", "the lock was released");
+    for host in ["10.200.0.1", "10.200.0.2"] {
+        assert_eq!(
+            curl(host, "/version", Some("interrupted.test")),
+            (200, good.clone()),
+            "{host} still serves the old version"
+        );
+    }
+    app.ok(&["remove", "-y"]);
+}
