@@ -87,7 +87,7 @@ backend_port=$(free_port) proxy_port=$(free_port) proxy_tls_port=$(free_port) ng
 # --- backend --------------------------------------------------------------------------
 "$backend_bin" --bind 127.0.0.1 --port "$backend_port" --body "$BODY" \
   --threads "$BACKEND_THREADS" --quiet >"$tmp/backend.log" 2>&1 &
-pids+=($!)
+backend_pid=$!; pids+=($!)
 wait_http "http://127.0.0.1:$backend_port/up" || die "backend did not start"
 
 # --- kamal-proxy ------------------------------------------------------------------------
@@ -98,7 +98,7 @@ export KAMAL_PROXY_SOCKET="$tmp/kamal-proxy.sock"
 HOME="$tmp/home" TOKIO_WORKER_THREADS="$PROXY_THREADS" \
   "$proxy_bin" run --http-port "$proxy_port" --https-port "$proxy_tls_port" \
   >/dev/null 2>"$tmp/kamal-proxy.log" &
-pids+=($!)
+proxy_pid=$!; pids+=($!)
 for _ in $(seq 100); do [[ -S "$KAMAL_PROXY_SOCKET" ]] && break; sleep 0.1; done
 [[ -S "$KAMAL_PROXY_SOCKET" ]] || die "kamal-proxy did not create $KAMAL_PROXY_SOCKET"
 HOME="$tmp/home" timeout 60 "$proxy_bin" deploy bench --target "127.0.0.1:$backend_port" \
@@ -143,7 +143,7 @@ http {
 EOF
 nginx -p "$tmp/nginx" -e "$tmp/nginx.log" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' \
   >>"$tmp/nginx.log" 2>&1 &
-pids+=($!)
+nginx_pid=$!; pids+=($!)
 wait_http "http://127.0.0.1:$nginx_port/" || die "nginx did not start"
 
 # Every path must give the same body before we measure anything.
@@ -153,14 +153,29 @@ for p in "$backend_port" "$proxy_port" "$nginx_port"; do
 done
 
 # --- measure ------------------------------------------------------------------------------
-# run_wrk NAME PORT: warm up, measure, leave "rps p50_ms p99_ms errors" in $tmp/NAME.res
+# CPU time (user + system, clock ticks) of a process and all its children/threads.
+cpu_ticks() {
+  local total=0 p
+  for p in "$@" $(pgrep -P "$1" 2>/dev/null || true); do
+    [[ -r /proc/$p/stat ]] || continue
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+
+# run_wrk NAME PORT PID: warm up, measure, leave "rps p50_ms p99_ms errors cpu_us_per_request"
+# in $tmp/NAME.res. CPU per request is the measured process's own CPU time divided by the
+# requests served: unlike requests/s it does not depend on what else shares the CPUs.
 run_wrk() {
-  local name=$1 port=$2 url="http://127.0.0.1:$2/"
+  local name=$1 port=$2 pid=$3 url="http://127.0.0.1:$2/"
   echo "==> $name: wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency $url" >&2
   wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$WRK_WARMUP" --timeout "$WRK_TIMEOUT" "$url" >/dev/null
+  local t0 t1
+  t0=$(cpu_ticks "$pid")
   wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$WRK_DURATION" --timeout "$WRK_TIMEOUT" --latency "$url" \
     | tee "$tmp/$name.wrk" >&2
-  awk '
+  t1=$(cpu_ticks "$pid")
+  awk -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
     function ms(v) {                       # wrk prints 812.00us / 1.23ms / 1.02s
       if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
       if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
@@ -171,15 +186,16 @@ run_wrk() {
     dist && $1 == "50%" { p50 = ms($2) }
     dist && $1 == "99%" { p99 = ms($2) }
     /^Requests\/sec:/ { rps = $2 }
+    / requests in / { reqs = $1 }
     /Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
     /Non-2xx or 3xx responses:/ { err += $NF }
-    END { printf "%s %s %s %d\n", rps, p50, p99, err }
+    END { printf "%s %s %s %d %.2f\n", rps, p50, p99, err, (reqs > 0 ? ticks / hz * 1e6 / reqs : 0) }
   ' "$tmp/$name.wrk" >"$tmp/$name.res"
 }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-run_wrk direct "$backend_port"
-run_wrk kamal-proxy "$proxy_port"
-run_wrk nginx "$nginx_port"
+run_wrk direct "$backend_port" "$backend_pid"
+run_wrk kamal-proxy "$proxy_port" "$proxy_pid"
+run_wrk nginx "$nginx_port" "$nginx_pid"
 
 # --- report ---------------------------------------------------------------------------------
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -192,8 +208,8 @@ import os, re, sys
 out, section, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
 res = {}
 for name in ("direct", "kamal-proxy", "nginx"):
-    rps, p50, p99, err = open(os.path.join(tmp, name + ".res")).read().split()
-    res[name] = (float(rps), float(p50), float(p99), int(err))
+    rps, p50, p99, err, cpu = open(os.path.join(tmp, name + ".res")).read().split()
+    res[name] = (float(rps), float(p50), float(p99), int(err), float(cpu))
 
 def ratio(a, b):
     return f"{a / b:.2f}" if b else "n/a"
@@ -217,16 +233,18 @@ lines = [
     "- Everything (wrk, backend, proxy) shares the same $NPROC CPUs on loopback, so proxied figures include"
     " the CPU the proxy takes away from wrk and the backend; compare ratios, not absolute numbers.",
     "",
-    "| Path | Requests/s | p50 latency | p99 latency | Errors |",
-    "|---|---:|---:|---:|---:|",
+    "| Path | Requests/s | p50 latency | p99 latency | Errors | CPU per request (the server/proxy process) |",
+    "|---|---:|---:|---:|---:|---:|",
 ]
-for label, (rps, p50, p99, err) in rows:
-    lines.append(f"| {label} | {rps:,.0f} | {p50:.3f} ms | {p99:.3f} ms | {err} |")
+for label, (rps, p50, p99, err, cpu) in rows:
+    lines.append(f"| {label} | {rps:,.0f} | {p50:.3f} ms | {p99:.3f} ms | {err} | {cpu:.1f} µs |")
 lines += [
     "",
     f"- kamal-proxy / direct: **{ratio(k[0], d[0])}** × requests/s",
     f"- kamal-proxy / nginx: **{ratio(k[0], n[0])}** × requests/s"
     f" (p50 {ratio(k[1], n[1])} ×, p99 {ratio(k[2], n[2])} × nginx's latency)",
+    f"- CPU per proxied request: kamal-proxy {k[4]:.1f} µs, nginx {n[4]:.1f} µs ({ratio(k[4], n[4])} ×);"
+    f" the backend itself takes {d[4]:.1f} µs",
     "",
 ]
 block = "\n".join(lines)
