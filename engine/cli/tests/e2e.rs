@@ -52,7 +52,9 @@ fn example_app_setup_deploy_rollback_exec_remove() {
     let (_guard, lab) = lab();
     let app = AppDir::new(lab);
     let v1 = app.git(&["rev-parse", "HEAD"]);
-    app.ok(&["setup"]);
+    let setup = app.ok(&["setup"]);
+    // The app's post-deploy hook ran after the lock was released, with Kamal's environment.
+    assert!(setup.contains(&format!("post-deploy: hello@{} to 10.200.0.1,10.200.0.2 in ", &v1[..7])), "{setup}");
     for host in ["10.200.0.1", "10.200.0.2"] {
         let (status, body) = curl(host, "/", None);
         assert_eq!(status, 200, "{host}");
@@ -118,9 +120,12 @@ fn example_app_setup_deploy_rollback_exec_remove() {
     let details = app.ok(&["details"]);
     assert!(details.contains("kamal-proxy") && details.contains(&format!("hello-web-{v1}")), "{details}");
 
-    // remove: app, proxy and registry session gone; nothing answers on port 80.
+    // remove: the app and its directory are gone; the proxy too, unless other apps still use it
+    // (Kamal keeps it then), in which case it answers 404 for this app.
     app.ok(&["remove", "-y"]);
-    assert_eq!(curl("10.200.0.1", "/", None).0, 0, "nothing listens on port 80 after remove");
+    let status = curl("10.200.0.1", "/", None).0;
+    assert!(status == 0 || status == 404, "the app still answers after remove ({status})");
+    assert_eq!(on_host(lab, "10.200.0.1", "ls -d .kamal/apps/hello 2>/dev/null"), "");
     assert_eq!(on_host(lab, "10.200.0.1", "docker ps -a --filter label=service=hello -q"), "");
 }
 
@@ -318,5 +323,32 @@ fn sigterm_during_a_deploy_stops_cleanly_and_releases_the_lock() {
             "{host} still serves the old version"
         );
     }
+    app.ok(&["remove", "-y"]);
+}
+
+#[test]
+fn a_failing_hook_aborts_the_deploy_and_releases_the_lock() {
+    let (_guard, lab) = lab();
+    let app = AppDir::new(lab);
+    app.write("config/deploy.yml", &deploy_yml("hooked", "hooked.test", ""));
+    app.write(
+        ".kamal/hooks/pre-deploy",
+        "#!/bin/sh\necho \"checks failed for $KAMAL_SERVICE_VERSION (lock: $KAMAL_LOCK)\"\nexit 3\n",
+    );
+    std::process::Command::new("chmod")
+        .args(["+x", app.path().join(".kamal/hooks/pre-deploy").to_str().unwrap()])
+        .status()
+        .unwrap();
+    let version = app.commit("hooked");
+    let out = app.wharf(&["deploy"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("ERROR (Kamal::Cli::HookError): Hook `pre-deploy` failed:"), "{err}");
+    assert!(err.contains(&format!("checks failed for hooked@{} (lock: true)", &version[..7])), "{err}");
+    assert!(app.ok(&["lock", "status"]).contains("There is no deploy lock"));
+    assert_eq!(on_host(lab, "10.200.0.1", "docker ps -a --filter label=service=hooked -q"), "", "nothing was booted");
+    // -H skips hooks.
+    app.ok(&["deploy", "-H"]);
+    assert_eq!(curl("10.200.0.1", "/version", Some("hooked.test")), (200, version));
     app.ok(&["remove", "-y"]);
 }
