@@ -187,9 +187,8 @@ async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>
             )));
         }
         let endpoint = if endpoint.is_empty() { "<container-id>".to_string() } else { endpoint };
-        c.exec(host, &app.deploy(&endpoint)).await.map_err(|e| {
+        c.exec(host, &app.deploy(&endpoint)).await.inspect_err(|_| {
             output::say_red(&format!("Failed to boot {} on {host}", role.name()));
-            e
         })?;
     } else {
         wait_for_healthy(c, host, app, version).await?;

@@ -302,11 +302,9 @@ fn sigterm_during_a_deploy_stops_cleanly_and_releases_the_lock() {
         .spawn()
         .unwrap();
     // Wait until the lock is taken, then send SIGTERM.
-    assert!(eventually(Duration::from_secs(60), || on_host(
-        lab,
-        "10.200.0.1",
-        "ls -d .kamal/lock-interrupted 2>/dev/null"
-    ) != ""));
+    assert!(eventually(Duration::from_secs(60), || {
+        !on_host(lab, "10.200.0.1", "ls -d .kamal/lock-interrupted 2>/dev/null").is_empty()
+    }));
     std::thread::sleep(Duration::from_secs(2));
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();

@@ -27,6 +27,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Parsed once per process: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server
@@ -369,7 +371,7 @@ pub fn format_list(services: &std::collections::BTreeMap<String, rpc::ServiceDes
         let tls = if s.tls { "yes" } else { "no" };
         rows.push(vec![name.clone(), s.host.clone(), s.path.clone(), s.target.clone(), s.state.clone(), tls.into()]);
     }
-    let mut widths = vec![0; 6];
+    let mut widths = [0; 6];
     for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(cell.len());

@@ -41,6 +41,8 @@ pub struct RolloutDeployArgs {
     pub deployment_options: DeploymentOptions,
 }
 
+/// One per command-socket connection: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "method", content = "params")]
 pub enum Request {

@@ -273,9 +273,13 @@ impl LogEntry {
 
 /// Wraps the response body; when it is done (or dropped), writes the request log line and the
 /// metrics, as upstream does after the handler returns.
+/// What the log line needs once the body is done: the request, the service's notes, the status
+/// and the response headers asked for.
+type PendingLog = (LogEntry, RequestNotes, u16, Vec<(String, String)>);
+
 struct LoggedBody {
     inner: Body,
-    entry: Option<(LogEntry, RequestNotes, u16, Vec<(String, String)>)>,
+    entry: Option<PendingLog>,
     bytes: u64,
     started: Instant,
 }

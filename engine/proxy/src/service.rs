@@ -124,7 +124,7 @@ impl Service {
         let config = self.config();
         notes.service = self.name.clone();
         let routed_path = routed_path(req.uri().path(), &route.prefix, config.options.strip_prefix);
-        notes.exclude_metrics = config.options.exclude_metrics_paths.iter().any(|p| *p == routed_path);
+        notes.exclude_metrics = config.options.exclude_metrics_paths.contains(&routed_path);
         let host = request_host(&req);
 
         if let Some(CertSource::Acme(acme)) = &config.certs {

@@ -103,7 +103,7 @@ impl ServiceMap {
             }
         }
         for list in bindings.values_mut() {
-            list.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+            list.sort_by_key(|b| std::cmp::Reverse(b.prefix.len()));
         }
         self.has_wildcards = bindings.keys().any(|h| h.starts_with("*."));
         self.bindings = bindings;

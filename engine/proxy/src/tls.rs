@@ -73,7 +73,8 @@ fn server_config(key: Arc<CertifiedKey>, alpn: Vec<Vec<u8>>) -> Arc<ServerConfig
 
 /// One ServerConfig per certificate, reused across handshakes.
 fn cached_config(key: Arc<CertifiedKey>) -> Arc<ServerConfig> {
-    static CACHE: OnceLock<Mutex<HashMap<usize, (Arc<CertifiedKey>, Arc<ServerConfig>)>>> = OnceLock::new();
+    type Cache = Mutex<HashMap<usize, (Arc<CertifiedKey>, Arc<ServerConfig>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let id = Arc::as_ptr(&key) as usize;
     let mut cache = cache.lock().unwrap();
