@@ -158,17 +158,7 @@ pub async fn remove_all(c: &Commander) -> Result<()> {
 pub async fn details(c: &Commander, name: &str) -> Result<()> {
     for name in names(c, name)? {
         let a = Accessory::new(&c.config, &name).expect("accessory exists");
-        let info = a.info(false, false);
-        let hosts = hosts_of(c, &name);
-        for (h, out) in c
-            .on(&hosts, |h| {
-                let info = info.clone();
-                async move { c.capture_unchecked(&h, &info).await }
-            })
-            .await?
-        {
-            output::by_host(&h, &out, c.global.quiet);
-        }
+        c.print_by_host(&hosts_of(c, &name), &a.info(false, false), false).await?;
     }
     Ok(())
 }
@@ -182,17 +172,7 @@ pub async fn exec(c: &Commander, name: &str, cmd: &[String], reuse: bool) -> Res
     } else {
         a.execute_in_new_container(&words, wharf_commands::Interactive::No)
     };
-    let hosts = hosts_of(c, name);
-    for (h, out) in c
-        .on(&hosts, |h| {
-            let command = command.clone();
-            async move { c.capture(&h, &command).await }
-        })
-        .await?
-    {
-        output::by_host(&h, &out, c.global.quiet);
-    }
-    Ok(())
+    c.print_by_host(&hosts_of(c, name), &command, true).await
 }
 
 pub async fn logs(
@@ -211,16 +191,5 @@ pub async fn logs(
         grep,
         grep_options: None,
     };
-    let cmd = a.logs(&options);
-    let hosts = hosts_of(c, name);
-    for (h, out) in c
-        .on(&hosts, |h| {
-            let cmd = cmd.clone();
-            async move { c.capture(&h, &cmd).await }
-        })
-        .await?
-    {
-        output::by_host(&h, &out, c.global.quiet);
-    }
-    Ok(())
+    c.print_by_host(&hosts_of(c, name), &a.logs(&options), true).await
 }

@@ -36,33 +36,11 @@ pub async fn details(c: &Commander) -> Result<()> {
 }
 
 pub async fn containers(c: &Commander) -> Result<()> {
-    let hosts = c.app_hosts();
-    let cmd = App::new(&c.config, None, None).list_containers();
-    for (h, out) in c
-        .on(&hosts, |h| {
-            let cmd = cmd.clone();
-            async move { c.capture(&h, &cmd).await }
-        })
-        .await?
-    {
-        output::by_host(&h, &out, c.global.quiet);
-    }
-    Ok(())
+    c.print_by_host(&c.app_hosts(), &App::new(&c.config, None, None).list_containers(), true).await
 }
 
 pub async fn images(c: &Commander) -> Result<()> {
-    let hosts = c.app_hosts();
-    let cmd = App::new(&c.config, None, None).list_images();
-    for (h, out) in c
-        .on(&hosts, |h| {
-            let cmd = cmd.clone();
-            async move { c.capture(&h, &cmd).await }
-        })
-        .await?
-    {
-        output::by_host(&h, &out, c.global.quiet);
-    }
-    Ok(())
+    c.print_by_host(&c.app_hosts(), &App::new(&c.config, None, None).list_images(), true).await
 }
 
 pub async fn version(c: &Commander) -> Result<()> {

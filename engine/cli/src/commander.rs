@@ -277,6 +277,24 @@ impl Commander {
         Ok(out.stdout_str().trim().to_string())
     }
 
+    /// Runs a read-only query on every host and prints each host's answer (Kamal's
+    /// `puts_by_host`); `checked`: a non-zero exit is an error.
+    pub async fn print_by_host(&self, hosts: &[String], cmd: &Cmd, checked: bool) -> Result<()> {
+        let results = self
+            .on(hosts, |h| async move {
+                if checked {
+                    self.capture(&h, cmd).await
+                } else {
+                    self.capture_unchecked(&h, cmd).await
+                }
+            })
+            .await?;
+        for (h, out) in results {
+            output::by_host(&h, &out, self.global.quiet);
+        }
+        Ok(())
+    }
+
     pub async fn upload(&self, host: &str, content: &[u8], path: &str, mode: u32) -> Result<()> {
         if self.plan {
             self.planned

@@ -15,6 +15,7 @@ mod error_pages;
 mod git;
 mod hooks;
 mod local;
+mod local_registry;
 mod lock;
 mod output;
 mod signals;
@@ -288,17 +289,7 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
         }
         Command::Audit => {
             let auditor = wharf_commands::Auditor::new(&c.config, wharf_commands::tags::Details::new());
-            let cmd = auditor.reveal();
-            for (h, out) in c
-                .on(&c.hosts(), |h| {
-                    let cmd = cmd.clone();
-                    async move { c.capture(&h, &cmd).await }
-                })
-                .await?
-            {
-                output::by_host(&h, &out, c.global.quiet);
-            }
-            Ok(())
+            c.print_by_host(&c.hosts(), &auditor.reveal(), true).await
         }
         Command::App(cmd) => match cmd {
             AppCommand::Boot { .. } => {
@@ -357,19 +348,10 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
                     grep: flags.grep,
                     grep_options: flags.grep_options,
                 };
-                for (h, out) in c
-                    .on(&c.proxy_hosts(), |h| {
-                        let options = options.clone();
-                        async move {
-                            c.capture_unchecked(&h, &wharf_commands::proxy::Proxy::new(&c.config, &h).logs(&options))
-                                .await
-                        }
-                    })
-                    .await?
-                {
-                    output::by_host(&h, &out, c.global.quiet);
-                }
-                Ok(())
+                // The logs command depends only on the options, not on the host.
+                let host = c.proxy_hosts().first().cloned().unwrap_or_default();
+                let cmd = wharf_commands::proxy::Proxy::new(&c.config, &host).logs(&options);
+                c.print_by_host(&c.proxy_hosts(), &cmd, false).await
             }
             other => Err(CliError::argument(format!("wharf proxy {other:?} is not implemented yet"))),
         },
@@ -533,15 +515,8 @@ async fn server_bootstrap(c: &Commander) -> Result<()> {
 }
 
 async fn proxy_details(c: &Commander) -> Result<()> {
-    for (h, out) in c
-        .on(&c.proxy_hosts(), |h| async move {
-            c.capture_unchecked(&h, &wharf_commands::proxy::Proxy::new(&c.config, &h).info()).await
-        })
-        .await?
-    {
-        output::by_host(&h, &out, c.global.quiet);
-    }
-    Ok(())
+    let host = c.proxy_hosts().first().cloned().unwrap_or_default();
+    c.print_by_host(&c.proxy_hosts(), &wharf_commands::proxy::Proxy::new(&c.config, &host).info(), false).await
 }
 
 async fn proxy_start_stop(c: &Commander, cmd: &ProxyCommand) -> Result<()> {

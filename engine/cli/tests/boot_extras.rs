@@ -10,44 +10,6 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// A deploy.yml for a test app on the first two hosts; `proxy_extra` goes inside `proxy:`.
-fn deploy_yml(service: &str, proxy_host: &str, proxy_extra: &str, extra: &str) -> String {
-    format!(
-        r#"service: {service}
-image: wharf/{service}
-servers:
-  web:
-    - 10.200.0.1
-    - 10.200.0.2
-registry:
-  server: 10.200.0.254:5000
-  username: wharf
-  password:
-    - REGISTRY_PASSWORD
-builder:
-  arch: amd64
-proxy:
-  host: {proxy_host}
-  app_port: 80
-  healthcheck:
-    path: /up
-    interval: 1
-  run:
-    registry: localhost:5000
-{proxy_extra}env:
-  clear:
-    GREETING: Hello
-  secret:
-    - SECRET_TOKEN
-ssh:
-  config: <%= ENV["HOSTLAB_SSH_CONFIG"] %>
-readiness_delay: 1
-deploy_timeout: 20
-drain_timeout: 3
-{extra}"#
-    )
-}
-
 /// Runs `wharf remove -y` when dropped, so a failed test leaves nothing behind.
 struct Removed<'a>(&'a AppDir);
 

@@ -9,44 +9,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A deploy.yml for a test app: its own service name and proxy host, on the given roles.
-fn deploy_yml(service: &str, proxy_host: &str, extra: &str) -> String {
-    format!(
-        r#"service: {service}
-image: wharf/{service}
-servers:
-  web:
-    - 10.200.0.1
-    - 10.200.0.2
-registry:
-  server: 10.200.0.254:5000
-  username: wharf
-  password:
-    - REGISTRY_PASSWORD
-builder:
-  arch: amd64
-proxy:
-  host: {proxy_host}
-  app_port: 80
-  healthcheck:
-    path: /up
-    interval: 1
-  run:
-    registry: localhost:5000
-env:
-  clear:
-    GREETING: Hello
-  secret:
-    - SECRET_TOKEN
-ssh:
-  config: <%= ENV["HOSTLAB_SSH_CONFIG"] %>
-readiness_delay: 1
-deploy_timeout: 10
-drain_timeout: 3
-{extra}"#
-    )
-}
-
 #[test]
 fn example_app_setup_deploy_rollback_exec_remove() {
     let (_guard, lab) = lab();
@@ -143,7 +105,7 @@ accessories:
 aliases:
   greeting: app exec --reuse -r web "busybox cat /www/index.html"
 "#;
-    let mut yml = deploy_yml("multi", "multi.test", extra);
+    let mut yml = deploy_yml("multi", "multi.test", "", extra);
     yml = yml.replace(
         "servers:\n  web:\n    - 10.200.0.1\n    - 10.200.0.2\n",
         "servers:\n  web:\n    - 10.200.0.1\n    - 10.200.0.2\n  workers:\n    hosts:\n      - 10.200.0.3\n    cmd: /bin/busybox sh -c 'trap \"exit 0\" TERM; while true; do sleep 1; done'\n",
@@ -188,7 +150,7 @@ aliases:
 fn a_deploy_lock_held_by_someone_else_is_refused_with_holder_and_time() {
     let (_guard, lab) = lab();
     let app = AppDir::new(lab);
-    app.write("config/deploy.yml", &deploy_yml("locked", "locked.test", ""));
+    app.write("config/deploy.yml", &deploy_yml("locked", "locked.test", "", ""));
     app.commit("locked");
     app.ok(&["lock", "acquire", "-m", "Database migration in progress"]);
     let out = app.wharf(&["deploy"]);
@@ -213,7 +175,7 @@ fn a_deploy_lock_held_by_someone_else_is_refused_with_holder_and_time() {
 fn a_broken_deploy_keeps_the_old_version_serving_and_releases_the_lock() {
     let (_guard, lab) = lab();
     let app = AppDir::new(lab);
-    app.write("config/deploy.yml", &deploy_yml("broken", "broken.test", ""));
+    app.write("config/deploy.yml", &deploy_yml("broken", "broken.test", "", ""));
     let good = app.commit("good");
     app.ok(&["deploy"]);
     assert_eq!(curl("10.200.0.1", "/version", Some("broken.test")), (200, good.clone()));
@@ -240,7 +202,7 @@ fn a_broken_deploy_keeps_the_old_version_serving_and_releases_the_lock() {
 fn plan_prints_every_command_and_changes_nothing() {
     let (_guard, lab) = lab();
     let app = AppDir::new(lab);
-    app.write("config/deploy.yml", &deploy_yml("planned", "planned.test", ""));
+    app.write("config/deploy.yml", &deploy_yml("planned", "planned.test", "", ""));
     let version = app.commit("plan");
     let before = on_host(lab, "10.200.0.1", "docker ps -a --format '{{.Names}}' | sort");
     let plan = app.ok(&["deploy", "--plan", "-P"]);
@@ -266,7 +228,7 @@ fn bad_configuration_gets_kamals_message_and_exit_1() {
     let app = AppDir::new(lab);
     app.write(
         "config/deploy.yml",
-        &deploy_yml("bad", "bad.test", "proxy_colour: red\n")
+        &deploy_yml("bad", "bad.test", "", "proxy_colour: red\n")
             .replace("servers:\n  web:\n    - 10.200.0.1", "servers:\n  web:\n    - [10.200.0.1]"),
     );
     app.commit("bad");
@@ -285,7 +247,7 @@ fn sigterm_during_a_deploy_stops_cleanly_and_releases_the_lock() {
     let (_guard, lab) = lab();
     let app = AppDir::new(lab);
     // A slow health check keeps the deploy inside the lock long enough to interrupt it.
-    let yml = deploy_yml("interrupted", "interrupted.test", "").replace("deploy_timeout: 10", "deploy_timeout: 30");
+    let yml = deploy_yml("interrupted", "interrupted.test", "", "").replace("deploy_timeout: 20", "deploy_timeout: 30");
     app.write("config/deploy.yml", &yml);
     let good = app.commit("good");
     app.ok(&["deploy"]);
@@ -328,7 +290,7 @@ fn sigterm_during_a_deploy_stops_cleanly_and_releases_the_lock() {
 fn a_failing_hook_aborts_the_deploy_and_releases_the_lock() {
     let (_guard, lab) = lab();
     let app = AppDir::new(lab);
-    app.write("config/deploy.yml", &deploy_yml("hooked", "hooked.test", ""));
+    app.write("config/deploy.yml", &deploy_yml("hooked", "hooked.test", "", ""));
     app.write(
         ".kamal/hooks/pre-deploy",
         "#!/bin/sh\necho \"checks failed for $KAMAL_SERVICE_VERSION (lock: $KAMAL_LOCK)\"\nexit 3\n",
