@@ -411,32 +411,7 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
             PruneCommand::Containers { retain } => deploy::prune_all(c, retain.map(|r| r as u64)).await,
             PruneCommand::Images => deploy::prune_all(c, None).await,
         },
-        Command::Registry(cmd) => {
-            let registry = wharf_commands::registry::Registry::new(&c.config);
-            let (local_cmd, remote_cmd, flags) = match cmd {
-                RegistryCommand::Login(f) | RegistryCommand::Setup(f) => {
-                    (registry.login(None)?, registry.login(None)?, f)
-                }
-                RegistryCommand::Logout(f) | RegistryCommand::Remove(f) => {
-                    (Some(registry.logout(None)), Some(registry.logout(None)), f)
-                }
-            };
-            if !flags.skip_local {
-                if let Some(cmd) = local_cmd {
-                    local::exec(&cmd, &c.dir, &[], c.global.verbose)?;
-                }
-            }
-            if !flags.skip_remote {
-                if let Some(cmd) = remote_cmd {
-                    c.on(&c.hosts(), |h| {
-                        let cmd = cmd.clone();
-                        async move { c.exec(&h, &cmd).await.map(|_| ()) }
-                    })
-                    .await?;
-                }
-            }
-            Ok(())
-        }
+        Command::Registry(cmd) => local_registry::run(c, cmd).await,
         Command::Server(cmd) => match cmd {
             ServerCommand::Exec { cmd, .. } => {
                 let line = cmd.join(" ");
