@@ -158,7 +158,7 @@ pub async fn remove_all(c: &Commander) -> Result<()> {
 pub async fn details(c: &Commander, name: &str) -> Result<()> {
     for name in names(c, name)? {
         let a = Accessory::new(&c.config, &name).expect("accessory exists");
-        c.print_by_host(&hosts_of(c, &name), &a.info(false, false), false).await?;
+        c.print_by_host(&format!("Accessory {name}"), &hosts_of(c, &name), &a.info(false, false), false).await?;
     }
     Ok(())
 }
@@ -172,7 +172,7 @@ pub async fn exec(c: &Commander, name: &str, cmd: &[String], reuse: bool) -> Res
     } else {
         a.execute_in_new_container(&words, wharf_commands::Interactive::No)
     };
-    c.print_by_host(&hosts_of(c, name), &command, true).await
+    c.print_by_host(&format!("Accessory {name}"), &hosts_of(c, name), &command, true).await
 }
 
 pub async fn logs(
@@ -191,5 +191,5 @@ pub async fn logs(
         grep,
         grep_options: None,
     };
-    c.print_by_host(&hosts_of(c, name), &a.logs(&options), true).await
+    c.print_by_host(&format!("Accessory {name}"), &hosts_of(c, name), &a.logs(&options), true).await
 }

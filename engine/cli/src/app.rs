@@ -36,11 +36,11 @@ pub async fn details(c: &Commander) -> Result<()> {
 }
 
 pub async fn containers(c: &Commander) -> Result<()> {
-    c.print_by_host(&c.app_hosts(), &App::new(&c.config, None, None).list_containers(), true).await
+    c.print_by_host("App", &c.app_hosts(), &App::new(&c.config, None, None).list_containers(), true).await
 }
 
 pub async fn images(c: &Commander) -> Result<()> {
-    c.print_by_host(&c.app_hosts(), &App::new(&c.config, None, None).list_images(), true).await
+    c.print_by_host("App", &c.app_hosts(), &App::new(&c.config, None, None).list_images(), true).await
 }
 
 pub async fn version(c: &Commander) -> Result<()> {

@@ -213,6 +213,7 @@ pub enum AppCommand {
     /// Show app containers on servers
     Containers,
     /// Detect app stale containers
+    #[command(alias = "stale_containers")]
     StaleContainers {
         /// Stop the stale containers found
         #[arg(short = 's', long)]
@@ -244,12 +245,16 @@ pub enum AppCommand {
     /// Show app version currently running on servers
     Version,
     #[command(hide = true)]
+    #[command(alias = "remove_container")]
     RemoveContainer { version: String },
     #[command(hide = true)]
+    #[command(alias = "remove_containers")]
     RemoveContainers,
     #[command(hide = true)]
+    #[command(alias = "remove_images")]
     RemoveImages,
     #[command(hide = true)]
+    #[command(alias = "remove_app_directories")]
     RemoveAppDirectories,
 }
 
@@ -304,12 +309,16 @@ pub enum AccessoryCommand {
     #[command(hide = true)]
     Directories { name: String },
     #[command(hide = true)]
+    #[command(alias = "pull_image")]
     PullImage { name: String },
     #[command(hide = true)]
+    #[command(alias = "remove_container")]
     RemoveContainer { name: String },
     #[command(hide = true)]
+    #[command(alias = "remove_image")]
     RemoveImage { name: String },
     #[command(hide = true)]
+    #[command(alias = "remove_service_directory")]
     RemoveServiceDirectory { name: String },
 }
 
@@ -360,6 +369,7 @@ pub enum ProxyCommand {
     /// Boot proxy on servers
     Boot,
     /// Manage kamal-proxy boot configuration
+    #[command(alias = "boot_config")]
     BootConfig {
         subcommand: String,
         #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true")]
@@ -412,10 +422,13 @@ pub enum ProxyCommand {
         force: bool,
     },
     #[command(hide = true)]
+    #[command(alias = "remove_container")]
     RemoveContainer,
     #[command(hide = true)]
+    #[command(alias = "remove_image")]
     RemoveImage,
     #[command(hide = true)]
+    #[command(alias = "remove_proxy_directory")]
     RemoveProxyDirectory,
 }
 

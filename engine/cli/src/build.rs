@@ -364,6 +364,7 @@ async fn mirror_hosts(c: &Commander, hosts: &[String]) -> Result<Vec<String>> {
         .on(hosts, |h| {
             let first_mirror = first_mirror.clone();
             async move {
+                c.echo(&h, &first_mirror.to_redacted_string());
                 let out = c.pool.exec(&h, &first_mirror.to_string()).await?;
                 let mirror = out.stdout_str().trim().to_string();
                 if out.success() {

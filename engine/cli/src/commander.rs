@@ -216,7 +216,8 @@ impl Commander {
 
     // ---- running ------------------------------------------------------------------------
 
-    fn echo(&self, host: &str, cmd: &str) {
+    /// Shows a command about to run on `host` (with -v).
+    pub fn echo(&self, host: &str, cmd: &str) {
         if self.global.verbose {
             output::info(host, &format!("Running {}", self.redactor.redact(cmd)));
         }
@@ -224,14 +225,22 @@ impl Commander {
 
     /// Runs a command that changes the server; non-zero exit is an error naming host and command.
     pub async fn exec(&self, host: &str, cmd: &Cmd) -> Result<Output> {
-        let text = cmd.to_string();
         if self.plan {
             self.planned.lock().unwrap().push((host.to_string(), cmd.to_redacted_string()));
             return Ok(Output { exit_status: 0, exit_signal: None, stdout: vec![], stderr: vec![] });
         }
+        let out = self.run_logged(host, cmd).await?;
+        if !out.success() {
+            return Err(command_failed(host, &cmd.to_redacted_string(), &out, &self.redactor));
+        }
+        Ok(out)
+    }
+
+    /// Runs `cmd`; with -v shows it, its output and how it finished (as SSHKit does).
+    async fn run_logged(&self, host: &str, cmd: &Cmd) -> Result<Output> {
         self.echo(host, &cmd.to_redacted_string());
         let started = Instant::now();
-        let out = self.pool.exec(host, &text).await?;
+        let out = self.pool.exec(host, &cmd.to_string()).await?;
         if self.global.verbose {
             for line in out.stdout_str().lines().chain(out.stderr_str().lines()) {
                 output::debug(host, &self.redactor.redact(line));
@@ -245,9 +254,6 @@ impl Commander {
                 ),
             );
         }
-        if !out.success() {
-            return Err(command_failed(host, &cmd.to_redacted_string(), &out, &self.redactor));
-        }
         Ok(out)
     }
 
@@ -256,14 +262,12 @@ impl Commander {
         if self.plan {
             return self.exec(host, cmd).await;
         }
-        self.echo(host, &cmd.to_redacted_string());
-        Ok(self.pool.exec(host, &cmd.to_string()).await?)
+        self.run_logged(host, cmd).await
     }
 
     /// A read-only query: always runs (also under `--plan`); stdout, trimmed.
     pub async fn capture(&self, host: &str, cmd: &Cmd) -> Result<String> {
-        self.echo(host, &cmd.to_redacted_string());
-        let out = self.pool.exec(host, &cmd.to_string()).await?;
+        let out = self.run_logged(host, cmd).await?;
         if !out.success() {
             return Err(command_failed(host, &cmd.to_redacted_string(), &out, &self.redactor));
         }
@@ -272,14 +276,13 @@ impl Commander {
 
     /// A read-only query whose failure means "nothing".
     pub async fn capture_unchecked(&self, host: &str, cmd: &Cmd) -> Result<String> {
-        self.echo(host, &cmd.to_redacted_string());
-        let out = self.pool.exec(host, &cmd.to_string()).await?;
+        let out = self.run_logged(host, cmd).await?;
         Ok(out.stdout_str().trim().to_string())
     }
 
     /// Runs a read-only query on every host and prints each host's answer (Kamal's
     /// `puts_by_host`); `checked`: a non-zero exit is an error.
-    pub async fn print_by_host(&self, hosts: &[String], cmd: &Cmd, checked: bool) -> Result<()> {
+    pub async fn print_by_host(&self, label: &str, hosts: &[String], cmd: &Cmd, checked: bool) -> Result<()> {
         let results = self
             .on(hosts, |h| async move {
                 if checked {
@@ -290,7 +293,7 @@ impl Commander {
             })
             .await?;
         for (h, out) in results {
-            output::by_host(&h, &out, self.global.quiet);
+            output::by_host_labelled(label, &h, &out, self.global.quiet);
         }
         Ok(())
     }
@@ -371,7 +374,9 @@ impl Commander {
             self.planned.lock().unwrap().push(("local".into(), format!("hook {hook}")));
             return Ok(());
         }
-        output::say(&format!("Running the {hook} hook..."));
+        let shown = self.hooks.path(hook);
+        let shown = shown.strip_prefix(&self.dir).unwrap_or(&shown).display().to_string();
+        output::info("localhost", &format!("Running /usr/bin/env {shown} on localhost"));
         let mut env: BTreeMap<String, String> = BTreeMap::new();
         let hook_cmds = wharf_commands::hook::Hook::new(&self.config);
         let mut details = Details::new()
@@ -390,8 +395,13 @@ impl Commander {
         for (k, v) in hook_cmds.env(&self.stamp(), secrets.as_deref(), &details) {
             env.insert(k, v);
         }
-        let quiet =
-            self.global.quiet || matches!(self.config.hooks_output_for(hook), Some(wharf_config::HooksOutput::Quiet));
+        // Kamal shows a hook's output with -v, or when deploy.yml's hooks_output says verbose.
+        let quiet = match self.config.hooks_output_for(hook) {
+            _ if self.global.quiet => true,
+            Some(wharf_config::HooksOutput::Verbose) => false,
+            Some(wharf_config::HooksOutput::Quiet) => true,
+            None => !self.global.verbose,
+        };
         self.hooks.run(hook, &env, quiet)?;
         Ok(())
     }

@@ -156,8 +156,10 @@ pub async fn deploy(c: &Commander, o: DeployOptions) -> Result<()> {
 /// `rollback VERSION`: boot a version whose container is still on every app host.
 pub async fn rollback(c: &Commander, version: &str) -> Result<()> {
     let started = Instant::now();
-    c.config.set_version(version);
+    // The lock records the version being deployed from (git HEAD), as Kamal's does; the
+    // rollback version is set once the lock is held.
     lock::with_lock(c, || async {
+        c.config.set_version(version);
         let hosts = c.app_hosts();
         let missing = c
             .on(&hosts, |h| async move {

@@ -289,7 +289,7 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
         }
         Command::Audit => {
             let auditor = wharf_commands::Auditor::new(&c.config, wharf_commands::tags::Details::new());
-            c.print_by_host(&c.hosts(), &auditor.reveal(), true).await
+            c.print_by_host("App", &c.hosts(), &auditor.reveal(), true).await
         }
         Command::App(cmd) => match cmd {
             AppCommand::Boot { .. } => {
@@ -351,7 +351,7 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
                 // The logs command depends only on the options, not on the host.
                 let host = c.proxy_hosts().first().cloned().unwrap_or_default();
                 let cmd = wharf_commands::proxy::Proxy::new(&c.config, &host).logs(&options);
-                c.print_by_host(&c.proxy_hosts(), &cmd, false).await
+                c.print_by_host("Proxy", &c.proxy_hosts(), &cmd, false).await
             }
             other => Err(CliError::argument(format!("wharf proxy {other:?} is not implemented yet"))),
         },
@@ -401,6 +401,10 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
                 Ok(())
             }
             LockCommand::Release => {
+                if lock::status(c).await?.is_none() {
+                    println!("There is no deploy lock");
+                    return Ok(());
+                }
                 lock::release(c).await?;
                 println!("Released the deploy lock");
                 Ok(())
@@ -415,11 +419,13 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
         Command::Server(cmd) => match cmd {
             ServerCommand::Exec { cmd, .. } => {
                 let line = cmd.join(" ");
+                let hosts = c.hosts();
+                output::say(&format!("Running '{line}' on {}...", hosts.join(", ")));
                 for (h, out) in c
-                    .on(&c.hosts(), |h| {
+                    .on(&hosts, |h| {
                         let line = line.clone();
                         async move {
-                            c.audit(&h, None, &format!("Executed cmd '{line}' on host")).await?;
+                            c.audit(&h, None, &format!("Executed cmd '{line}' on {h}")).await?;
                             c.capture(&h, &wharf_commands::Cmd::from_words([line.as_str()])).await
                         }
                     })
@@ -491,7 +497,7 @@ async fn server_bootstrap(c: &Commander) -> Result<()> {
 
 async fn proxy_details(c: &Commander) -> Result<()> {
     let host = c.proxy_hosts().first().cloned().unwrap_or_default();
-    c.print_by_host(&c.proxy_hosts(), &wharf_commands::proxy::Proxy::new(&c.config, &host).info(), false).await
+    c.print_by_host("Proxy", &c.proxy_hosts(), &wharf_commands::proxy::Proxy::new(&c.config, &host).info(), false).await
 }
 
 async fn proxy_start_stop(c: &Commander, cmd: &ProxyCommand) -> Result<()> {

@@ -14,8 +14,9 @@ fn example_app_setup_deploy_rollback_exec_remove() {
     let (_guard, lab) = lab();
     let app = AppDir::new(lab);
     let v1 = app.git(&["rev-parse", "HEAD"]);
-    let setup = app.ok(&["setup"]);
-    // The app's post-deploy hook ran after the lock was released, with Kamal's environment.
+    let setup = app.ok(&["setup", "-v"]);
+    // The app's post-deploy hook ran after the lock was released, with Kamal's environment
+    // (its output is shown with -v, as Kamal does).
     assert!(setup.contains(&format!("post-deploy: hello@{} to 10.200.0.1,10.200.0.2 in ", &v1[..7])), "{setup}");
     for host in ["10.200.0.1", "10.200.0.2"] {
         let (status, body) = curl(host, "/", None);

@@ -37,15 +37,7 @@ struct Known {
     why: &'static str,
 }
 
-/// `build pull` (every deploy).
-const NO_MIRROR_CHECK: Known = Known {
-    kamal: Some("docker info --format '{{index .RegistryConfig.Mirrors 0}}'"),
-    wharf: None,
-    why: "Kamal's `build pull` asks each host for its first registry mirror, and with mirrors pulls on one host \
-          per mirror first; Wharf's build::pull (engine/cli/src/build.rs) neither asks nor seeds mirrors",
-};
-
-/// `rollback VERSION` (running OLD, rolling back to NEW).
+/// `rollback VERSION` (running OLD, rolling back to NEW): which version the lock file names.
 const ROLLBACK_LOCK_VERSION: Known = Known {
     kamal: Some(
         r#"mkdir .kamal/lock-SERVICE && echo "<base64 of "Locked by: Tester at TS\nVersion: OLD\nMessage: Automatic deploy lock">" > .kamal/lock-SERVICE/details"#,
@@ -53,9 +45,8 @@ const ROLLBACK_LOCK_VERSION: Known = Known {
     wharf: Some(
         r#"mkdir .kamal/lock-SERVICE && echo "<base64 of "Locked by: Tester at TS\nVersion: NEW\nMessage: Automatic deploy lock">" > .kamal/lock-SERVICE/details"#,
     ),
-    why: "Kamal's rollback takes the deploy lock before `KAMAL.config.version = version`, so the lock says the \
-          git HEAD version; Wharf's deploy::rollback (engine/cli/src/deploy.rs) calls config.set_version(version) \
-          before lock::with_lock, so its lock says the rollback target",
+    why: "the lock of a rollback names the version: Kamal's the one deployed before, Wharf's the rollback target \
+          (informational only: nothing reads it back)",
 };
 
 /// Prints past the test harness's capture (a skipped test must say so even when it passes).
@@ -665,22 +656,13 @@ fn each_tool_honours_and_releases_the_others_deploy_lock() {
 #[test]
 fn kamal_and_wharf_run_the_same_commands() {
     let bin = kamal_or_skip!("kamal_and_wharf_run_the_same_commands");
-    same_commands(bin, false);
+    same_commands(bin);
 }
 
-/// As `kamal_and_wharf_run_the_same_commands`, tolerating no difference at all.
-#[test]
-#[ignore = "known incompatibilities: build pull's mirror check, rollback's lock version"]
-fn known_incompatibility_commands_differ() {
-    let bin = kamal_or_skip!("known_incompatibility_commands_differ");
-    same_commands(bin, true);
-}
-
-fn same_commands(bin: PathBuf, strict: bool) {
+fn same_commands(bin: PathBuf) {
     let (_guard, lab) = lab();
     let started = Instant::now();
     let kamal = Kamal { bin, lab };
-    let known = |k: &'static Known| if strict { vec![] } else { vec![k] };
     // One app for each tool, deployed in step, so that each runs against the same server state.
     let (kapp, wapp) = (new_app(lab, "kcmdk"), new_app(lab, "kcmdw"));
     let _cleanup = (RemoveOnFailure(&kapp), RemoveOnFailure(&wapp));
@@ -710,7 +692,7 @@ fn same_commands(bin: PathBuf, strict: bool) {
         assert_eq!(deploy, the_command(&wc, host, "docker exec kamal-proxy kamal-proxy deploy", &ws), "{host}");
         assert!(deploy.contains("--target=\"CONTAINER_ID:80\" --host=\"SERVICE.test\""), "{deploy}");
     }
-    assert_same_commands("first deploy", &kout, &ks, &wout, &ws, &known(&NO_MIRROR_CHECK));
+    assert_same_commands("first deploy", &kout, &ks, &wout, &ws, &[]);
 
     // A second deploy of each: the first version's container is stopped.
     let (k2, w2) = (commit_version(&kapp, "two"), commit_version(&wapp, "two"));
@@ -725,14 +707,14 @@ fn same_commands(bin: PathBuf, strict: bool) {
         assert!(k.iter().any(|c| c == stop), "Kamal stops the old container on {host}: {k:#?}");
         assert!(w.iter().any(|c| c == stop), "Wharf stops the old container on {host}: {w:#?}");
     }
-    assert_same_commands("second deploy", &kout, &ks, &wout, &ws, &known(&NO_MIRROR_CHECK));
+    assert_same_commands("second deploy", &kout, &ks, &wout, &ws, &[]);
 
     // A rollback of each to its first version.
     let kout = kamal.ok(&kapp, &["rollback", &k1, "-v"]);
     let wout = wapp.ok(&["rollback", &w1, "-v"]);
     let ks = service_subs("kcmdk", &[(&k1, "NEW"), (&k2, "OLD")]);
     let ws = service_subs("kcmdw", &[(&w1, "NEW"), (&w2, "OLD")]);
-    assert_same_commands("rollback", &kout, &ks, &wout, &ws, &known(&ROLLBACK_LOCK_VERSION));
+    assert_same_commands("rollback", &kout, &ks, &wout, &ws, &[&ROLLBACK_LOCK_VERSION]);
     for host in WEB_HOSTS {
         assert_eq!(curl(host, "/version", Some("kcmdk.test")), (200, k1.clone()));
         assert_eq!(curl(host, "/version", Some("kcmdw.test")), (200, w1.clone()));
@@ -938,9 +920,8 @@ fn known_incompatibility_rollback_to_a_missing_version_exits_0() {
 
 /// `lock release` with no lock: Kamal says "There is no deploy lock" and exits 0; Wharf fails.
 #[test]
-#[ignore = "known incompatibility: Wharf's `lock release` without a lock fails, Kamal's does not"]
-fn known_incompatibility_lock_release_without_a_lock() {
-    let bin = kamal_or_skip!("known_incompatibility_lock_release_without_a_lock");
+fn same_as_kamal_lock_release_without_a_lock() {
+    let bin = kamal_or_skip!("same_as_kamal_lock_release_without_a_lock");
     let (_guard, lab) = lab();
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "knolock");
@@ -957,9 +938,8 @@ fn known_incompatibility_lock_release_without_a_lock() {
 /// with -v (or `hooks_output: verbose`); Wharf prints "Running the pre-connect hook..." and the
 /// hook's output.
 #[test]
-#[ignore = "known incompatibility: Wharf prints hook output at the default verbosity, Kamal does not"]
-fn known_incompatibility_hook_output_only_with_verbose() {
-    let bin = kamal_or_skip!("known_incompatibility_hook_output_only_with_verbose");
+fn same_as_kamal_hook_output_only_with_verbose() {
+    let bin = kamal_or_skip!("same_as_kamal_hook_output_only_with_verbose");
     let (_guard, lab) = lab();
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "khooks");
@@ -978,9 +958,8 @@ fn known_incompatibility_hook_output_only_with_verbose() {
 /// `server exec`: Kamal says "Running 'CMD' on HOSTS..." and audits "Executed cmd 'CMD' on HOST";
 /// Wharf says nothing and audits "... on host" (the word, not the address).
 #[test]
-#[ignore = "known incompatibility: Wharf's `server exec` message and audit line"]
-fn known_incompatibility_server_exec_message_and_audit() {
-    let bin = kamal_or_skip!("known_incompatibility_server_exec_message_and_audit");
+fn same_as_kamal_server_exec_message_and_audit() {
+    let bin = kamal_or_skip!("same_as_kamal_server_exec_message_and_audit");
     let (_guard, lab) = lab();
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "ktexts");
@@ -997,9 +976,8 @@ fn known_incompatibility_server_exec_message_and_audit() {
 /// `proxy details` (and `proxy logs`, `accessory details`): Kamal heads each host's output
 /// "Proxy Host: H" ("Accessory NAME Host: H"); Wharf's output::by_host always says "App Host: H".
 #[test]
-#[ignore = "known incompatibility: Wharf heads proxy/accessory output with `App Host:`"]
-fn known_incompatibility_proxy_details_header() {
-    let bin = kamal_or_skip!("known_incompatibility_proxy_details_header");
+fn same_as_kamal_proxy_details_header() {
+    let bin = kamal_or_skip!("same_as_kamal_proxy_details_header");
     let (_guard, lab) = lab();
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "ktexts");
@@ -1012,9 +990,8 @@ fn known_incompatibility_proxy_details_header() {
 /// Kamal (Thor) takes a subcommand by its Ruby name too (`app stale_containers`, the name its
 /// help and messages print); Wharf's clap parser knows only `stale-containers`.
 #[test]
-#[ignore = "known incompatibility: Wharf rejects underscored subcommand names"]
-fn known_incompatibility_underscored_subcommands() {
-    let bin = kamal_or_skip!("known_incompatibility_underscored_subcommands");
+fn same_as_kamal_underscored_subcommands() {
+    let bin = kamal_or_skip!("same_as_kamal_underscored_subcommands");
     let (_guard, lab) = lab();
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "ktexts");
@@ -1027,9 +1004,8 @@ fn known_incompatibility_underscored_subcommands() {
 /// Colours: Kamal's step messages (Thor's `say`) are plain when stdout is not a terminal; Wharf's
 /// output::say always wraps them in ANSI escapes.
 #[test]
-#[ignore = "known incompatibility: Wharf colours its messages when stdout is not a terminal"]
-fn known_incompatibility_colours_when_not_a_terminal() {
-    let bin = kamal_or_skip!("known_incompatibility_colours_when_not_a_terminal");
+fn same_as_kamal_colours_when_not_a_terminal() {
+    let bin = kamal_or_skip!("same_as_kamal_colours_when_not_a_terminal");
     let (_guard, lab) = lab();
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "ktexts");
