@@ -107,27 +107,73 @@ pub async fn start(c: &Commander) -> Result<()> {
 pub async fn remove(c: &Commander) -> Result<()> {
     lock::with_lock(c, || async {
         stop(c).await?;
-        let hosts = c.app_hosts();
-        let proxy_hosts = c.proxy_hosts();
-        c.on(&hosts, |h| {
-            let proxy_hosts = proxy_hosts.clone();
-            async move {
-                for role in c.roles_on(&h) {
-                    let app = App::new(&c.config, Some(role), Some(&h));
-                    c.audit(&h, Some(role.name()), "Removed all app containers").await?;
-                    c.exec(&h, &app.remove_containers()).await?;
-                }
-                let app = App::new(&c.config, None, Some(&h));
-                c.audit(&h, None, "Removed all app images").await?;
-                c.exec(&h, &app.remove_images()).await?;
-                let server = wharf_commands::server::Server::new(&c.config);
-                c.exec_unchecked(&h, &server.remove_app_directory()).await?;
-                c.audit(&h, None, &format!("Removed {}", c.config.app_directory())).await?;
-                if proxy_hosts.contains(&h) {
-                    c.exec_unchecked(&h, &app.remove_proxy_app_directory()).await?;
-                }
-                Ok(())
+        remove_containers(c).await?;
+        remove_images(c).await?;
+        remove_app_directories(c).await
+    })
+    .await
+}
+
+/// `app remove_container VERSION` (hidden, as in Kamal).
+pub async fn remove_container(c: &Commander, version: &str) -> Result<()> {
+    lock::with_lock(c, || async {
+        c.on(&c.app_hosts(), |h| async move {
+            for role in c.roles_on(&h) {
+                let app = App::new(&c.config, Some(role), Some(&h));
+                c.audit(&h, Some(role.name()), &format!("Removed app container with version {version}")).await?;
+                c.exec(&h, &app.remove_container(version)).await?;
             }
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `app remove_containers` (hidden).
+pub async fn remove_containers(c: &Commander) -> Result<()> {
+    lock::with_lock(c, || async {
+        c.on(&c.app_hosts(), |h| async move {
+            for role in c.roles_on(&h) {
+                let app = App::new(&c.config, Some(role), Some(&h));
+                c.audit(&h, Some(role.name()), "Removed all app containers").await?;
+                c.exec(&h, &app.remove_containers()).await?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `app remove_images` (hidden).
+pub async fn remove_images(c: &Commander) -> Result<()> {
+    lock::with_lock(c, || async {
+        c.on(&c.app_hosts(), |h| async move {
+            c.audit(&h, None, "Removed all app images").await?;
+            c.exec(&h, &App::new(&c.config, None, Some(&h)).remove_images()).await.map(|_| ())
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `app remove_app_directories` (hidden): the app's directory, and its proxy config directory.
+pub async fn remove_app_directories(c: &Commander) -> Result<()> {
+    lock::with_lock(c, || async {
+        let proxy_hosts = c.proxy_hosts();
+        let proxy_hosts = &proxy_hosts;
+        c.on(&c.app_hosts(), |h| async move {
+            let server = wharf_commands::server::Server::new(&c.config);
+            c.exec_unchecked(&h, &server.remove_app_directory()).await?;
+            c.audit(&h, None, &format!("Removed {}", c.config.app_directory())).await?;
+            if proxy_hosts.contains(&h) {
+                c.exec_unchecked(&h, &App::new(&c.config, None, Some(&h)).remove_proxy_app_directory()).await?;
+            }
+            Ok(())
         })
         .await?;
         Ok(())

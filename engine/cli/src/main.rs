@@ -329,7 +329,10 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
                 app::live_or_maintenance(c, Some((drain_timeout, message))).await
             }
             AppCommand::Version => app::version(c).await,
-            other => Err(CliError::argument(format!("wharf app {other:?} is not implemented yet"))),
+            AppCommand::RemoveContainer { version } => app::remove_container(c, &version).await,
+            AppCommand::RemoveContainers => app::remove_containers(c).await,
+            AppCommand::RemoveImages => app::remove_images(c).await,
+            AppCommand::RemoveAppDirectories => app::remove_app_directories(c).await,
         },
         Command::Proxy(cmd) => match cmd {
             ProxyCommand::Boot => deploy::proxy_boot(c).await,
@@ -352,6 +355,26 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
                 let host = c.proxy_hosts().first().cloned().unwrap_or_default();
                 let cmd = wharf_commands::proxy::Proxy::new(&c.config, &host).logs(&options);
                 c.print_by_host("Proxy", &c.proxy_hosts(), &cmd, false).await
+            }
+            ProxyCommand::RemoveContainer | ProxyCommand::RemoveImage | ProxyCommand::RemoveProxyDirectory => {
+                lock::with_lock(c, || async {
+                    c.on(&c.proxy_hosts(), |h| {
+                        let cmd = &cmd;
+                        async move {
+                            let proxy = wharf_commands::proxy::Proxy::new(&c.config, &h);
+                            let (line, step) = match cmd {
+                                ProxyCommand::RemoveContainer => ("Removed proxy container", proxy.remove_container()),
+                                ProxyCommand::RemoveImage => ("Removed proxy image", proxy.remove_image()),
+                                _ => ("Removed proxy directory", proxy.remove_proxy_directory()),
+                            };
+                            c.audit(&h, None, line).await?;
+                            c.exec_unchecked(&h, &step).await.map(|_| ())
+                        }
+                    })
+                    .await?;
+                    Ok(())
+                })
+                .await
             }
             other => Err(CliError::argument(format!("wharf proxy {other:?} is not implemented yet"))),
         },
