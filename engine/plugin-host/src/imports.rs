@@ -1,0 +1,225 @@
+//! The host side of `wharf:plugin/{log,process,files}` (version 0.1.0).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::bindings::v0_1::imports::wharf::plugin::{files, log, process};
+use crate::grant::{PathDenial, ProgramDenial};
+use crate::state::{Call, Level, OutputLimitHit, State};
+
+fn not_granted(call: &Call, capability: &str) -> String {
+    format!("plugin {}: capability {capability} not granted", call.plugin)
+}
+
+impl log::Host for State {
+    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        let level = match level {
+            log::Level::Trace => Level::Trace,
+            log::Level::Debug => Level::Debug,
+            log::Level::Info => Level::Info,
+            log::Level::Warn => Level::Warn,
+            log::Level::Error => Level::Error,
+        };
+        self.call.log(level, &message).map_err(|e: OutputLimitHit| wasmtime::Error::new(e))
+    }
+}
+
+impl process::Host for State {
+    async fn run(&mut self, cmd: process::Command) -> wasmtime::Result<Result<process::Output, process::Error>> {
+        let call = self.call.clone();
+        let started = Instant::now();
+        let shown =
+            std::iter::once(cmd.program.as_str()).chain(cmd.args.iter().map(String::as_str)).collect::<Vec<_>>();
+        let shown = shown.join(" ");
+        let result = run(&call, cmd).await;
+        let outcome = match &result {
+            Ok(o) => format!("exit {}", o.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "by signal".into())),
+            Err(process::Error::NotGranted(_)) => "not granted".into(),
+            Err(process::Error::SpawnFailed(e)) => format!("failed: {e}"),
+            Err(process::Error::TimedOut(ms)) => format!("killed after {ms} ms"),
+        };
+        call.note(&format!("process: {shown} ({outcome}, {} ms)", started.elapsed().as_millis()));
+        Ok(result)
+    }
+}
+
+async fn run(call: &Call, cmd: process::Command) -> Result<process::Output, process::Error> {
+    match call.caps.program_allowed(&cmd.program, &cmd.args) {
+        Ok(()) => {}
+        Err(denial) => {
+            let known = |rules: &[crate::ProgramRule]| rules.iter().any(|r| r.program == cmd.program);
+            let (known, why) = match denial {
+                ProgramDenial::NotDeclared => {
+                    (known(&call.caps.manifest_programs), " (its manifest does not declare it)")
+                }
+                ProgramDenial::NotGranted => (known(&call.caps.grant_programs), ""),
+            };
+            let capability = if known {
+                format!("program {} with arguments {:?}", cmd.program, cmd.args)
+            } else {
+                format!("program {}", cmd.program)
+            };
+            return Err(process::Error::NotGranted(format!("{}{why}", not_granted(call, &capability))));
+        }
+    }
+    let cwd = match &cmd.cwd {
+        None => call.caps.workdir.clone().unwrap_or_else(std::env::temp_dir),
+        Some(dir) => match call.caps.readable(dir) {
+            Ok(p) if p.is_dir() => p,
+            Ok(p) => return Err(process::Error::SpawnFailed(format!("{} is not a directory", p.display()))),
+            Err(PathDenial::NotGranted(p)) | Err(PathDenial::Io(p, _)) => {
+                return Err(process::Error::NotGranted(not_granted(call, &format!("directory {}", p.display()))))
+            }
+        },
+    };
+    let Some(program) = resolve_program(&cmd.program, &call.caps.env) else {
+        return Err(process::Error::SpawnFailed(format!("program {} not found", cmd.program)));
+    };
+    let mut limit = call.remaining();
+    if let Some(ms) = cmd.timeout_ms {
+        limit = limit.min(Duration::from_millis(ms.into()));
+    }
+    let mut child = match tokio::process::Command::new(&program)
+        .args(&cmd.args)
+        .env_clear()
+        .envs(call.caps.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return Err(process::Error::SpawnFailed(format!("cannot start {}: {e}", program.display()))),
+    };
+    let cap = call.limits.output;
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let waited = tokio::time::timeout(limit, async {
+        tokio::join!(read_capped(stdout, cap), read_capped(stderr, cap), child.wait())
+    })
+    .await;
+    match waited {
+        Ok(((out, t1), (err, t2), status)) => {
+            let status =
+                status.map_err(|e| process::Error::SpawnFailed(format!("waiting for {}: {e}", program.display())))?;
+            Ok(process::Output {
+                exit_code: status.code(),
+                stdout: String::from_utf8_lossy(&out).into_owned(),
+                stderr: String::from_utf8_lossy(&err).into_owned(),
+                truncated: t1 || t2,
+            })
+        }
+        Err(_) => {
+            let _ = child.kill().await;
+            Err(process::Error::TimedOut(limit.as_millis().min(u32::MAX as u128) as u32))
+        }
+    }
+}
+
+/// Reads everything, keeping at most `cap` bytes (the rest is drained, so the child never
+/// blocks on a full pipe). Returns the bytes and whether some were dropped.
+async fn read_capped<R: AsyncRead + Unpin>(r: Option<R>, cap: usize) -> (Vec<u8>, bool) {
+    let Some(mut r) = r else { return (vec![], false) };
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    let mut truncated = false;
+    loop {
+        match r.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = cap - buf.len();
+                if n > room {
+                    truncated = true;
+                }
+                buf.extend_from_slice(&chunk[..n.min(room)]);
+            }
+        }
+    }
+    (buf, truncated)
+}
+
+/// An absolute path as is; a bare name looked up on `PATH` (the grant's, else the host's).
+fn resolve_program(program: &str, env: &[(String, String)]) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable =
+        |p: &Path| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return (p.is_absolute() && executable(&p)).then_some(p);
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone().into())
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| executable(p))
+}
+
+fn file_error(call: &Call, denial: PathDenial, path_is_file: bool) -> files::Error {
+    match denial {
+        PathDenial::NotGranted(p) => {
+            let dir = if path_is_file { p.parent().map(Path::to_path_buf).unwrap_or(p) } else { p };
+            files::Error::NotGranted(not_granted(call, &format!("directory {}", dir.display())))
+        }
+        PathDenial::Io(p, e) if e.kind() == std::io::ErrorKind::NotFound => {
+            files::Error::NotFound(format!("{}: no such file or directory", p.display()))
+        }
+        PathDenial::Io(p, e) => files::Error::Io(format!("{}: {e}", p.display())),
+    }
+}
+
+fn read_file(call: &Call, path: &str) -> Result<Vec<u8>, files::Error> {
+    let real = call.caps.readable(path).map_err(|d| file_error(call, d, true))?;
+    let io = |e: std::io::Error| files::Error::Io(format!("{}: {e}", real.display()));
+    let meta = std::fs::metadata(&real).map_err(io)?;
+    if meta.is_dir() {
+        return Err(files::Error::Io(format!("{}: is a directory", real.display())));
+    }
+    if meta.len() > call.limits.memory {
+        return Err(files::Error::TooLarge(meta.len()));
+    }
+    std::fs::read(&real).map_err(io)
+}
+
+impl files::Host for State {
+    async fn read(&mut self, path: String) -> wasmtime::Result<Result<Vec<u8>, files::Error>> {
+        Ok(read_file(&self.call, &path))
+    }
+
+    async fn read_string(&mut self, path: String) -> wasmtime::Result<Result<String, files::Error>> {
+        Ok(read_file(&self.call, &path)
+            .and_then(|b| String::from_utf8(b).map_err(|_| files::Error::Io(format!("{path}: not valid UTF-8")))))
+    }
+
+    async fn list_dir(&mut self, path: String) -> wasmtime::Result<Result<Vec<files::DirEntry>, files::Error>> {
+        let call = self.call.clone();
+        let real = match call.caps.readable(&path) {
+            Ok(p) => p,
+            Err(d) => return Ok(Err(file_error(&call, d, false))),
+        };
+        let rd = match std::fs::read_dir(&real) {
+            Ok(rd) => rd,
+            Err(e) => return Ok(Err(files::Error::Io(format!("{}: {e}", real.display())))),
+        };
+        let mut entries = vec![];
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // Follow links only to where the plugin may read.
+            let meta = call.caps.readable(&entry.path().to_string_lossy()).ok().and_then(|p| std::fs::metadata(p).ok());
+            let (is_dir, size) = meta.map(|m| (m.is_dir(), if m.is_dir() { 0 } else { m.len() })).unwrap_or((false, 0));
+            entries.push(files::DirEntry { name, is_dir, size });
+        }
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Ok(entries))
+    }
+
+    async fn exists(&mut self, path: String) -> wasmtime::Result<bool> {
+        Ok(self.call.caps.readable(&path).is_ok())
+    }
+}

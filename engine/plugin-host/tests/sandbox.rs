@@ -1,0 +1,332 @@
+//! The plugin host against real components: the Rust example hook and the attack plugins.
+
+mod common;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::{manifest, wasm, Logs};
+use wharf_plugin_host::{
+    CallOptions, Grant, HookContext, HostConfig, LoadSource, Manifest, Plugin, PluginError, PluginHost, Stream, World,
+};
+
+/// One host for the tests of this file (compiling is what costs; the cache is per process).
+fn host() -> &'static PluginHost {
+    static HOST: OnceLock<(PluginHost, tempfile::TempDir)> = OnceLock::new();
+    &HOST
+        .get_or_init(|| {
+            let cache = tempfile::tempdir().unwrap();
+            let config = HostConfig { cache_dir: Some(cache.path().join("plugins")), ..HostConfig::default() };
+            (PluginHost::new(config).unwrap(), cache)
+        })
+        .0
+}
+
+fn load(dir: &str, crate_name: &str) -> Plugin {
+    host().load(manifest(dir), &wasm(crate_name)).unwrap()
+}
+
+fn attack(name: &str) -> Plugin {
+    load(&format!("plugins/attacks/{name}"), name)
+}
+
+fn ctx(name: &str, env: &[(&str, &str)]) -> HookContext {
+    HookContext { name: name.into(), env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+}
+
+#[tokio::test]
+async fn rust_hook_runs_and_its_log_line_arrives_with_secrets_masked() {
+    let plugin = load("examples/hooks/rust-notify", "rust-notify");
+    assert_eq!(plugin.world(), World::Hook);
+    assert_eq!(plugin.api_version(), "0.1.0");
+    let logs = Logs::default();
+    let token = "T0KEN-8f2b9c1d";
+    let ctx = ctx(
+        "post-deploy",
+        &[
+            ("KAMAL_SERVICE", "hello"),
+            ("KAMAL_VERSION", "abc123"),
+            ("KAMAL_PERFORMER", "alice"),
+            ("KAMAL_HOSTS", "10.0.0.1,10.0.0.2"),
+            ("KAMAL_RUNTIME", "42"),
+            ("NOTIFY_WEBHOOK_URL", &format!("https://hooks.example.com/services/{token}")),
+        ],
+    );
+    let opts = CallOptions::new().secrets([token]).log(logs.sink());
+    plugin.run_hook(&ctx, &Grant::new(), &opts).await.unwrap();
+    let messages = logs.messages();
+    assert_eq!(
+        messages,
+        [
+            "hello abc123 deployed by alice on 10.0.0.1, 10.0.0.2 in 42s",
+            "would POST to https://hooks.example.com/services/[REDACTED]"
+        ],
+        "{messages:?}"
+    );
+    let records = logs.0.lock().unwrap().clone();
+    assert!(records.iter().all(|r| r.plugin == "rust-notify" && r.stream == Stream::Log));
+    assert!(!logs.all().contains(token));
+
+    // A missing variable fails the hook, with the plugin's message.
+    let err = plugin.run_hook(&self::ctx("post-deploy", &[]), &Grant::new(), &opts).await.unwrap_err();
+    assert_eq!(err.to_string(), "plugin rust-notify failed: KAMAL_VERSION is not set");
+}
+
+#[tokio::test]
+async fn endless_loop_is_stopped_by_the_deadline_and_the_engine_keeps_working() {
+    let plugin = attack("endless-loop");
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let grant = Grant::new().timeout(Duration::from_secs(2));
+    let started = Instant::now();
+    let err = plugin.run_hook(&ctx("post-deploy", &[]), &grant, &opts).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, PluginError::Timeout { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "plugin endless-loop timed out after 2s");
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(4), "took {took:?}");
+    assert_eq!(logs.messages(), ["spinning"]);
+
+    // The same plugin (a fresh instance) and another one still run.
+    plugin.run_hook(&ctx("once", &[]), &grant, &opts).await.unwrap();
+    let notify = load("examples/hooks/rust-notify", "rust-notify");
+    notify.run_hook(&ctx("post-deploy", &[("KAMAL_VERSION", "v2")]), &Grant::new(), &opts).await.unwrap();
+    assert_eq!(logs.messages(), ["spinning", "returning at once", "the service v2 deployed"]);
+}
+
+#[tokio::test]
+async fn a_panic_is_a_crash_naming_the_plugin_and_its_stderr_is_logged() {
+    let plugin = attack("endless-loop");
+    let logs = Logs::default();
+    let opts = CallOptions::new().secrets(["hunter2"]).log(logs.sink());
+    let err = plugin.run_hook(&ctx("panic", &[("WHERE", "hunter2")]), &Grant::new(), &opts).await.unwrap_err();
+    assert!(matches!(err, PluginError::Trap { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("plugin endless-loop crashed: wasm trap: wasm `unreachable` instruction executed"),
+        "{msg}"
+    );
+    assert!(msg.contains("boom in [REDACTED]"), "{msg}");
+    let records = logs.0.lock().unwrap().clone();
+    let stderr: Vec<_> = records.iter().filter(|r| r.stream == Stream::Stderr).map(|r| r.message.as_str()).collect();
+    assert!(stderr.iter().any(|l| l.contains("boom in [REDACTED]")), "{stderr:?}");
+    assert!(!format!("{records:?}{msg}").contains("hunter2"));
+}
+
+#[tokio::test]
+async fn a_busy_plugin_does_not_block_other_tasks() {
+    // On a single-threaded runtime, a spinning guest must still let a timer fire: the epoch
+    // callback yields to the executor every tick.
+    let plugin = attack("endless-loop");
+    let grant = Grant::new().timeout(Duration::from_millis(1500));
+    let opts = CallOptions::new().log(Logs::default().sink());
+    let ticker = tokio::spawn(async {
+        let started = Instant::now();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        started.elapsed()
+    });
+    let err = plugin.run_hook(&ctx("post-deploy", &[]), &grant, &opts).await.unwrap_err();
+    assert_eq!(err.to_string(), "plugin endless-loop timed out after 1500ms");
+    let slept = ticker.await.unwrap();
+    assert!(slept < Duration::from_millis(1000), "the timer fired after {slept:?}");
+}
+
+#[tokio::test]
+async fn memory_bomb_is_stopped_by_the_memory_limit() {
+    let plugin = attack("memory-bomb");
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let err = plugin.run_hook(&ctx("post-deploy", &[]), &Grant::new(), &opts).await.unwrap_err();
+    assert!(matches!(err, PluginError::MemoryLimit { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "plugin memory-bomb exceeded its memory limit (128 MiB)");
+    assert!(logs.messages().contains(&"holding 64 MiB".to_string()), "{:?}", logs.messages());
+
+    // A smaller grant stops it sooner.
+    let err = plugin.run_hook(&ctx("post-deploy", &[]), &Grant::new().memory(32 << 20), &opts).await.unwrap_err();
+    assert_eq!(err.to_string(), "plugin memory-bomb exceeded its memory limit (32 MiB)");
+}
+
+#[tokio::test]
+async fn a_program_not_granted_is_refused() {
+    let plugin = attack("exec-ungranted");
+    let opts = CallOptions::new().log(Logs::default().sink());
+    // Declared in the manifest (sh, any arguments), not granted.
+    let err = plugin.run_hook(&ctx("pre-deploy", &[]), &Grant::new(), &opts).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin exec-ungranted failed: refused: plugin exec-ungranted: capability program sh not granted"
+    );
+    // Granted with other arguments only.
+    let grant = Grant::new().program("sh", ["-c", "true"]);
+    let err = plugin.run_hook(&ctx("pre-deploy", &[]), &grant, &opts).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"plugin exec-ungranted failed: refused: plugin exec-ungranted: capability program sh with arguments ["-c", "id"] not granted"#
+    );
+    // Granted by the user but not declared by the manifest.
+    let grant = Grant::new().program("id", ["**"]);
+    let err =
+        plugin.run_hook(&ctx("pre-deploy", &[("PROGRAM", "id"), ("ARGS", "-u")]), &grant, &opts).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin exec-ungranted failed: refused: plugin exec-ungranted: capability program id not granted (its manifest does not declare it)"
+    );
+    // Declared and granted: it runs, without a shell and with an empty environment.
+    let grant = Grant::new().program("echo", ["**"]);
+    let err = plugin
+        .run_hook(&ctx("pre-deploy", &[("PROGRAM", "echo"), ("ARGS", "hello $HOME *")]), &grant, &opts)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), r#"plugin exec-ungranted failed: ran echo: exit Some(0), stdout "hello $HOME *""#);
+    // The manifest-and-grant check, for an engine that refuses up front.
+    assert_eq!(
+        plugin.check_grant(&Grant::new().program("echo", ["**"])).unwrap_err().to_string(),
+        "plugin exec-ungranted: capability program sh not granted"
+    );
+}
+
+#[tokio::test]
+async fn files_outside_the_grant_cannot_be_read() {
+    let plugin = attack("read-ssh");
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    // Nothing granted: every attempt fails, and the plugin says so.
+    plugin.run_hook(&ctx("pre-connect", &[("HOME", "/root")]), &Grant::new(), &opts).await.unwrap();
+    let all = logs.all();
+    assert!(
+        all.contains(
+            "files::read(/root/.ssh/id_ed25519): plugin read-ssh: capability directory /root/.ssh not granted"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("std::fs::read(/etc/passwd):"), "{all}");
+    // Granting one of the declared directories makes it readable through `files` and WASI.
+    let err = plugin.run_hook(&ctx("pre-connect", &[]), &Grant::new().directory("/etc"), &opts).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("plugin read-ssh failed: sandbox escaped: "), "{msg}");
+    assert!(msg.contains("files::read(/etc/passwd) returned"), "{msg}");
+    assert!(msg.contains("std::fs::read(/etc/passwd) returned"), "{msg}");
+    assert!(!msg.contains(".ssh"), "{msg}");
+}
+
+#[tokio::test]
+async fn output_floods_are_stopped_by_the_output_limit() {
+    let plugin = attack("output-flood");
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let err = plugin.run_hook(&ctx("stdout", &[]), &Grant::new(), &opts).await.unwrap_err();
+    assert_eq!(err.to_string(), "plugin output-flood exceeded its output limit (1 MiB)");
+    let stdout_lines = logs.0.lock().unwrap().iter().filter(|r| r.stream == Stream::Stdout).count();
+    assert!(stdout_lines > 500, "{stdout_lines} lines");
+    let err = plugin.run_hook(&ctx("log", &[]), &Grant::new().output(64 << 10), &opts).await.unwrap_err();
+    assert_eq!(err.to_string(), "plugin output-flood exceeded its output limit (64 KiB)");
+}
+
+#[tokio::test]
+async fn a_plugin_is_called_only_through_its_world() {
+    let plugin = load("examples/hooks/rust-notify", "rust-notify");
+    let err = plugin.fetch_secrets(None, None, &[], &Grant::new(), &CallOptions::new()).await.unwrap_err();
+    assert_eq!(err.to_string(), "plugin rust-notify is a hook plugin, not a secrets-adapter");
+    let mut m = manifest("examples/hooks/rust-notify");
+    m.world = World::Builder;
+    let err = host().load(m, &wasm("rust-notify")).err().unwrap();
+    assert!(err.to_string().starts_with("plugin rust-notify: does not implement the builder world"), "{err}");
+    let err = host().load(manifest("examples/hooks/rust-notify"), b"\0asm not really").err().unwrap();
+    assert!(err.to_string().starts_with("plugin rust-notify: invalid component"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_get_their_own_instances() {
+    let plugin = load("examples/hooks/rust-notify", "rust-notify");
+    let mut tasks = vec![];
+    for i in 0..16 {
+        let plugin = plugin.clone();
+        tasks.push(tokio::spawn(async move {
+            let logs = Logs::default();
+            let ctx = ctx("post-deploy", &[("KAMAL_VERSION", &format!("v{i}"))]);
+            plugin.run_hook(&ctx, &Grant::new(), &CallOptions::new().log(logs.sink())).await.unwrap();
+            logs.messages()
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap(), [format!("the service v{i} deployed")]);
+    }
+}
+
+#[test]
+fn the_second_engine_start_loads_the_precompiled_component_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || HostConfig { cache_dir: Some(dir.path().join("cache")), ..HostConfig::default() };
+    let wasm = wasm("rust-notify");
+    let m: Manifest = manifest("examples/hooks/rust-notify");
+
+    let first = PluginHost::new(config()).unwrap();
+    let p = first.load(m.clone(), &wasm).unwrap();
+    assert_eq!(p.load_source(), LoadSource::Compiled);
+    let file = p.cache_file().expect("written to the cache").to_path_buf();
+    assert!(file.is_file());
+    assert!(file.file_name().unwrap().to_str().unwrap().starts_with(p.digest()));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(dir.path().join("cache")).unwrap().permissions().mode() & 0o777, 0o700);
+    drop(p);
+    drop(first);
+
+    let second = PluginHost::new(config()).unwrap();
+    let p = second.load(m.clone(), &wasm).unwrap();
+    assert_eq!(p.load_source(), LoadSource::Cache);
+    assert_eq!(p.cache_file(), Some(file.as_path()));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let logs = Logs::default();
+    rt.block_on(p.run_hook(
+        &ctx("post-deploy", &[("KAMAL_VERSION", "cached")]),
+        &Grant::new(),
+        &CallOptions::new().log(logs.sink()),
+    ))
+    .unwrap();
+    assert_eq!(logs.messages(), ["the service cached deployed"]);
+
+    // A file others could have written is not trusted: compiled again (and rewritten).
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let p = second.load(m.clone(), &wasm).unwrap();
+    assert_eq!(p.load_source(), LoadSource::Compiled);
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    // Garbage in the cache is not loaded either.
+    std::fs::write(&file, b"not a precompiled component").unwrap();
+    let p = second.load(m, &wasm).unwrap();
+    assert_eq!(p.load_source(), LoadSource::Compiled);
+}
+
+#[tokio::test]
+async fn the_on_demand_allocator_works_too() {
+    // The pooling allocator is used when the address space can be reserved (it can here).
+    assert_eq!(host().allocator(), wharf_plugin_host::Allocator::Pooling);
+    let host = PluginHost::new(HostConfig { cache_dir: None, pooling: false, ..HostConfig::default() }).unwrap();
+    assert_eq!(host.allocator(), wharf_plugin_host::Allocator::OnDemand);
+    let plugin = host.load(manifest("examples/hooks/rust-notify"), &wasm("rust-notify")).unwrap();
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    plugin.run_hook(&ctx("post-deploy", &[("KAMAL_VERSION", "od")]), &Grant::new(), &opts).await.unwrap();
+    assert_eq!(logs.messages(), ["the service od deployed"]);
+    let bomb = host.load(manifest("plugins/attacks/memory-bomb"), &wasm("memory-bomb")).unwrap();
+    let err = bomb.run_hook(&ctx("x", &[]), &Grant::new().memory(16 << 20), &opts).await.unwrap_err();
+    assert_eq!(err.to_string(), "plugin memory-bomb exceeded its memory limit (16 MiB)");
+}
+
+#[tokio::test]
+async fn the_network_is_off() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let plugin = attack("net-connect");
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    // Even a grant of the hosts the manifest lists opens no socket (they are for wasi:http).
+    let grant = Grant::new().host("127.0.0.1").host("localhost");
+    plugin.run_hook(&ctx("post-deploy", &[("TARGET", &target)]), &grant, &opts).await.unwrap();
+    let said = logs.said();
+    assert_eq!(said.len(), 3, "{said:?}");
+    assert!(said[0].starts_with(&format!("tcp connect {target}: ")), "{said:?}");
+    assert!(said[1].starts_with("resolve localhost: "), "{said:?}");
+    assert!(said[2].starts_with(&format!("udp send {target}: ")), "{said:?}");
+    assert!(listener.accept().is_err(), "a connection arrived");
+}
