@@ -92,7 +92,8 @@ done
             }
         })
     };
-    let out = app.ok(&["deploy"]);
+    // -v: Kamal (and Wharf) show a hook's output only when verbose.
+    let out = app.ok(&["deploy", "-v"]);
     stop.store(true, Ordering::Relaxed);
     load.join().unwrap();
     assert!(seen.load(Ordering::Relaxed) > 10, "the load ran during the deploy");
