@@ -5,7 +5,7 @@
 use super::{Context, Env, Proxy, Registry, Volume};
 use crate::error::ConfigError;
 use crate::ruby::{absolute_path, file_join, get, present, string_list, to_s};
-use crate::utils::{argumentize_list, argumentize_mapping, optionize_mapping};
+use crate::utils::{argumentize_list, argumentize_mapping};
 use serde_yaml::{Mapping, Value};
 use std::sync::Arc;
 
@@ -318,27 +318,14 @@ impl Accessory {
         out
     }
 
-    fn docker_options(&self) -> Mapping {
-        match get(&self.config, "options") {
-            Some(Value::Mapping(m)) => m.clone(),
-            _ => Mapping::new(),
-        }
-    }
-
     /// `options` as docker flags, except `restart`.
     pub fn option_args(&self) -> Vec<String> {
-        let mut options = self.docker_options();
-        options.retain(|k, _| to_s(k) != "restart");
-        optionize_mapping(&options)
+        super::docker_options::args(&self.config)
     }
 
     /// `options.restart`, default `unless-stopped`.
     pub fn restart_policy(&self) -> String {
-        self.docker_options()
-            .iter()
-            .find(|(k, _)| to_s(k) == "restart")
-            .map(|(_, v)| to_s(v))
-            .unwrap_or_else(|| "unless-stopped".into())
+        super::docker_options::restart_policy(&self.config)
     }
 
     /// `cmd`.

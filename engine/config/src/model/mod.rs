@@ -10,6 +10,7 @@ mod accessory;
 mod alias;
 mod boot;
 mod builder;
+mod docker_options;
 mod env;
 mod logging;
 mod output;

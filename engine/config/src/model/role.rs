@@ -5,7 +5,7 @@
 use super::{Context, Env, EnvTag, Logging, Proxy, Volume};
 use crate::error::ConfigError;
 use crate::ruby::{file_join, get, present, string_list, to_s};
-use crate::utils::{argumentize_list, argumentize_mapping, optionize_mapping};
+use crate::utils::{argumentize_list, argumentize_mapping};
 use serde_yaml::{Mapping, Value};
 use std::sync::Arc;
 
@@ -120,27 +120,14 @@ impl Role {
         get(&self.specializations, "cmd").filter(|v| !v.is_null()).map(to_s)
     }
 
-    fn docker_options(&self) -> Mapping {
-        match get(&self.specializations, "options") {
-            Some(Value::Mapping(m)) => m.clone(),
-            _ => Mapping::new(),
-        }
-    }
-
     /// `options` as docker flags (`--memory "2g"`), except `restart`.
     pub fn option_args(&self) -> Vec<String> {
-        let mut options = self.docker_options();
-        options.retain(|k, _| to_s(k) != "restart");
-        optionize_mapping(&options)
+        super::docker_options::args(&self.specializations)
     }
 
     /// `options.restart`, default `unless-stopped`.
     pub fn restart_policy(&self) -> String {
-        self.docker_options()
-            .iter()
-            .find(|(k, _)| to_s(k) == "restart")
-            .map(|(_, v)| to_s(v))
-            .unwrap_or_else(|| "unless-stopped".into())
+        super::docker_options::restart_policy(&self.specializations)
     }
 
     /// The labels: `service`, `role`, `destination` (nil without one), then the root and role
