@@ -22,12 +22,18 @@ fn hosts_of(c: &Commander, name: &str) -> Vec<String> {
     c.accessory_hosts(&hosts)
 }
 
-async fn upload_files(c: &Commander, name: &str, host: &str) -> Result<()> {
+async fn make_directories(c: &Commander, name: &str, host: &str) -> Result<()> {
     let a = Accessory::new(&c.config, name).expect("accessory exists");
-    let cfg = a.accessory_config();
-    for dir in cfg.directories() {
+    for dir in a.accessory_config().directories() {
         c.exec(host, &a.make_directory(&dir.host_path)).await?;
     }
+    Ok(())
+}
+
+async fn upload_files(c: &Commander, name: &str, host: &str) -> Result<()> {
+    make_directories(c, name, host).await?;
+    let a = Accessory::new(&c.config, name).expect("accessory exists");
+    let cfg = a.accessory_config();
     for file in cfg.files() {
         let local = c.dir.join(&file.local);
         let mut content = std::fs::read(&local)
@@ -192,4 +198,47 @@ pub async fn logs(
         grep_options: None,
     };
     c.print_by_host(&format!("Accessory {name}"), &hosts_of(c, name), &a.logs(&options), true).await
+}
+
+/// The hidden steps of `accessory boot` and `remove`, runnable on their own as in Kamal:
+/// `upload`, `directories`, `pull_image`, `remove_container`, `remove_image`,
+/// `remove_service_directory`.
+pub enum Step {
+    Upload,
+    Directories,
+    PullImage,
+    RemoveContainer,
+    RemoveImage,
+    RemoveServiceDirectory,
+}
+
+pub async fn step(c: &Commander, name: &str, step: Step) -> Result<()> {
+    lock::with_lock(c, || async {
+        for name in names(c, name)? {
+            let hosts = hosts_of(c, &name);
+            let (name, step) = (&name, &step);
+            c.on(&hosts, |h| async move {
+                let a = Accessory::new(&c.config, name).expect("accessory exists");
+                match step {
+                    Step::Upload => upload_files(c, name, &h).await,
+                    Step::Directories => make_directories(c, name, &h).await,
+                    Step::PullImage => c.exec(&h, &a.pull_image()).await.map(|_| ()),
+                    Step::RemoveContainer => {
+                        c.audit(&h, None, &format!("Remove {name} accessory container")).await?;
+                        c.exec_unchecked(&h, &a.remove_container()).await.map(|_| ())
+                    }
+                    Step::RemoveImage => {
+                        c.audit(&h, None, &format!("Removed {name} accessory image")).await?;
+                        c.exec_unchecked(&h, &a.remove_image()).await.map(|_| ())
+                    }
+                    Step::RemoveServiceDirectory => {
+                        c.exec_unchecked(&h, &a.remove_service_directory()).await.map(|_| ())
+                    }
+                }
+            })
+            .await?;
+        }
+        Ok(())
+    })
+    .await
 }

@@ -402,6 +402,16 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
                 )?;
                 accessory::remove(c, &name).await
             }
+            AccessoryCommand::Upload { name } => accessory::step(c, &name, accessory::Step::Upload).await,
+            AccessoryCommand::Directories { name } => accessory::step(c, &name, accessory::Step::Directories).await,
+            AccessoryCommand::PullImage { name } => accessory::step(c, &name, accessory::Step::PullImage).await,
+            AccessoryCommand::RemoveContainer { name } => {
+                accessory::step(c, &name, accessory::Step::RemoveContainer).await
+            }
+            AccessoryCommand::RemoveImage { name } => accessory::step(c, &name, accessory::Step::RemoveImage).await,
+            AccessoryCommand::RemoveServiceDirectory { name } => {
+                accessory::step(c, &name, accessory::Step::RemoveServiceDirectory).await
+            }
             other => Err(CliError::argument(format!("wharf accessory {other:?} is not implemented yet"))),
         },
         Command::Build(cmd) => match cmd {

@@ -141,6 +141,15 @@ aliases:
     let greeting = app.ok(&["-d", "staging", "greeting"]);
     assert!(greeting.contains(&format!("Staging from multi-web-staging-{v1}")), "{greeting}");
 
+    // Accessory lifecycle steps on their own, as in Kamal.
+    app.ok(&["-d", "staging", "accessory", "stop", "store"]);
+    assert_eq!(curl("10.200.0.3:8081", "/", None).0, 0, "the stopped accessory does not answer");
+    app.ok(&["-d", "staging", "accessory", "remove_container", "store"]);
+    assert_eq!(on_host(lab, "10.200.0.3", "docker ps -a --format '{{.Names}}' --filter name=multi-store"), "");
+    app.ok(&["-d", "staging", "accessory", "pull_image", "store"]);
+    app.ok(&["-d", "staging", "accessory", "boot", "store"]);
+    assert!(eventually(Duration::from_secs(10), || curl("10.200.0.3:8081", "/", None) == (200, "hostlab".into())));
+
     app.ok(&["-d", "staging", "remove", "-y"]);
     assert_eq!(curl("10.200.0.3:8081", "/", None).0, 0, "the accessory is removed");
     assert!(!curl("10.200.0.1", "/", Some("multi.test")).1.starts_with("Staging"), "the app is removed");
