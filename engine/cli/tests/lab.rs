@@ -41,7 +41,7 @@ pub fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
     static LAB: OnceLock<Lab> = OnceLock::new();
     let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let lab = LAB.get_or_init(|| {
-        let up = sh(&format!("flock /tmp/hostlab.lock {} up 3", hostlab().display()));
+        let up = sh(&format!("flock -o /tmp/hostlab.lock {} up 3", hostlab().display()));
         assert!(up.status.success(), "hostlab up failed: {}", String::from_utf8_lossy(&up.stderr));
         let env_text = String::from_utf8(sh(&format!("{} env", hostlab().display())).stdout).unwrap();
         let env: Vec<(String, String)> = env_text

@@ -94,7 +94,7 @@ fn bring_up() -> Result<Lab, String> {
         _ => {
             // Serialise with other test binaries doing the same; `up` is idempotent.
             let out = Command::new("timeout")
-                .args(["600", "flock", "/tmp/hostlab.lock"])
+                .args(["600", "flock", "-o", "/tmp/hostlab.lock"])
                 .arg(script())
                 .args(["up", "2"])
                 .output()
