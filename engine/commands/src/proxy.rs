@@ -9,26 +9,8 @@ use crate::{cmd, parts};
 use wharf_config::model::PROXY_MINIMUM_VERSION;
 use wharf_config::{Configuration, ProxyRun};
 
-/// Options of [`Proxy::logs`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProxyLogsOptions {
-    /// `timestamps:` (default true).
-    pub timestamps: bool,
-    /// `since:`.
-    pub since: Option<String>,
-    /// `lines:`.
-    pub lines: Option<String>,
-    /// `grep:`.
-    pub grep: Option<String>,
-    /// `grep_options:`.
-    pub grep_options: Option<String>,
-}
-
-impl Default for ProxyLogsOptions {
-    fn default() -> Self {
-        ProxyLogsOptions { timestamps: true, since: None, lines: None, grep: None, grep_options: None }
-    }
-}
+/// Options of [`Proxy::logs`]: the same as an accessory's.
+pub type ProxyLogsOptions = crate::accessory::AccessoryLogsOptions;
 
 /// The proxy commands for one host.
 #[derive(Debug, Clone)]
