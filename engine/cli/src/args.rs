@@ -169,6 +169,9 @@ pub enum Command {
     /// Helpers for extracting secrets
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Wharf plugins: list, inspect, fetch, verify, push, pack (Wharf)
+    #[command(subcommand)]
+    Plugin(crate::plugin_cmd::PluginCommand),
     /// Bootstrap servers with curl and Docker
     #[command(subcommand)]
     Server(ServerCommand),

@@ -244,24 +244,69 @@ fn buildx_push(c: &Commander, build_dir: &Path, no_cache: bool) -> Result<()> {
             }
         }
     }
-    let push = builder.push("registry", false, no_cache).map_err(|e| CliError::runtime(e.to_string()))?;
-    local::exec(&push, build_dir, &env, true)?;
+    if builder.kind() == wharf_commands::builder::BuilderKind::Pack {
+        // Cloud Native Buildpacks: `pack build` + export, as Kamal runs them.
+        let push = builder.push("registry", false, no_cache).map_err(|e| CliError::runtime(e.to_string()))?;
+        local::exec(&push, build_dir, &env, true)?;
+        return Ok(());
+    }
+    plugin_build(c, build_dir, no_cache, Some(&builder), &[])
+}
+
+/// Builds and pushes through the builder plugin (the built-in `docker`, or `x-wharf.builder`).
+/// `buildx`: the Kamal builder to build with (platforms, `--builder`); `None` when buildx is
+/// missing. `extra_env`: `DOCKER_HOST` of a remote docker.
+fn plugin_build(
+    c: &Commander,
+    build_dir: &Path,
+    no_cache: bool,
+    buildx: Option<&Builder>,
+    extra_env: &[(String, String)],
+) -> Result<()> {
+    let b = c.config.builder();
+    if !build_dir.join(b.dockerfile()).exists() {
+        return Err(CliError::new(
+            "Kamal::Commands::Builder::Base::BuilderError",
+            format!("Missing {}", b.dockerfile()),
+        ));
+    }
+    let secrets = b.secrets()?;
+    let scalar = |v: &serde_yaml::Value| {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| serde_yaml::to_string(v).unwrap_or_default().trim().to_string())
+    };
+    let req = wharf_plugin_host::BuildRequest {
+        context_dir: build_dir.join(b.context()).display().to_string(),
+        dockerfile: build_dir.join(b.dockerfile()).display().to_string(),
+        tags: tags(c).to_vec(),
+        build_args: b.args().iter().map(|(k, v)| (scalar(k), scalar(v))).collect(),
+        labels: vec![("service".into(), c.config.service())],
+        platforms: buildx.map(|x| x.platforms()).unwrap_or_default(),
+        target: b.target().filter(|t| !t.trim().is_empty()),
+        push: true,
+        no_cache,
+        cache_from: b.cache_from().filter(|_| b.cache_to().is_some()),
+        cache_to: b.cache_to().filter(|_| b.cache_from().is_some()),
+        secrets: secrets.iter().map(|(k, _)| k.clone()).collect(),
+        builder: buildx.and_then(|x| x.buildx_builder()),
+        ssh: b.ssh().filter(|s| !s.trim().is_empty()),
+        provenance: b.provenance().map(|v| scalar(&v)),
+        sbom: b.sbom().map(|v| scalar(&v)),
+    };
+    let mut env: Vec<(String, String)> = secrets.clone();
+    env.extend(extra_env.iter().cloned());
+    let mask: Vec<String> = secrets.into_iter().map(|(_, v)| v).collect();
+    let builder = c.config.wharf().builder.clone().unwrap_or_else(|| "docker".into());
+    output::say(&format!("Building {} with the {builder} builder plugin", c.config.absolute_image()));
+    c.plugins.build(&req, build_dir, &env, &mask)?;
     Ok(())
 }
 
-/// No buildx: `docker build` (classic builder) and `docker push` per tag, on the local docker
-/// (or the one `extra_env`'s `DOCKER_HOST` names).
+/// No buildx: the builder plugin builds with `docker build` and pushes each tag, on the local
+/// docker (or the one `extra_env`'s `DOCKER_HOST` names).
 fn classic_push(c: &Commander, build_dir: &Path, no_cache: bool, extra_env: &[(String, String)]) -> Result<()> {
-    let mut env = c.config.builder().secrets()?;
-    env.extend(extra_env.iter().cloned());
-    let mut legacy_env = env.clone();
-    legacy_env.push(("DOCKER_BUILDKIT".into(), "0".into()));
-    output::say("buildx is not installed: building with `docker build`, then `docker push`");
-    local::exec(&classic_build(c, no_cache), build_dir, &legacy_env, c.global.verbose)?;
-    for tag in tags(c) {
-        local::exec(&cmd!["docker", "push", tag], build_dir, &env, c.global.verbose)?;
-    }
-    Ok(())
+    plugin_build(c, build_dir, no_cache, None, extra_env)
 }
 
 /// The build directory as a gzipped tar (everything in it, `.git` included: the builder's

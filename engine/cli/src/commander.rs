@@ -25,6 +25,8 @@ pub struct Commander {
     pub global: Global,
     pub dir: PathBuf,
     pub hooks: Hooks,
+    /// The WASM plugins of `x-wharf` (hooks, builder).
+    pub plugins: crate::plugins::Plugins,
     pub performer: String,
     pub user_name: String,
     pub plan: bool,
@@ -113,11 +115,17 @@ impl Commander {
         let performer = crate::git::performer(&dir);
         let user_name = crate::git::user_name(&dir);
         let holding_lock = std::env::var("KAMAL_LOCK").map(|v| v == "true").unwrap_or(false);
+        let plugins = crate::plugins::Plugins::new(
+            &dir,
+            config.wharf().clone(),
+            crate::plugins::Verbosity { info: !global.quiet, debug: global.verbose },
+        );
         Ok(Self {
             config,
             pool,
             global,
             hooks,
+            plugins,
             performer,
             user_name,
             plan,
@@ -365,18 +373,24 @@ impl Commander {
 
     // ---- hooks --------------------------------------------------------------------------
 
-    /// Runs a local hook with Kamal's environment; `extra` adds e.g. `hosts` or `runtime`.
+    /// Runs a local hook with Kamal's environment; `extra` adds e.g. `hosts` or `runtime`: the
+    /// script `.kamal/hooks/<hook>` when it exists, then the WASM hooks `x-wharf.hooks` attaches
+    /// to that point, in order. `-H` skips both.
     pub fn run_hook(&self, hook: &str, extra: &[(&str, String)]) -> Result<()> {
-        if !self.hooks.exists(hook) {
+        let script = self.hooks.exists(hook);
+        let wasm = !self.hooks.skip && self.plugins.has_hooks(hook);
+        if !script && !wasm {
             return Ok(());
         }
         if self.plan {
-            self.planned.lock().unwrap().push(("local".into(), format!("hook {hook}")));
+            if script {
+                self.planned.lock().unwrap().push(("local".into(), format!("hook {hook}")));
+            }
+            for name in self.plugins.extension().hook_plugins(hook) {
+                self.planned.lock().unwrap().push(("local".into(), format!("hook {hook}: plugin {name}")));
+            }
             return Ok(());
         }
-        let shown = self.hooks.path(hook);
-        let shown = shown.strip_prefix(&self.dir).unwrap_or(&shown).display().to_string();
-        output::info("localhost", &format!("Running /usr/bin/env {shown} on localhost"));
         let mut env: BTreeMap<String, String> = BTreeMap::new();
         let hook_cmds = wharf_commands::hook::Hook::new(&self.config);
         let mut details = Details::new()
@@ -402,7 +416,24 @@ impl Commander {
             Some(wharf_config::HooksOutput::Quiet) => true,
             None => !self.global.verbose,
         };
-        self.hooks.run(hook, &env, quiet)?;
+        if script {
+            let shown = self.hooks.path(hook);
+            let shown = shown.strip_prefix(&self.dir).unwrap_or(&shown).display().to_string();
+            output::info("localhost", &format!("Running /usr/bin/env {shown} on localhost"));
+            self.hooks.run(hook, &env, quiet)?;
+        }
+        if wasm {
+            let names = self.plugins.extension().hook_plugins(hook).join(", ");
+            output::info("localhost", &format!("Running {hook} plugin hook {names} on localhost"));
+            // Every known secret is masked in what a plugin says, whether or not it was given them.
+            let mask: Vec<String> = match &secrets {
+                Some(s) => s.iter().map(|(_, v)| v.clone()).collect(),
+                None => {
+                    self.secrets.to_map().map(|m| m.iter().map(|(_, v)| v.to_string()).collect()).unwrap_or_default()
+                }
+            };
+            self.plugins.run_hooks(hook, &env, &mask, quiet)?;
+        }
         Ok(())
     }
 

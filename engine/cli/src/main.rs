@@ -18,6 +18,9 @@ mod local;
 mod local_registry;
 mod lock;
 mod output;
+mod plugin_cmd;
+mod plugins;
+mod secret_adapters;
 mod signals;
 mod ssl_certificates;
 
@@ -43,7 +46,7 @@ impl wharf_config::SecretLookup for LazySecrets {
 }
 
 fn make_secrets(dir: &std::path::Path, path: &str, destination: Option<&str>) -> Arc<wharf_secrets::Secrets> {
-    let fetcher: Arc<dyn wharf_secrets::cli::AdapterFetcher> = Arc::new(wharf_secrets::cli::BuiltinAdapters);
+    let fetcher: Arc<dyn wharf_secrets::cli::AdapterFetcher> = Arc::new(secret_adapters::PluginAdapters);
     Arc::new(
         wharf_secrets::Secrets::new(destination)
             .with_secrets_path(path)
@@ -218,6 +221,10 @@ async fn run(cli: Cli) -> Result<()> {
             ));
         }
         Command::Secrets(cmd) => return secrets_command(&global, &dir, cmd),
+        Command::Plugin(_) => {
+            let Command::Plugin(cmd) = cli.command else { unreachable!() };
+            return plugin_cmd::run(&global, &dir, cmd).await;
+        }
         _ => {}
     }
     let (config, secrets) = load_config(&global, &dir)?;
@@ -596,7 +603,7 @@ fn secrets_command(global: &Global, dir: &std::path::Path, cmd: &SecretsCommand)
                 names: secrets.clone(),
                 inline: *inline,
             };
-            match cli::fetch(&args, &cli::BuiltinAdapters).map_err(|e| CliError::runtime(e.to_string()))? {
+            match cli::fetch(&args, &secret_adapters::PluginAdapters).map_err(|e| CliError::runtime(e.to_string()))? {
                 cli::FetchOutcome::Output(s) => println!("{s}"),
                 cli::FetchOutcome::MissingAccount => println!("{}", cli::MISSING_ACCOUNT),
             }

@@ -224,6 +224,17 @@ impl<'a> Builder<'a> {
         ]))
     }
 
+    /// The buildx builder `push` uses (`--builder NAME`), `None` for the `docker` driver: what
+    /// a builder plugin is told to build with.
+    pub fn buildx_builder(&self) -> Option<String> {
+        (!self.docker_driver() && self.kind != BuilderKind::Pack).then(|| self.builder_name())
+    }
+
+    /// The platforms `push` builds for (`linux/<arch>` of `builder.arch`).
+    pub fn platforms(&self) -> Vec<String> {
+        self.builder_config().arches().iter().map(|a| format!("linux/{a}")).collect()
+    }
+
     /// `clean`: `docker image rm --force <image>`.
     pub fn clean(&self) -> Cmd {
         docker(cmd!["image", "rm", "--force", self.config.absolute_image()])

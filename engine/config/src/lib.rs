@@ -10,11 +10,13 @@
 //! - [`model`]: the resolved configuration ([`Configuration`], [`Role`], [`Accessory`], ...) with
 //!   Kamal's computed values; no I/O.
 //! - [`summary`]: what `kamal config` prints.
+//! - [`extension`]: Wharf's own settings under the root key `x-wharf` (plugins, grants, WASM hooks).
 //!
 //! Entry point: [`Configuration::load`].
 
 pub mod erb;
 pub mod error;
+pub mod extension;
 pub mod load;
 pub mod model;
 pub mod ruby;

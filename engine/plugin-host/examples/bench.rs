@@ -1,14 +1,18 @@
-//! Plugin costs, for `bench/plugins.sh`: cold compile, cached load, warm call, against a shell
-//! script hook doing the same thing. Prints a Markdown table.
+//! Plugin costs, for `bench/plugins.sh`: for each hook (the same post-deploy summary written in
+//! Rust, Python and JavaScript), cold compile, cached load, warm call, and one run as a fresh
+//! Wharf process would do it, side by side with the same hook as a shell script. Prints a
+//! Markdown table.
 //!
-//! `cargo run --release -p wharf-plugin-host --example bench -- WASM MANIFEST [ITERATIONS]`
-//! where WASM is the rust-notify component and MANIFEST its plugin.toml.
+//! `cargo run --release -p wharf-plugin-host --example bench -- [--iterations N] LABEL WASM MANIFEST...`
+//! (one LABEL WASM MANIFEST triple per hook; the old form `WASM MANIFEST [N]` still works).
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wharf_plugin_host::{CallOptions, Grant, HookContext, HostConfig, LoadSource, LogRecord, Manifest, PluginHost};
+use wharf_plugin_host::{
+    CallOptions, Grant, HookContext, HostConfig, LoadSource, LogRecord, Manifest, Plugin, PluginHost,
+};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -17,7 +21,9 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn show(d: Duration) -> String {
     let us = d.as_secs_f64() * 1e6;
-    if us >= 10_000.0 {
+    if us >= 1_000_000.0 {
+        format!("{:.2} s", us / 1e6)
+    } else if us >= 10_000.0 {
         format!("{:.1} ms", us / 1000.0)
     } else if us >= 1000.0 {
         format!("{:.2} ms", us / 1000.0)
@@ -26,12 +32,124 @@ fn show(d: Duration) -> String {
     }
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let wasm = std::fs::read(&args[1]).expect("read the component");
-    let (manifest, _) = Manifest::from_file(Path::new(&args[2])).expect("read the manifest");
-    let n: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1000);
+fn size(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MB", bytes as f64 / (1 << 20) as f64)
+    } else {
+        format!("{} KB", bytes / 1024)
+    }
+}
+
+/// Runs `f` at least `min` and at most `max` times, and no more once `budget` is spent.
+fn sample(min: usize, max: usize, budget: Duration, mut f: impl FnMut() -> Duration) -> Vec<Duration> {
+    let started = Instant::now();
+    let mut out = vec![];
+    while out.len() < max && (out.len() < min || started.elapsed() < budget) {
+        out.push(f());
+    }
+    out
+}
+
+struct Hook {
+    label: String,
+    wasm: Vec<u8>,
+    manifest: Manifest,
+}
+
+/// One column of the table.
+struct Column {
+    component: String,
+    cold: String,
+    precompiled: String,
+    cached_load: String,
+    warm: String,
+    warm_median: Duration,
+    fresh_process: Duration,
+}
+
+fn measure(hook: &Hook, engine_start: Duration, ctx: &HookContext, n: usize, rt: &tokio::runtime::Runtime) -> Column {
     let quiet = CallOptions::new().log(Arc::new(|_: &LogRecord| {}));
+    let grant = Grant::new();
+    let call =
+        |p: &Plugin| rt.block_on(p.run_hook(ctx, &grant, &quiet)).unwrap_or_else(|e| panic!("{}: {e}", hook.label));
+
+    // Cold: compile every time (no cache).
+    let host = PluginHost::new(HostConfig { cache_dir: None, ..HostConfig::default() }).unwrap();
+    let cold = sample(2, 10, Duration::from_secs(20), || {
+        let t = Instant::now();
+        let p = host.load(hook.manifest.clone(), &hook.wasm).unwrap();
+        let d = t.elapsed();
+        assert_eq!(p.load_source(), LoadSource::Compiled);
+        d
+    });
+
+    // Cached: deserialize the precompiled file the host wrote.
+    let dir = tempfile::tempdir().unwrap();
+    let cached =
+        PluginHost::new(HostConfig { cache_dir: Some(dir.path().to_path_buf()), ..HostConfig::default() }).unwrap();
+    let first = cached.load(hook.manifest.clone(), &hook.wasm).unwrap();
+    let precompiled = std::fs::metadata(first.cache_file().unwrap()).unwrap().len();
+    let loads = sample(5, 50, Duration::from_secs(10), || {
+        let t = Instant::now();
+        let p = cached.load(hook.manifest.clone(), &hook.wasm).unwrap();
+        let d = t.elapsed();
+        assert_eq!(p.load_source(), LoadSource::Cache);
+        d
+    });
+
+    // What one hook run costs a Wharf process that has just started: cached load + first call.
+    let load_and_call = sample(5, 50, Duration::from_secs(10), || {
+        let t = Instant::now();
+        let p = cached.load(hook.manifest.clone(), &hook.wasm).unwrap();
+        call(&p);
+        t.elapsed()
+    });
+
+    // Warm call: fresh Store + instance from the InstancePre, call `run`, drop.
+    for _ in 0..20 {
+        call(&first);
+    }
+    let calls = sample(20, n, Duration::from_secs(15), || {
+        let t = Instant::now();
+        call(&first);
+        t.elapsed()
+    });
+
+    Column {
+        component: size(hook.wasm.len() as u64),
+        cold: show(median(cold)),
+        precompiled: size(precompiled),
+        cached_load: show(median(loads)),
+        warm: format!("{} (n={})", show(median(calls.clone())), calls.len()),
+        warm_median: median(calls),
+        fresh_process: engine_start + median(load_and_call),
+    }
+}
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut n = 1000;
+    if let Some(i) = args.iter().position(|a| a == "--iterations") {
+        n = args[i + 1].parse().expect("--iterations N");
+        args.drain(i..i + 2);
+    }
+    // The old form: WASM MANIFEST [ITERATIONS], for the Rust hook alone.
+    if args.len() <= 3 && args.first().is_some_and(|a| a.ends_with(".wasm")) {
+        if let Some(it) = args.get(2) {
+            n = it.parse().expect("ITERATIONS");
+        }
+        args = vec!["Rust".into(), args[0].clone(), args[1].clone()];
+    }
+    assert!(!args.is_empty() && args.len() % 3 == 0, "usage: bench [--iterations N] LABEL WASM MANIFEST...");
+    let hooks: Vec<Hook> = args
+        .chunks(3)
+        .map(|c| Hook {
+            label: c[0].clone(),
+            wasm: std::fs::read(&c[1]).unwrap_or_else(|e| panic!("{}: {e}", c[1])),
+            manifest: Manifest::from_file(Path::new(&c[2])).expect("read the manifest").0,
+        })
+        .collect();
+
     let ctx = HookContext {
         name: "post-deploy".into(),
         env: vec![
@@ -40,93 +158,77 @@ fn main() {
             ("KAMAL_PERFORMER".into(), "alice".into()),
         ],
     };
-    let grant = Grant::new();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let mut rows: Vec<(String, String, String)> = vec![];
 
-    // Engine start (pooling reservation, linker, ticker thread).
-    let mut starts = vec![];
-    for _ in 0..20 {
+    // Engine start (pooling reservation, linker, ticker thread): once per Wharf process.
+    let starts = sample(20, 20, Duration::from_secs(5), || {
         let t = Instant::now();
         let h = PluginHost::new(HostConfig { cache_dir: None, ..HostConfig::default() }).unwrap();
-        starts.push(t.elapsed());
+        let d = t.elapsed();
         drop(h);
-    }
-    let host = PluginHost::new(HostConfig { cache_dir: None, ..HostConfig::default() }).unwrap();
-    rows.push((
-        "engine start (`PluginHost::new`)".into(),
-        show(median(starts)),
-        format!("{:?} allocator", host.allocator()),
-    ));
+        d
+    });
+    let engine_start = median(starts);
+    let allocator = PluginHost::new(HostConfig { cache_dir: None, ..HostConfig::default() }).unwrap().allocator();
 
-    // Cold: compile every time (no cache).
-    let mut cold = vec![];
-    for _ in 0..10 {
-        let t = Instant::now();
-        let p = host.load(manifest.clone(), &wasm).unwrap();
-        cold.push(t.elapsed());
-        assert_eq!(p.load_source(), LoadSource::Compiled);
-    }
-    rows.push((
-        "cold load: compile with Cranelift + link".into(),
-        show(median(cold)),
-        format!("{} KB component", wasm.len() / 1024),
-    ));
+    let cols: Vec<Column> = hooks
+        .iter()
+        .map(|h| {
+            eprintln!("bench: {}", h.label);
+            measure(h, engine_start, &ctx, n, &rt)
+        })
+        .collect();
 
-    // Cached: deserialize the precompiled file the host wrote.
+    // The same hook as a shell script, as Kamal runs hooks today (fork + exec of /bin/sh).
     let dir = tempfile::tempdir().unwrap();
-    let cached_host =
-        PluginHost::new(HostConfig { cache_dir: Some(dir.path().to_path_buf()), ..HostConfig::default() }).unwrap();
-    let first = cached_host.load(manifest.clone(), &wasm).unwrap();
-    let size = std::fs::metadata(first.cache_file().unwrap()).unwrap().len();
-    let mut warm_loads = vec![];
-    for _ in 0..50 {
-        let t = Instant::now();
-        let p = cached_host.load(manifest.clone(), &wasm).unwrap();
-        warm_loads.push(t.elapsed());
-        assert_eq!(p.load_source(), LoadSource::Cache);
-    }
-    rows.push((
-        "cached load: sha256 + deserialize_file + link".into(),
-        show(median(warm_loads)),
-        format!("{} KB precompiled file", size / 1024),
-    ));
-
-    // Warm call: fresh Store + instance from the InstancePre, call `run`, drop.
-    let plugin = first;
-    for _ in 0..50 {
-        rt.block_on(plugin.run_hook(&ctx, &grant, &quiet)).unwrap();
-    }
-    let mut calls = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        rt.block_on(plugin.run_hook(&ctx, &grant, &quiet)).unwrap();
-        calls.push(t.elapsed());
-    }
-    rows.push((
-        "warm call: new Store + instantiate + `run` + drop".into(),
-        show(median(calls)),
-        format!("median of {n}"),
-    ));
-
-    // The same hook as a shell script, as Kamal runs hooks today.
     let script = dir.path().join("post-deploy");
     std::fs::write(&script, "#!/bin/sh\necho \"$KAMAL_SERVICE $KAMAL_VERSION deployed by $KAMAL_PERFORMER\"\n")
         .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut shells = vec![];
-    for _ in 0..(n / 5).max(20) {
+    let shells = sample(20, (n / 5).max(20), Duration::from_secs(10), || {
         let t = Instant::now();
         let out = std::process::Command::new(&script).envs(ctx.env.iter().map(|(k, v)| (k, v))).output().unwrap();
-        shells.push(t.elapsed());
         assert!(out.status.success());
-    }
-    rows.push(("shell-script hook (fork + exec `/bin/sh` script)".into(), show(median(shells)), "same output".into()));
+        t.elapsed()
+    });
+    let shell = median(shells.clone());
 
-    println!("| step | median | notes |");
-    println!("|---|---:|---|");
-    for (a, b, c) in rows {
-        println!("| {a} | {b} | {c} |");
+    let mut header = "| step |".to_string();
+    let mut rule = "|---|".to_string();
+    for h in &hooks {
+        header.push_str(&format!(" {} |", h.label));
+        rule.push_str("---:|");
     }
+    println!("{header} shell script |\n{rule}---:|");
+    let row = |name: &str, f: &dyn Fn(&Column) -> String, shell: &str| {
+        let cells: Vec<String> = cols.iter().map(f).collect();
+        println!("| {name} | {} | {shell} |", cells.join(" | "));
+    };
+    row("component (`.wasm`)", &|c| c.component.clone(), "74 B script");
+    row("cold load: Cranelift compile + link", &|c| c.cold.clone(), "–");
+    row("precompiled file in the cache", &|c| c.precompiled.clone(), "–");
+    row("cached load: sha256 + deserialize + link", &|c| c.cached_load.clone(), "–");
+    row(
+        "**warm call**: new Store + instance + `run` + drop",
+        &|c| c.warm.clone(),
+        &format!("{} (fork + exec, n={})", show(shell), shells.len()),
+    );
+    row(
+        "warm call / shell-script run",
+        &|c| format!("{:.2} ×", c.warm_median.as_secs_f64() / shell.as_secs_f64()),
+        "1 ×",
+    );
+    row(
+        "**one run in a fresh process**: engine start + cached load + first call",
+        &|c| show(c.fresh_process),
+        &show(shell),
+    );
+    row(
+        "fresh-process run / shell-script run",
+        &|c| format!("{:.2} ×", c.fresh_process.as_secs_f64() / shell.as_secs_f64()),
+        "1 ×",
+    );
+    println!();
+    println!("Engine start (`PluginHost::new`, once per process): {} ({allocator:?} allocator).", show(engine_start));
 }

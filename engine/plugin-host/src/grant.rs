@@ -55,6 +55,9 @@ pub struct Grant {
     pub workdir: Option<PathBuf>,
     /// The whole environment of programs the plugin runs (it is otherwise empty).
     pub env: Vec<(String, String)>,
+    /// Variables the plugin may read and set on its programs (with the manifest's `env`):
+    /// the guest's WASI environment holds those of `env` named here and in the manifest.
+    pub vars: Vec<String>,
     /// Overrides of the world's default limits.
     pub memory: Option<u64>,
     pub timeout: Option<Duration>,
@@ -94,6 +97,12 @@ impl Grant {
 
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Grant {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Lets the plugin read `name` (its value from `env`) and set it on programs it runs.
+    pub fn var(mut self, name: impl Into<String>) -> Grant {
+        self.vars.push(name.into());
         self
     }
 
@@ -145,6 +154,11 @@ impl Grant {
                 out.push(format!("host {h}"));
             }
         }
+        for v in &manifest.capabilities.env {
+            if !self.vars.contains(v) {
+                out.push(format!("env {v}"));
+            }
+        }
         out
     }
 
@@ -163,6 +177,8 @@ pub(crate) struct Effective {
     /// Canonical working directory, when granted and existing.
     pub workdir: Option<PathBuf>,
     pub env: Vec<(String, String)>,
+    /// Variables the plugin may read and set (declared and granted).
+    pub vars: Vec<String>,
     pub manifest_hosts: Vec<String>,
     pub grant_hosts: Vec<String>,
 }
@@ -202,6 +218,7 @@ impl Effective {
             dirs,
             workdir,
             env: grant.env.clone(),
+            vars: manifest.capabilities.env.iter().filter(|v| grant.vars.contains(v)).cloned().collect(),
             manifest_hosts: manifest.capabilities.hosts.clone(),
             grant_hosts: grant.hosts.clone(),
         }
@@ -228,8 +245,12 @@ impl Effective {
         Ok(())
     }
 
+    /// The guest's WASI environment: the variables of `env` it may read.
+    pub fn guest_env(&self) -> Vec<(String, String)> {
+        self.env.iter().filter(|(k, _)| self.vars.contains(k)).cloned().collect()
+    }
+
     /// Whether wasi:http may reach `host` (both lists must match it).
-    #[allow(dead_code)] // for wasi:http, not offered yet
     pub fn host_allowed(&self, host: &str) -> bool {
         let m = |list: &[String]| list.iter().any(|p| p == host || glob_match(p, host));
         m(&self.manifest_hosts) && m(&self.grant_hosts)

@@ -119,6 +119,7 @@ impl PluginHost {
 
         let mut linker: Linker<State> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(host_error)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(host_error)?;
         v0_1::imports::Imports::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(host_error)?;
 
         let (cache, cache_error) = match &config.cache_dir {

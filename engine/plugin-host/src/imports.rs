@@ -65,6 +65,9 @@ async fn run(call: &Call, cmd: process::Command) -> Result<process::Output, proc
             return Err(process::Error::NotGranted(format!("{}{why}", not_granted(call, &capability))));
         }
     }
+    if let Some((name, _)) = cmd.env.iter().find(|(k, _)| !call.caps.vars.contains(k)) {
+        return Err(process::Error::NotGranted(not_granted(call, &format!("env {name}"))));
+    }
     let cwd = match &cmd.cwd {
         None => call.caps.workdir.clone().unwrap_or_else(std::env::temp_dir),
         Some(dir) => match call.caps.readable(dir) {
@@ -86,6 +89,7 @@ async fn run(call: &Call, cmd: process::Command) -> Result<process::Output, proc
         .args(&cmd.args)
         .env_clear()
         .envs(call.caps.env.iter().map(|(k, v)| (k, v)))
+        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
         .current_dir(&cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -25,8 +25,10 @@
 //!   secrets adapters 30 s, builders 3600 s), output (1 MiB; 16 MiB for builders). Errors name
 //!   the plugin and the limit: `plugin X exceeded its memory limit (128 MiB)`,
 //!   `plugin X timed out after 2s`.
-//! - WASI 0.2 with no preopened directory but the granted ones (read-only), no network, an
-//!   empty environment, no arguments, stdin closed; stdout and stderr go to the log.
+//! - WASI 0.2 with no preopened directory but the granted ones (read-only), no sockets, only
+//!   the granted variables in the environment, no arguments, stdin closed; stdout and stderr
+//!   go to the log. `wasi:http/outgoing-handler` reaches only hosts both declared and granted
+//!   (`http.rs`).
 //! - The host's own imports: `log` (secret values masked), `process` (allow-listed programs, no
 //!   shell, cleared environment, timeout, capped output), `files` (granted directories).
 //!   A denial is an ordinary error value for the guest:
@@ -37,6 +39,7 @@ mod cache;
 mod error;
 mod grant;
 mod host;
+mod http;
 mod imports;
 mod manifest;
 mod mask;

@@ -94,6 +94,10 @@ pub struct Capabilities {
     pub directories: Vec<String>,
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// Environment variables the plugin may read (its WASI environment holds those that are
+    /// granted and set) and set on the programs it runs.
+    #[serde(default)]
+    pub env: Vec<String>,
 }
 
 /// A parsed `plugin.toml`.
@@ -160,8 +164,20 @@ impl Manifest {
                 return err("an empty directory".into());
             }
         }
+        for v in &self.capabilities.env {
+            if !valid_env_name(v) {
+                return err(format!("env {v:?} is not a variable name (A-Z, a-z, 0-9, _)"));
+            }
+        }
         Ok(())
     }
+}
+
+/// A portable variable name: letters, digits and `_`, not starting with a digit.
+pub(crate) fn valid_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Whether a component built against WIT version `built` runs on a host that offers `offered`:

@@ -70,6 +70,14 @@ pub struct BuildRequest {
     pub platforms: Vec<String>,
     pub target: Option<String>,
     pub push: bool,
+    pub no_cache: bool,
+    pub cache_from: Option<String>,
+    pub cache_to: Option<String>,
+    pub secrets: Vec<String>,
+    pub builder: Option<String>,
+    pub ssh: Option<String>,
+    pub provenance: Option<String>,
+    pub sbom: Option<String>,
 }
 
 /// What a builder built.
@@ -213,6 +221,14 @@ impl Plugin {
             platforms: req.platforms.clone(),
             target: req.target.clone(),
             push: req.push,
+            no_cache: req.no_cache,
+            cache_from: req.cache_from.clone(),
+            cache_to: req.cache_to.clone(),
+            secrets: req.secrets.clone(),
+            builder: req.builder.clone(),
+            ssh: req.ssh.clone(),
+            provenance: req.provenance.clone(),
+            sbom: req.sbom.clone(),
         };
         let (mut store, call) = self.store(grant, opts, &[Path::new(&req.context_dir)])?;
         let fut = async {
@@ -256,7 +272,8 @@ impl Plugin {
             .stderr(GuestPipe { call: call.clone(), stream: Stream::Stderr })
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false);
+            .allow_ip_name_lookup(false)
+            .envs(&call.caps.guest_env());
         for dir in &call.caps.dirs {
             wasi.preopened_dir(dir, dir.to_string_lossy(), FsPerms::ReadOnly).map_err(|e| PluginError::Host {
                 plugin: manifest.name.clone(),
@@ -268,6 +285,10 @@ impl Plugin {
             table: ResourceTable::new(),
             limiter: Limiter::new(limits.memory, call.clone()),
             call: call.clone(),
+            http: crate::http::HttpState {
+                ctx: wasmtime_wasi_http::WasiHttpCtx::new(),
+                gate: crate::http::HttpGate { call: call.clone() },
+            },
         };
         let mut store = Store::new(&self.inner.host.engine, state);
         store.limiter(|s| &mut s.limiter);

@@ -296,6 +296,7 @@ pub(crate) struct State {
     pub table: ResourceTable,
     pub limiter: Limiter,
     pub call: Arc<Call>,
+    pub http: crate::http::HttpState,
 }
 
 impl WasiView for State {

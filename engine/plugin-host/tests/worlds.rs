@@ -84,6 +84,7 @@ async fn a_builder_runs_the_granted_program_in_the_context_directory() {
         platforms: names(&["linux/amd64"]),
         target: None,
         push: true,
+        ..Default::default()
     };
     let built = plugin.build(&req, &grant, &opts).await.unwrap_or_else(|e| panic!("{e}\n{}", logs.all()));
     assert_eq!(built.image_id.as_deref(), Some("sha256:feedbeef"));

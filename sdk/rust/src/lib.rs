@@ -24,8 +24,9 @@
 //! (or `"builder"`); build with `cargo build --release --target wasm32-wasip2`.
 //!
 //! What the host offers: [`log`] (masked by the host), [`process`] (allow-listed programs),
-//! [`files`] (granted directories, also reachable with `std::fs`). There is no network and the
-//! environment is empty; the hook's variables are in its [`Context`].
+//! [`files`] (granted directories, also reachable with `std::fs`), [`http`] (requests to
+//! granted hosts only; no other network). The environment holds only granted variables; the
+//! hook's variables are in its [`Context`].
 
 extern crate self as wharf_plugin_sdk;
 
@@ -45,6 +46,7 @@ pub mod bindings {
 }
 
 pub mod files;
+pub mod http;
 pub mod log;
 pub mod process;
 

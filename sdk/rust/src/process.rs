@@ -18,6 +18,7 @@ pub use raw::{Error, Output};
 pub struct Command {
     program: String,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     cwd: Option<String>,
     timeout: Option<Duration>,
 }
@@ -25,7 +26,7 @@ pub struct Command {
 impl Command {
     /// `program`: a bare name (`git`) or an absolute path, as in the manifest.
     pub fn new(program: impl Into<String>) -> Command {
-        Command { program: program.into(), args: vec![], cwd: None, timeout: None }
+        Command { program: program.into(), args: vec![], env: vec![], cwd: None, timeout: None }
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Command {
@@ -43,6 +44,13 @@ impl Command {
     }
 
     /// Working directory (inside a granted directory); default: the grant's working directory.
+    /// Sets `key` for the program (the manifest's `env` capability must declare it and the
+    /// user must grant it).
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Command {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
     pub fn cwd(mut self, dir: impl Into<String>) -> Command {
         self.cwd = Some(dir.into());
         self
@@ -59,6 +67,7 @@ impl Command {
         raw::run(&raw::Command {
             program: self.program.clone(),
             args: self.args.clone(),
+            env: self.env.clone(),
             cwd: self.cwd.clone(),
             timeout_ms: self.timeout.map(|t| t.as_millis().min(u32::MAX as u128) as u32),
         })

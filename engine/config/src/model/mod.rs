@@ -168,6 +168,7 @@ pub struct Configuration {
     ssh: Ssh,
     sshkit: Sshkit,
     registry: Registry,
+    wharf: crate::extension::WharfExtension,
 }
 
 impl std::fmt::Debug for Configuration {
@@ -375,6 +376,9 @@ impl Configuration {
             role.resolve_proxy(&proxy);
         }
 
+        // Wharf's own settings (Kamal ignores root `x-*` keys).
+        let wharf = crate::extension::WharfExtension::parse(&raw)?;
+
         let config = Configuration {
             ctx,
             roles,
@@ -389,6 +393,7 @@ impl Configuration {
             ssh,
             sshkit,
             registry,
+            wharf,
         };
         config.ensure(options, hook_exists)?;
         Ok(config)
@@ -573,6 +578,11 @@ impl Configuration {
         } else {
             v.chars().take(7).collect()
         }
+    }
+
+    /// Wharf's settings under `x-wharf` (plugins, their grants, WASM hooks, the builder).
+    pub fn wharf(&self) -> &crate::extension::WharfExtension {
+        &self.wharf
     }
 
     /// The merged YAML (root keys as strings).

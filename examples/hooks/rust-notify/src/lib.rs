@@ -1,8 +1,9 @@
 //! A post-deploy hook: logs which version of which service was deployed, by whom, where.
 //!
-//! When the hook is given a `NOTIFY_WEBHOOK_URL` (a secret: webhook URLs embed a token), it
-//! also says where it would POST the message; the host masks the URL in the log. Posting
-//! itself waits for wasi:http in the plugin API.
+//! When the hook is given a `NOTIFY_WEBHOOK_URL` (put it in `.kamal/secrets`: webhook URLs embed
+//! a token, and post-deploy hooks receive the secrets), it POSTs `{"text": "..."}` there (the
+//! shape Slack, Mattermost and most chat webhooks take) over wasi:http. The user grants the
+//! webhook's host in deploy.yml; the host masks the URL in every log line.
 
 use wharf_plugin_sdk::{Context, Hook};
 
@@ -28,10 +29,31 @@ impl Hook for Notify {
         }
         wharf_plugin_sdk::info!("{line}");
         if let Some(url) = ctx.get("NOTIFY_WEBHOOK_URL") {
-            wharf_plugin_sdk::info!("would POST to {url}");
+            let body = format!("{{\"text\":{}}}", json_string(&line));
+            let res = wharf_plugin_sdk::http::post(url, "application/json", body.as_bytes())
+                .map_err(|e| format!("posting to the webhook failed: {e}"))?;
+            if !(200..300).contains(&res.status) {
+                return Err(format!("the webhook answered {}: {}", res.status, res.text().trim()));
+            }
+            wharf_plugin_sdk::info!("posted to {url} ({})", res.status);
         }
         Ok(())
     }
+}
+
+/// `s` as a JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 wharf_plugin_sdk::export_hook!(Notify);

@@ -1,0 +1,364 @@
+//! `wharf plugin ...`: where plugins come from (docs/plugin-sources.md).
+//!
+//! - `list`: the built-in plugins and those configured in deploy.yml (`x-wharf.plugins`), with
+//!   world, version, API, source and digest (remote ones not fetched yet say so).
+//! - `inspect NAME|SOURCE`: a plugin's manifest, declared capabilities, size, digest, and the
+//!   imports and exports of its component as Wasmtime sees them.
+//! - `fetch`: resolves every configured plugin, fills the cache, writes `.kamal/plugins.lock`.
+//! - `verify`: checks every configured plugin against the lock file; exit 1 on any mismatch.
+//! - `push SOURCE oci://REF`: packs SOURCE if needed and pushes it as a wasm OCI artifact.
+//! - `pack plugin.toml -o out.wasm`: writes a self-contained plugin file.
+//!
+//! `inspect`, `pack` and `push` of a path or URL work outside a project.
+
+use std::path::Path;
+
+use clap::Subcommand;
+use wharf_plugin_store::{BuiltinPlugin, LockFile, PluginSpec, Resolved, Source, Store};
+
+use crate::args::Global;
+use crate::error::{CliError, Result};
+
+#[derive(Subcommand, Debug)]
+pub enum PluginCommand {
+    /// List the built-in plugins and those configured in deploy.yml
+    List,
+    /// Show a plugin's manifest, capabilities, digest and component interface
+    Inspect {
+        /// A configured plugin's name, a built-in's name, or a source (path, https://, oci://, builtin:)
+        plugin: String,
+        /// The sha256 of an https:// source
+        #[arg(long)]
+        sha256: Option<String>,
+    },
+    /// Resolve every configured plugin, fill the cache and write .kamal/plugins.lock
+    Fetch,
+    /// Check every configured plugin against .kamal/plugins.lock
+    Verify,
+    /// Pack SOURCE if needed and push it to an OCI registry
+    Push {
+        /// A plugin.toml, a directory holding one, or a packed .wasm (or any other source)
+        source: String,
+        /// Where to push: oci://REGISTRY/REPOSITORY:TAG
+        reference: String,
+    },
+    /// Write a self-contained plugin file (the component with its plugin.toml inside)
+    Pack {
+        /// A plugin.toml or a directory holding one
+        manifest: String,
+        /// The file to write (default: NAME.wasm)
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+    },
+}
+
+fn err(e: impl std::fmt::Display) -> CliError {
+    CliError::runtime(e.to_string())
+}
+
+/// The plugins compiled into this binary.
+fn builtins() -> Vec<BuiltinPlugin> {
+    wharf_builtin_plugins::all()
+        .iter()
+        .map(|b| BuiltinPlugin { name: b.name, manifest: b.manifest, wasm: b.wasm })
+        .collect()
+}
+
+fn store(dir: &Path) -> Store {
+    Store::new(dir).with_builtins(builtins())
+}
+
+/// The plugins configured in deploy.yml (`x-wharf.plugins`); `None` outside a project.
+fn configured(global: &Global, dir: &Path) -> Result<Option<Vec<PluginSpec>>> {
+    let file = dir.join(&global.config_file);
+    if !file.exists() {
+        return Ok(None);
+    }
+    let options = wharf_config::LoadOptions {
+        config_file: file,
+        destination: global.destination.clone(),
+        env: std::env::vars().collect(),
+        ..Default::default()
+    };
+    let raw = wharf_config::load::load_raw_config(&options)?;
+    Ok(Some(specs_from_raw(&raw)?))
+}
+
+/// Reads `x-wharf.plugins` from the raw (rendered, merged) configuration.
+// TODO(lead): use `config.wharf().plugins` once wharf_config::extension lands.
+fn specs_from_raw(raw: &serde_yaml::Value) -> Result<Vec<PluginSpec>> {
+    let Some(list) = raw.get("x-wharf").and_then(|x| x.get("plugins")) else { return Ok(vec![]) };
+    let list = list.as_sequence().ok_or_else(|| CliError::argument("x-wharf/plugins: should be an array"))?;
+    let mut out = vec![];
+    for (i, item) in list.iter().enumerate() {
+        let field = |k: &str| item.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let name = field("name").ok_or_else(|| CliError::argument(format!("x-wharf/plugins/{i}: name is required")))?;
+        let source =
+            field("source").ok_or_else(|| CliError::argument(format!("x-wharf/plugins/{i}: source is required")))?;
+        out.push(PluginSpec { name, source, sha256: field("sha256") });
+    }
+    Ok(out)
+}
+
+fn short(sha: &str) -> String {
+    format!("sha256:{}", &sha[..sha.len().min(12)])
+}
+
+pub async fn run(global: &Global, dir: &Path, command: PluginCommand) -> Result<()> {
+    match command {
+        PluginCommand::List => list(global, dir).await,
+        PluginCommand::Inspect { plugin, sha256 } => inspect(global, dir, &plugin, sha256).await,
+        PluginCommand::Fetch => fetch(global, dir).await,
+        PluginCommand::Verify => verify(global, dir).await,
+        PluginCommand::Push { source, reference } => push(dir, &source, &reference).await,
+        PluginCommand::Pack { manifest, output } => pack(dir, &manifest, output.as_deref()).await,
+    }
+}
+
+async fn list(global: &Global, dir: &Path) -> Result<()> {
+    let store = store(dir);
+    let mut rows = vec![["NAME", "WORLD", "VERSION", "API", "SOURCE", "DIGEST"].map(String::from).to_vec()];
+    let row = |name: &str, r: &Resolved, source: &str| {
+        vec![
+            name.to_string(),
+            r.manifest.world.to_string(),
+            r.manifest.version.clone(),
+            r.manifest.api.clone(),
+            source.to_string(),
+            short(&r.sha256),
+        ]
+    };
+    for b in store.builtins() {
+        let source = format!("builtin:{}", b.name);
+        let r = store.open(&source).await.map_err(err)?;
+        rows.push(row(b.name, &r, &source));
+    }
+    let mut failed = 0;
+    if let Some(specs) = configured(global, dir)? {
+        let lock = store.read_lock().map_err(err)?;
+        for spec in &specs {
+            match store.peek(spec, lock.as_ref()).await {
+                Ok(Some(r)) => rows.push(row(&spec.name, &r, &spec.source)),
+                Ok(None) => rows.push(vec![
+                    spec.name.clone(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    spec.source.clone(),
+                    "(not fetched: wharf plugin fetch)".into(),
+                ]),
+                Err(e) => {
+                    failed += 1;
+                    rows.push(vec![
+                        spec.name.clone(),
+                        "-".into(),
+                        "-".into(),
+                        "-".into(),
+                        spec.source.clone(),
+                        format!("error: {e}"),
+                    ]);
+                }
+            }
+        }
+    }
+    print_table(&rows);
+    if failed > 0 {
+        return Err(CliError::runtime(format!("{failed} configured plugin(s) could not be resolved")));
+    }
+    Ok(())
+}
+
+fn print_table(rows: &[Vec<String>]) {
+    let cols = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    let widths: Vec<usize> =
+        (0..cols).map(|c| rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0)).collect();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[c]));
+            }
+        }
+        println!("{}", line.trim_end());
+    }
+}
+
+/// Finds what `inspect` means: a configured plugin, a built-in, or a source.
+async fn resolve_arg(
+    global: &Global,
+    dir: &Path,
+    store: &Store,
+    arg: &str,
+    sha256: Option<String>,
+) -> Result<Resolved> {
+    if let Some(specs) = configured(global, dir)? {
+        if let Some(spec) = specs.iter().find(|s| s.name == arg) {
+            let lock = store.read_lock().map_err(err)?;
+            return store.load(spec, lock.as_ref()).await.map_err(err);
+        }
+    }
+    let looks_like_source = arg.contains('/') || arg.contains(':') || arg.ends_with(".toml") || arg.ends_with(".wasm");
+    if !looks_like_source && store.builtins().iter().any(|b| b.name == arg) {
+        return store.open(&format!("builtin:{arg}")).await.map_err(err);
+    }
+    if !looks_like_source && !dir.join(arg).exists() {
+        return Err(CliError::argument(format!(
+            "No plugin named {arg:?} (not configured in x-wharf.plugins, not built in)"
+        )));
+    }
+    let mut spec = PluginSpec::new(arg, arg);
+    spec.sha256 = sha256;
+    let mut r = store.load(&spec, None).await.map_err(err)?;
+    r.name = r.manifest.name.clone();
+    Ok(r)
+}
+
+async fn inspect(global: &Global, dir: &Path, arg: &str, sha256: Option<String>) -> Result<()> {
+    let store = store(dir);
+    let r = resolve_arg(global, dir, &store, arg, sha256).await?;
+    let m = &r.manifest;
+    let none = |v: Vec<String>| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    println!("name:         {}", m.name);
+    println!("version:      {}", m.version);
+    println!("world:        {}", m.world);
+    println!("api:          {}", m.api);
+    if let Some(d) = &m.description {
+        println!("description:  {d}");
+    }
+    println!("source:       {}", r.source_text);
+    println!("size:         {} bytes (component {} bytes)", r.size, r.component.len());
+    println!("sha256:       {}", r.sha256);
+    if let Some(d) = &r.manifest_digest {
+        println!("oci manifest: sha256:{d}");
+    }
+    let caps = &m.capabilities;
+    println!("capabilities:");
+    let programs =
+        caps.programs.iter().map(|p| format!("{} {}", p.program, p.args.join(" ")).trim().to_string()).collect();
+    println!("  programs:    {}", none(programs));
+    println!("  directories: {}", none(caps.directories.clone()));
+    println!("  hosts:       {}", none(caps.hosts.clone()));
+    println!("  env:         {}", none(caps.env.clone()));
+    let interfaces = tokio::task::spawn_blocking({
+        let wasm = r.component.clone();
+        move || wharf_plugin_store::interfaces(&wasm)
+    })
+    .await
+    .map_err(err)?
+    .map_err(|e| CliError::runtime(format!("plugin {}: {e}", m.name)))?;
+    println!("imports:");
+    for i in &interfaces.imports {
+        println!("  {i}");
+    }
+    println!("exports:");
+    for e in &interfaces.exports {
+        println!("  {e}");
+    }
+    Ok(())
+}
+
+fn require_project(global: &Global, dir: &Path) -> Result<Vec<PluginSpec>> {
+    configured(global, dir)?.ok_or_else(|| {
+        CliError::runtime(format!(
+            "Configuration file not found in {} (wharf plugin fetch/verify run in a project)",
+            dir.join(&global.config_file).display()
+        ))
+    })
+}
+
+async fn fetch(global: &Global, dir: &Path) -> Result<()> {
+    let specs = require_project(global, dir)?;
+    let store = store(dir);
+    let (resolved, lock) = store.fetch(&specs).await.map_err(err)?;
+    for r in &resolved {
+        let cached = if r.source.is_remote() { " (cached)" } else { "" };
+        println!("{}  {}  sha256:{}{cached}", r.name, r.source_text, r.sha256);
+    }
+    let path = LockFile::path(dir);
+    lock.write(&path).map_err(err)?;
+    println!("Wrote {} ({} plugins)", wharf_plugin_store::LOCK_PATH, lock.plugins.len());
+    Ok(())
+}
+
+async fn verify(global: &Global, dir: &Path) -> Result<()> {
+    let specs = require_project(global, dir)?;
+    let store = store(dir);
+    let lock = store.read_lock().map_err(err)?.ok_or_else(|| {
+        CliError::runtime(format!("No {}: run `wharf plugin fetch` first", wharf_plugin_store::LOCK_PATH))
+    })?;
+    let report = store.verify(&specs, &lock).await;
+    let mut failed = 0;
+    for v in &report {
+        match &v.result {
+            Ok(sha) => println!("ok      {}  {}  sha256:{sha}", v.name, v.source),
+            Err(e) => {
+                failed += 1;
+                println!("FAILED  {}  {}: {e}", v.name, v.source);
+            }
+        }
+    }
+    for name in lock.plugins.keys().filter(|n| !specs.iter().any(|s| &s.name == *n)) {
+        println!("stale   {name}: in the lock file but not configured (`wharf plugin fetch` removes it)");
+    }
+    if failed > 0 {
+        return Err(CliError::runtime(format!("{failed} of {} plugins failed verification", report.len())));
+    }
+    println!("{} plugins match {}", report.len(), wharf_plugin_store::LOCK_PATH);
+    Ok(())
+}
+
+async fn push(dir: &Path, source: &str, reference: &str) -> Result<()> {
+    let target = match Source::parse(reference, dir) {
+        Ok(Source::Oci(r)) => r,
+        _ => return Err(CliError::argument(format!("{reference}: expected oci://REGISTRY/REPOSITORY:TAG"))),
+    };
+    let store = store(dir);
+    let r = store.open(source).await.map_err(err)?;
+    let pushed = store.push(&r, &target).await.map_err(err)?;
+    println!("Pushed {} {} ({}) to oci://{target}", r.manifest.name, r.manifest.version, r.manifest.world);
+    println!("layer:  sha256:{}", pushed.layer_digest);
+    println!("digest: sha256:{}", pushed.manifest_digest);
+    Ok(())
+}
+
+async fn pack(dir: &Path, manifest: &str, output: Option<&str>) -> Result<()> {
+    let store = store(dir);
+    match Source::parse(manifest, dir) {
+        Ok(Source::Path(_)) => {}
+        _ => return Err(CliError::argument(format!("{manifest}: expected a plugin.toml or a directory holding one"))),
+    }
+    let r = store.open(manifest).await.map_err(err)?;
+    let out = dir.join(output.map(str::to_string).unwrap_or_else(|| format!("{}.wasm", r.manifest.name)));
+    let packed = r.packed();
+    std::fs::write(&out, &packed).map_err(|e| CliError::runtime(format!("{}: {e}", out.display())))?;
+    println!(
+        "Packed {} {} ({}) into {}: {} bytes, sha256:{}",
+        r.manifest.name,
+        r.manifest.version,
+        r.manifest.world,
+        out.display(),
+        packed.len(),
+        r.sha256
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_plugins_from_x_wharf() {
+        let raw: serde_yaml::Value = serde_yaml::from_str(
+            "service: a\nx-wharf:\n  plugins:\n    - name: s\n      source: oci://r/a:1\n      sha256: abc\n",
+        )
+        .unwrap();
+        assert_eq!(specs_from_raw(&raw).unwrap(), [PluginSpec::new("s", "oci://r/a:1").sha256("abc")]);
+        let raw: serde_yaml::Value = serde_yaml::from_str("service: a\n").unwrap();
+        assert!(specs_from_raw(&raw).unwrap().is_empty());
+        let raw: serde_yaml::Value = serde_yaml::from_str("x-wharf:\n  plugins:\n    - source: x\n").unwrap();
+        assert!(specs_from_raw(&raw).unwrap_err().message.contains("name is required"));
+    }
+}

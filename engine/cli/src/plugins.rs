@@ -1,0 +1,244 @@
+//! The project's WebAssembly plugins at run time: finding them (deploy.yml's `x-wharf.plugins`
+//! through the plugin store, or built in), turning the user's `allow:` into a grant, running
+//! the WASM hooks attached to a lifecycle point, and the image builder.
+//!
+//! Plugin calls are async; the engine's callers are partly synchronous, so each call runs on
+//! its own small runtime on a scoped thread ([`block_on`]), which works inside and outside the
+//! CLI's runtime. One plugin host (one Wasmtime engine, its precompiled cache) serves the
+//! whole process ([`shared_host`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use wharf_config::extension::{PluginConfig, WharfExtension};
+use wharf_plugin_host::{
+    BuildRequest, BuildResult, CallOptions, Grant, HookContext, HostConfig, Level, LogRecord, LogSink, Plugin,
+    PluginHost, ProgramRule, World,
+};
+use wharf_plugin_store::{BuiltinPlugin, PluginSpec, Store};
+
+use crate::error::{CliError, Result};
+use crate::hooks::HookError;
+
+/// The process's plugin host, created on first use.
+pub fn shared_host() -> Result<&'static PluginHost> {
+    static HOST: OnceLock<std::result::Result<PluginHost, String>> = OnceLock::new();
+    HOST.get_or_init(|| PluginHost::new(HostConfig::default()).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| CliError::runtime(format!("cannot start the plugin host: {e}")))
+}
+
+/// The plugins compiled into this binary, for the store.
+pub fn builtins() -> Vec<BuiltinPlugin> {
+    wharf_builtin_plugins::all()
+        .iter()
+        .map(|b| BuiltinPlugin { name: b.name, manifest: b.manifest, wasm: b.wasm })
+        .collect()
+}
+
+/// Runs `fut` to completion on a fresh current-thread runtime in a scoped thread.
+pub fn block_on<F>(fut: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime for a plugin call")
+                .block_on(fut)
+        })
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+/// How much of a plugin's log the user sees.
+#[derive(Clone, Copy, Debug)]
+pub struct Verbosity {
+    /// `info` lines (otherwise only warnings and errors).
+    pub info: bool,
+    /// `debug` lines (docker's output, each program a plugin runs).
+    pub debug: bool,
+}
+
+/// Plugin log lines on the terminal: `  [name] message`, warnings and errors to stderr.
+pub fn terminal_sink(v: Verbosity) -> LogSink {
+    Arc::new(move |r: &LogRecord| {
+        let show = match r.level {
+            Level::Error | Level::Warn => true,
+            Level::Info => v.info,
+            Level::Debug => v.debug,
+            Level::Trace => false,
+        };
+        if !show {
+            return;
+        }
+        for line in r.message.lines() {
+            if r.level >= Level::Warn {
+                eprintln!("  [{}] {line}", r.plugin);
+            } else {
+                println!("  [{}] {line}", r.plugin);
+            }
+        }
+    })
+}
+
+/// The environment a plugin's programs start from: what a tool needs to find itself and its
+/// configuration (`PATH`, `HOME`, `USER`, `LANG`, `TMPDIR`), plus the variables in `vars` that
+/// are set in Wharf's environment.
+pub fn base_env(vars: &[String]) -> Vec<(String, String)> {
+    let mut names: Vec<&str> = vec!["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TMPDIR"];
+    names.extend(vars.iter().map(String::as_str));
+    let mut out: Vec<(String, String)> = vec![];
+    for n in names {
+        if let Ok(v) = std::env::var(n) {
+            if !out.iter().any(|(k, _)| k == n) {
+                out.push((n.to_string(), v));
+            }
+        }
+    }
+    out
+}
+
+/// The grant deploy.yml's `allow:` gives `config`'s plugin, rooted at the project.
+pub fn grant_for(config: &PluginConfig, project: &Path) -> Grant {
+    let a = &config.allow;
+    let mut g = Grant::new().workdir(project);
+    for words in &a.programs {
+        g.programs.push(ProgramRule::new(words[0].clone(), words[1..].iter().cloned()));
+    }
+    g.directories = a.directories.iter().map(PathBuf::from).collect();
+    g.hosts = a.hosts.clone();
+    g.vars = a.env.clone();
+    g.env = base_env(&a.env);
+    g.memory = a.memory.map(|m| m << 20);
+    g.timeout = a.timeout.map(Duration::from_secs);
+    g
+}
+
+/// The project's plugins.
+pub struct Plugins {
+    project: PathBuf,
+    ext: WharfExtension,
+    verbosity: Verbosity,
+    loaded: Mutex<HashMap<String, Plugin>>,
+}
+
+impl Plugins {
+    pub fn new(project: &Path, ext: WharfExtension, verbosity: Verbosity) -> Plugins {
+        Plugins { project: project.to_path_buf(), ext, verbosity, loaded: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn extension(&self) -> &WharfExtension {
+        &self.ext
+    }
+
+    /// The store that finds this project's plugins (with the built-in ones).
+    pub fn store(&self) -> Store {
+        Store::new(&self.project).with_builtins(builtins())
+    }
+
+    /// Loads `name`: a plugin configured under `x-wharf.plugins`, else a built-in one. Checks
+    /// that it is a plugin of `world`.
+    pub fn load(&self, name: &str, world: World) -> Result<Plugin> {
+        if let Some(p) = self.loaded.lock().unwrap().get(name) {
+            return Ok(p.clone());
+        }
+        let spec = match self.ext.plugin(name) {
+            Some(c) => {
+                let mut spec = PluginSpec::new(&c.name, &c.source);
+                spec.sha256 = c.sha256.clone();
+                spec
+            }
+            None => PluginSpec::new(name, format!("builtin:{name}")),
+        };
+        let store = self.store();
+        let resolved = block_on(async {
+            let lock = store.read_lock()?;
+            store.load(&spec, lock.as_ref()).await
+        })
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+        let host = shared_host()?;
+        let plugin = resolved.load(host).map_err(|e| CliError::runtime(e.to_string()))?;
+        if plugin.world() != world {
+            return Err(CliError::runtime(format!(
+                "plugin {name} is a {} plugin, not a {}",
+                plugin.world().as_str(),
+                world.as_str()
+            )));
+        }
+        self.loaded.lock().unwrap().insert(name.to_string(), plugin.clone());
+        Ok(plugin)
+    }
+
+    /// The grant for the configured plugin `name` (nothing for one that is not configured).
+    pub fn grant(&self, name: &str) -> Grant {
+        match self.ext.plugin(name) {
+            Some(c) => grant_for(c, &self.project),
+            None => Grant::new().workdir(&self.project),
+        }
+    }
+
+    /// Whether any WASM hook is attached to `hook`.
+    pub fn has_hooks(&self, hook: &str) -> bool {
+        !self.ext.hook_plugins(hook).is_empty()
+    }
+
+    /// Runs the WASM hooks attached to `hook`, in order, with Kamal's hook environment `env`.
+    /// The first failure stops them and fails like a script hook. `secrets`: values to mask.
+    pub fn run_hooks(
+        &self,
+        hook: &str,
+        env: &BTreeMap<String, String>,
+        secrets: &[String],
+        quiet: bool,
+    ) -> std::result::Result<(), HookError> {
+        for name in self.ext.hook_plugins(hook) {
+            let fail = |output: String| HookError { hook: hook.to_string(), output };
+            let plugin = self.load(name, World::Hook).map_err(|e| fail(e.message))?;
+            let ctx =
+                HookContext { name: hook.to_string(), env: env.iter().map(|(k, v)| (k.clone(), v.clone())).collect() };
+            let verbosity = Verbosity { info: !quiet, debug: self.verbosity.debug };
+            let opts = CallOptions::new().secrets(secrets.iter().cloned()).log(terminal_sink(verbosity));
+            let grant = self.grant(name);
+            block_on(plugin.run_hook(&ctx, &grant, &opts)).map_err(|e| fail(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Builds with the builder plugin (`x-wharf.builder`, default the built-in `docker`).
+    /// `env`: variables the builder's programs get on top of the grant's (the build secrets,
+    /// `DOCKER_HOST`); `workdir`: the build directory.
+    pub fn build(
+        &self,
+        req: &BuildRequest,
+        workdir: &Path,
+        env: &[(String, String)],
+        secrets: &[String],
+    ) -> Result<BuildResult> {
+        let name = self.ext.builder.clone().unwrap_or_else(|| "docker".into());
+        let plugin = self.load(&name, World::Builder)?;
+        let mut grant = if self.ext.plugin(&name).is_some() {
+            self.grant(&name)
+        } else {
+            // The built-in docker builder runs the user's own docker, as Kamal does: docker
+            // with any arguments, Wharf's whole environment.
+            let mut g = Grant::new().program("docker", ["**"]);
+            g.env = std::env::vars().collect();
+            g.vars = plugin.manifest().capabilities.env.clone();
+            g
+        };
+        grant.workdir = Some(workdir.to_path_buf());
+        for (k, v) in env {
+            grant.env.retain(|(n, _)| n != k);
+            grant.env.push((k.clone(), v.clone()));
+        }
+        let opts = CallOptions::new().secrets(secrets.iter().cloned()).log(terminal_sink(self.verbosity));
+        block_on(plugin.build(req, &grant, &opts)).map_err(|e| CliError::runtime(e.to_string()))
+    }
+}

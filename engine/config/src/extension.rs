@@ -1,0 +1,307 @@
+//! Wharf's own settings in deploy.yml, under the root key `x-wharf` (Kamal ignores root keys
+//! starting with `x-`, so the same file still deploys with Kamal): the WebAssembly plugins a
+//! project uses, what the user allows each of them, which run at which hook, and the builder.
+//!
+//! ```yaml
+//! x-wharf:
+//!   plugins:
+//!     notify:
+//!       source: examples/hooks/rust-notify   # a path, https://...wasm (with sha256), oci://..., builtin:NAME
+//!       sha256: 3f2a...                      # required for https, checked for any source
+//!       allow:
+//!         programs: ["git rev-parse **"]      # program, then argument patterns
+//!         directories: ["."]                  # relative to the project
+//!         hosts: ["hooks.example.com"]        # wasi:http
+//!         env: [NOTIFY_CHANNEL]               # variables it may read and set on programs
+//!         memory: 256                         # MiB
+//!         timeout: 60                         # seconds
+//!   hooks:
+//!     post-deploy: [notify]
+//!   builder: docker                           # a builder plugin; `docker` is built in
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde_yaml::Value;
+
+use crate::error::ConfigError;
+use crate::ruby::{get, inspect, to_s};
+
+/// The hooks Kamal runs (and so the points a WASM hook can be attached to).
+pub const HOOK_NAMES: &[&str] = &[
+    "docker-setup",
+    "pre-connect",
+    "pre-build",
+    "pre-deploy",
+    "post-deploy",
+    "pre-app-boot",
+    "post-app-boot",
+    "pre-proxy-reboot",
+    "post-proxy-reboot",
+];
+
+/// Everything under `x-wharf`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WharfExtension {
+    /// The plugins, in the order written.
+    pub plugins: Vec<PluginConfig>,
+    /// Hook name to the plugins run at that point, in order (after the script hook).
+    pub hooks: BTreeMap<String, Vec<String>>,
+    /// The builder plugin (`None`: the built-in `docker`).
+    pub builder: Option<String>,
+}
+
+impl WharfExtension {
+    pub fn plugin(&self, name: &str) -> Option<&PluginConfig> {
+        self.plugins.iter().find(|p| p.name == name)
+    }
+
+    /// The plugins attached to `hook`.
+    pub fn hook_plugins(&self, hook: &str) -> &[String] {
+        self.hooks.get(hook).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// One entry of `x-wharf/plugins`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PluginConfig {
+    pub name: String,
+    /// Where the plugin comes from (see the module docs).
+    pub source: String,
+    /// The expected SHA-256 (hex) of the plugin file.
+    pub sha256: Option<String>,
+    pub allow: PluginAllow,
+}
+
+/// What the user allows a plugin (`allow:`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PluginAllow {
+    /// Each: a program followed by argument patterns, split on whitespace (`git rev-parse **`).
+    pub programs: Vec<Vec<String>>,
+    pub directories: Vec<String>,
+    pub hosts: Vec<String>,
+    pub env: Vec<String>,
+    /// MiB.
+    pub memory: Option<u64>,
+    /// Seconds.
+    pub timeout: Option<u64>,
+}
+
+fn err(key: &str, message: &str) -> ConfigError {
+    ConfigError::configuration(format!("x-wharf/{key}: {message}"))
+}
+
+fn string_list(v: &Value, key: &str) -> Result<Vec<String>, ConfigError> {
+    match v {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(_) | Value::Bool(_) => Ok(to_s(item)),
+                other => Err(err(&format!("{key}/{i}"), &format!("should be a string, found {}", inspect(other)))),
+            })
+            .collect(),
+        other => Err(err(key, &format!("should be an array of strings, found {}", inspect(other)))),
+    }
+}
+
+fn positive(v: &Value, key: &str) -> Result<u64, ConfigError> {
+    match v.as_u64() {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(err(key, &format!("should be a positive integer, found {}", inspect(v)))),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn mapping<'a>(v: &'a Value, key: &str) -> Result<&'a serde_yaml::Mapping, ConfigError> {
+    v.as_mapping().ok_or_else(|| err(key, &format!("should be a hash, found {}", inspect(v))))
+}
+
+fn check_keys(m: &serde_yaml::Mapping, key: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+    for k in m.keys() {
+        let k = to_s(k);
+        if !allowed.contains(&k.as_str()) {
+            let prefix = if key.is_empty() { String::new() } else { format!("{key}/") };
+            return Err(err(
+                &format!("{prefix}{k}"),
+                &format!("unknown key (expected one of: {})", allowed.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl PluginAllow {
+    fn parse(v: &Value, key: &str) -> Result<PluginAllow, ConfigError> {
+        let m = mapping(v, key)?;
+        check_keys(m, key, &["programs", "directories", "hosts", "env", "memory", "timeout"])?;
+        let list = |k: &str| get(v, k).map(|x| string_list(x, &format!("{key}/{k}"))).transpose();
+        let mut programs = vec![];
+        for (i, p) in list("programs")?.unwrap_or_default().into_iter().enumerate() {
+            let words: Vec<String> = p.split_whitespace().map(str::to_string).collect();
+            if words.is_empty() {
+                return Err(err(&format!("{key}/programs/{i}"), "is empty"));
+            }
+            programs.push(words);
+        }
+        let env = list("env")?.unwrap_or_default();
+        if let Some(bad) = env.iter().find(|e| {
+            e.is_empty()
+                || e.starts_with(|c: char| c.is_ascii_digit())
+                || !e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }) {
+            return Err(err(&format!("{key}/env"), &format!("{bad:?} is not a variable name")));
+        }
+        Ok(PluginAllow {
+            programs,
+            directories: list("directories")?.unwrap_or_default(),
+            hosts: list("hosts")?.unwrap_or_default(),
+            env,
+            memory: get(v, "memory").map(|x| positive(x, &format!("{key}/memory"))).transpose()?,
+            timeout: get(v, "timeout").map(|x| positive(x, &format!("{key}/timeout"))).transpose()?,
+        })
+    }
+}
+
+impl WharfExtension {
+    /// Reads and checks `x-wharf` of the (root-symbolized) raw config; absent means empty.
+    pub fn parse(raw: &Value) -> Result<WharfExtension, ConfigError> {
+        let Some(v) = get(raw, "x-wharf") else { return Ok(WharfExtension::default()) };
+        if v.is_null() {
+            return Ok(WharfExtension::default());
+        }
+        let m = mapping(v, "")
+            .map_err(|_| ConfigError::configuration(format!("x-wharf: should be a hash, found {}", inspect(v))))?;
+        check_keys(m, "", &["plugins", "hooks", "builder"])?;
+        let mut ext = WharfExtension::default();
+        if let Some(plugins) = get(v, "plugins") {
+            for (name, config) in mapping(plugins, "plugins")? {
+                let name = to_s(name);
+                let key = format!("plugins/{name}");
+                if !valid_name(&name) {
+                    return Err(err(&key, "a plugin name uses only a-z, 0-9, - and _"));
+                }
+                let pm = mapping(config, &key)?;
+                check_keys(pm, &key, &["source", "sha256", "allow"])?;
+                let source = match get(config, "source") {
+                    Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+                    Some(other) => {
+                        return Err(err(
+                            &format!("{key}/source"),
+                            &format!("should be a string, found {}", inspect(other)),
+                        ))
+                    }
+                    None => return Err(err(&format!("{key}/source"), "is required")),
+                };
+                let sha256 = match get(config, "sha256") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(s)) if s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()) => {
+                        Some(s.to_ascii_lowercase())
+                    }
+                    Some(other) => {
+                        return Err(err(
+                            &format!("{key}/sha256"),
+                            &format!("should be 64 hex digits, found {}", inspect(other)),
+                        ))
+                    }
+                };
+                if source.starts_with("https://") && sha256.is_none() {
+                    return Err(err(&format!("{key}/sha256"), "is required for an https source"));
+                }
+                if source.starts_with("http://") {
+                    return Err(err(&format!("{key}/source"), "plain http is not allowed; use https with a sha256"));
+                }
+                let allow = match get(config, "allow") {
+                    None | Some(Value::Null) => PluginAllow::default(),
+                    Some(a) => PluginAllow::parse(a, &format!("{key}/allow"))?,
+                };
+                ext.plugins.push(PluginConfig { name, source, sha256, allow });
+            }
+        }
+        if let Some(hooks) = get(v, "hooks") {
+            for (hook, names) in mapping(hooks, "hooks")? {
+                let hook = to_s(hook);
+                let key = format!("hooks/{hook}");
+                if !HOOK_NAMES.contains(&hook.as_str()) {
+                    return Err(err(&key, &format!("unknown hook (hooks are: {})", HOOK_NAMES.join(", "))));
+                }
+                let names = string_list(names, &key)?;
+                for n in &names {
+                    if ext.plugin(n).is_none() {
+                        return Err(err(&key, &format!("no plugin named {n} under x-wharf/plugins")));
+                    }
+                }
+                ext.hooks.insert(hook, names);
+            }
+        }
+        match get(v, "builder") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(b)) if b == "docker" || ext.plugin(b).is_some() => ext.builder = Some(b.clone()),
+            Some(Value::String(b)) => {
+                return Err(err(
+                    "builder",
+                    &format!("no plugin named {b} under x-wharf/plugins (the built-in builder is docker)"),
+                ))
+            }
+            Some(other) => return Err(err("builder", &format!("should be a string, found {}", inspect(other)))),
+        }
+        Ok(ext)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<WharfExtension, String> {
+        let raw: Value = serde_yaml::from_str(yaml).unwrap();
+        WharfExtension::parse(&raw).map_err(|e| e.message().to_string())
+    }
+
+    #[test]
+    fn full_example() {
+        let ext = parse(
+            "x-wharf:\n  plugins:\n    notify:\n      source: examples/hooks/rust-notify\n      allow:\n        programs: [\"git rev-parse **\"]\n        directories: [.]\n        hosts: hooks.example.com\n        env: [CHANNEL]\n        memory: 256\n        timeout: 60\n    check:\n      source: https://example.com/c.wasm\n      sha256: ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789\n  hooks:\n    post-deploy: notify\n    pre-deploy: [check, notify]\n  builder: docker\n",
+        )
+        .unwrap();
+        assert_eq!(ext.plugins.len(), 2);
+        let n = ext.plugin("notify").unwrap();
+        assert_eq!(n.allow.programs, vec![vec!["git".to_string(), "rev-parse".into(), "**".into()]]);
+        assert_eq!(n.allow.directories, vec!["."]);
+        assert_eq!(n.allow.hosts, vec!["hooks.example.com"]);
+        assert_eq!((n.allow.memory, n.allow.timeout), (Some(256), Some(60)));
+        assert_eq!(ext.plugin("check").unwrap().sha256.as_deref().unwrap()[..6], *"abcdef");
+        assert_eq!(ext.hook_plugins("pre-deploy"), ["check", "notify"]);
+        assert_eq!(ext.hook_plugins("post-deploy"), ["notify"]);
+        assert!(ext.hook_plugins("pre-build").is_empty());
+        assert_eq!(ext.builder.as_deref(), Some("docker"));
+        assert_eq!(parse("service: x").unwrap(), WharfExtension::default());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("x-wharf: 3", "x-wharf: should be a hash, found 3"),
+            ("x-wharf:\n  plugin: {}", "x-wharf/plugin: unknown key (expected one of: plugins, hooks, builder)"),
+            ("x-wharf:\n  plugins:\n    a:\n      allow: {}", "x-wharf/plugins/a/source: is required"),
+            ("x-wharf:\n  plugins:\n    A:\n      source: x", "x-wharf/plugins/A: a plugin name uses only a-z, 0-9, - and _"),
+            ("x-wharf:\n  plugins:\n    a:\n      source: https://h/a.wasm", "x-wharf/plugins/a/sha256: is required for an https source"),
+            ("x-wharf:\n  plugins:\n    a:\n      source: http://h/a.wasm", "x-wharf/plugins/a/source: plain http is not allowed; use https with a sha256"),
+            ("x-wharf:\n  plugins:\n    a:\n      source: x\n      sha256: abc", "x-wharf/plugins/a/sha256: should be 64 hex digits, found \"abc\""),
+            ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        memory: -1", "x-wharf/plugins/a/allow/memory: should be a positive integer, found -1"),
+            ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        net: []", "x-wharf/plugins/a/allow/net: unknown key (expected one of: programs, directories, hosts, env, memory, timeout)"),
+            ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        env: [A-B]", "x-wharf/plugins/a/allow/env: \"A-B\" is not a variable name"),
+            ("x-wharf:\n  hooks:\n    post-deploy: [nope]", "x-wharf/hooks/post-deploy: no plugin named nope under x-wharf/plugins"),
+            ("x-wharf:\n  hooks:\n    post-traefik-reboot: []", "x-wharf/hooks/post-traefik-reboot: unknown hook (hooks are: docker-setup, pre-connect, pre-build, pre-deploy, post-deploy, pre-app-boot, post-app-boot, pre-proxy-reboot, post-proxy-reboot)"),
+            ("x-wharf:\n  builder: kaniko", "x-wharf/builder: no plugin named kaniko under x-wharf/plugins (the built-in builder is docker)"),
+        ];
+        for (yaml, message) in cases {
+            assert_eq!(parse(yaml).unwrap_err(), message, "{yaml}");
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The Python and JavaScript kits end to end: builds `examples/hooks/python-check` (componentize-py,
+//! `sdk/python/build.sh`) and `examples/hooks/js-notify` (jco, `sdk/js/build.mjs`), loads them
+//! with the real host and runs them as hooks.
+//!
+//! Built components are kept under `target/wasm-guests/lang/`, named by a hash of their sources
+//! (kit, example, WIT, lock file), and their precompiled forms under
+//! `target/wasm-guests/precompiled/`, so reruns neither rebuild nor recompile. The toolchains come
+//! from `scripts/install-deps`; without them these tests fail (CI installs them, so a skip would
+//! hide a defect).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::{manifest, repo, Logs};
+use sha2::{Digest, Sha256};
+use wharf_plugin_host::{
+    CallOptions, Grant, HookContext, HostConfig, Level, Plugin, PluginError, PluginHost, Stream, World,
+};
+
+const INSTALL: &str = "run scripts/install-deps (as root) to install the Python and JavaScript plugin toolchains";
+
+/// Hex SHA-256 (first 16 digits) over the named files (relative to the repository) and `extra`.
+fn source_hash(files: &[&str], extra: &str) -> String {
+    let mut h = Sha256::new();
+    for f in files {
+        let path = repo().join(f);
+        let mut paths = vec![];
+        if path.is_dir() {
+            for e in std::fs::read_dir(&path).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_file() {
+                    paths.push(p);
+                }
+            }
+            paths.sort();
+        } else {
+            paths.push(path);
+        }
+        for p in paths {
+            h.update(p.strip_prefix(repo()).unwrap().to_string_lossy().as_bytes());
+            h.update(std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())));
+        }
+    }
+    h.update(extra.as_bytes());
+    hex::encode(h.finalize())[..16].to_string()
+}
+
+/// The component `name`, built by `build` (given the output path) unless a build of the same
+/// sources is already there.
+fn component(name: &str, sources: &[&str], extra: &str, build: impl FnOnce(&Path) -> Command) -> PathBuf {
+    let dir = common::guest_target_dir().join("lang");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("{name}-{}.wasm", source_hash(sources, extra)));
+    if !out.exists() {
+        // Builds of older sources are of no more use.
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let hash = file.strip_prefix(&format!("{name}-")).and_then(|r| r.strip_suffix(".wasm"));
+            if hash.is_some_and(|h| h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit())) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let mut cmd = build(&out);
+        let res =
+            cmd.current_dir(repo()).output().unwrap_or_else(|e| panic!("{name}: cannot run {cmd:?}: {e}; {INSTALL}"));
+        assert!(
+            res.status.success() && out.exists(),
+            "building {name} failed ({}):\n{}\n{}\nIf a toolchain is missing: {INSTALL}",
+            res.status,
+            String::from_utf8_lossy(&res.stdout),
+            String::from_utf8_lossy(&res.stderr)
+        );
+    }
+    out
+}
+
+const WIT: &str = "wit/wharf-plugin@0.1.0";
+
+/// `examples/hooks/python-check`, built with the Python kit.
+fn python_check() -> &'static Path {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| {
+        let cpy = std::env::var("COMPONENTIZE_PY").unwrap_or_else(|_| "/opt/wharf-py-venv/bin/componentize-py".into());
+        let version = Command::new(&cpy)
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .unwrap_or_else(|| panic!("componentize-py not found at {cpy}: {INSTALL}"));
+        let sources = ["sdk/python/build.sh", "sdk/python/wharf_plugin", "examples/hooks/python-check/check.py", WIT];
+        component("python-check", &sources, &String::from_utf8_lossy(&version.stdout), |out| {
+            let mut c = Command::new("bash");
+            c.arg("sdk/python/build.sh").arg("examples/hooks/python-check/check.py").arg("-o").arg(out);
+            c.env("COMPONENTIZE_PY", &cpy);
+            c
+        })
+    })
+}
+
+/// `examples/hooks/js-notify`, built with the JavaScript kit and `backend`.
+fn js_notify(backend: &'static str) -> PathBuf {
+    assert!(
+        repo().join("sdk/js/node_modules/.bin/jco").exists(),
+        "sdk/js/node_modules has no jco: {INSTALL} (it runs `npm ci` in sdk/js)"
+    );
+    let sources = [
+        "sdk/js/build.mjs",
+        "sdk/js/src/index.js",
+        "sdk/js/package-lock.json",
+        "examples/hooks/js-notify/notify.js",
+        WIT,
+    ];
+    component(&format!("js-notify-{backend}"), &sources, backend, |out| {
+        let mut c = Command::new("node");
+        c.arg("sdk/js/build.mjs").arg("examples/hooks/js-notify/notify.js").arg("-o").arg(out);
+        c.args(["--backend", backend]);
+        c
+    })
+}
+
+/// One host for this file, with a persistent precompiled cache (compiling a Python component
+/// takes seconds).
+fn host() -> &'static PluginHost {
+    static HOST: OnceLock<PluginHost> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let cache = common::guest_target_dir().join("precompiled");
+        PluginHost::new(HostConfig { cache_dir: Some(cache), ..HostConfig::default() }).unwrap()
+    })
+}
+
+fn load(dir: &str, wasm: &Path) -> Plugin {
+    let plugin = host().load(manifest(dir), &std::fs::read(wasm).unwrap()).unwrap();
+    assert_eq!(plugin.world(), World::Hook);
+    plugin
+}
+
+fn ctx(name: &str, env: &[(&str, &str)]) -> HookContext {
+    HookContext { name: name.into(), env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+}
+
+/// A project directory with `config/deploy.yml`.
+fn project(deploy_yml: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join("config")).unwrap();
+    std::fs::create_dir_all(root.join(".kamal")).unwrap();
+    std::fs::write(root.join("config/deploy.yml"), deploy_yml).unwrap();
+    (tmp, root)
+}
+
+const DEPLOY_YML: &str = "# the app\nservice: hello\nimage: acme/hello\nservers:\n  - 10.0.0.1\n";
+
+#[tokio::test]
+async fn python_check_passes_a_committed_version_and_refuses_an_uncommitted_one() {
+    let plugin = load("examples/hooks/python-check", python_check());
+    let (_tmp, root) = project(DEPLOY_YML);
+    let grant = Grant::new().workdir(&root).directory(".");
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+
+    let ok = ctx("pre-deploy", &[("KAMAL_SERVICE", "hello"), ("KAMAL_VERSION", "abc123")]);
+    plugin.run_hook(&ok, &grant, &opts).await.unwrap_or_else(|e| panic!("{e}\n{}", logs.all()));
+    assert_eq!(logs.said(), ["pre-deploy check passed: hello abc123 (acme/hello)"]);
+    let records = logs.0.lock().unwrap().clone();
+    assert!(records.iter().all(|r| r.plugin == "python-check" && r.stream == Stream::Log), "{records:?}");
+
+    // Built from uncommitted changes: refused, with a message saying what to do.
+    let dirty = ctx("pre-deploy", &[("KAMAL_SERVICE", "hello"), ("KAMAL_VERSION", "abc123_uncommitted_9f8e7d6c")]);
+    let err = plugin.run_hook(&dirty, &grant, &opts).await.unwrap_err();
+    assert!(matches!(err, PluginError::Failed { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "plugin python-check failed: refusing to deploy abc123_uncommitted_9f8e7d6c: it was built from \
+         uncommitted changes; commit them, or create .kamal/allow-uncommitted to allow it"
+    );
+
+    // The project's allow flag lets it through, with a warning.
+    std::fs::write(root.join(".kamal/allow-uncommitted"), "").unwrap();
+    let logs = Logs::default();
+    plugin.run_hook(&dirty, &grant, &CallOptions::new().log(logs.sink())).await.unwrap();
+    let levels: Vec<Level> =
+        logs.0.lock().unwrap().iter().filter(|r| r.level >= Level::Info).map(|r| r.level).collect();
+    assert_eq!(levels, [Level::Warn, Level::Info]);
+    assert_eq!(
+        logs.said(),
+        [
+            "deploying uncommitted changes (abc123_uncommitted_9f8e7d6c): .kamal/allow-uncommitted allows it",
+            "pre-deploy check passed: hello abc123_uncommitted_9f8e7d6c (acme/hello)"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn python_check_reads_deploy_yml_and_names_itself_when_the_directory_is_not_granted() {
+    let plugin = load("examples/hooks/python-check", python_check());
+    let (_tmp, root) = project("service: other\nimage: acme/other\n");
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let c = ctx("pre-deploy", &[("KAMAL_SERVICE", "hello"), ("KAMAL_VERSION", "abc123")]);
+
+    let err = plugin.run_hook(&c, &Grant::new().workdir(&root).directory("."), &opts).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin python-check failed: config/deploy.yml names service 'other', but 'hello' is being deployed"
+    );
+
+    // Without the directory grant the file cannot be read, and the error names the plugin and
+    // the capability.
+    let err = plugin.run_hook(&c, &Grant::new().workdir(&root), &opts).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(
+            "plugin python-check failed: cannot read config/deploy.yml: plugin python-check: capability directory"
+        ),
+        "{msg}"
+    );
+    assert!(msg.ends_with("not granted"), "{msg}");
+}
+
+/// A git repository with one commit; returns its directory and the commit's hash.
+fn git_repo() -> (tempfile::TempDir, PathBuf, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(&root)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "first"]);
+    let sha = git(&["rev-parse", "HEAD"]);
+    (tmp, root, sha)
+}
+
+const DEPLOY_ENV: &[(&str, &str)] = &[
+    ("KAMAL_SERVICE", "hello"),
+    ("KAMAL_VERSION", "abc123"),
+    ("KAMAL_PERFORMER", "alice"),
+    ("KAMAL_DESTINATION", "production"),
+    ("KAMAL_HOSTS", "10.0.0.1,10.0.0.2"),
+    ("KAMAL_RUNTIME", "42"),
+];
+
+async fn js_notify_runs(backend: &'static str) {
+    let plugin = load("examples/hooks/js-notify", &js_notify(backend));
+    let (_tmp, root, sha) = git_repo();
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+
+    // Granted `git rev-parse HEAD`: the summary names the commit, read by the real git.
+    let grant = Grant::new().workdir(&root).program("git", ["rev-parse", "HEAD"]);
+    plugin
+        .run_hook(&ctx("post-deploy", DEPLOY_ENV), &grant, &opts)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs.all()));
+    assert_eq!(
+        logs.said(),
+        [format!("hello abc123 deployed by alice to production on 10.0.0.1, 10.0.0.2 in 42s (commit {})", &sha[..12])]
+    );
+    assert!(logs.0.lock().unwrap().iter().all(|r| r.plugin == "js-notify"));
+
+    // Not granted: the denial names the plugin and the program, and the hook goes on.
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    plugin.run_hook(&ctx("post-deploy", DEPLOY_ENV), &Grant::new().workdir(&root), &opts).await.unwrap();
+    assert_eq!(
+        logs.said(),
+        [
+            "no commit in the summary: plugin js-notify: capability program git not granted",
+            "hello abc123 deployed by alice to production on 10.0.0.1, 10.0.0.2 in 42s"
+        ]
+    );
+    let levels: Vec<Level> =
+        logs.0.lock().unwrap().iter().filter(|r| r.level >= Level::Info).map(|r| r.level).collect();
+    assert_eq!(levels, [Level::Warn, Level::Info]);
+
+    // A thrown HookFailed fails the hook with its message.
+    let err = plugin.run_hook(&ctx("post-deploy", &[]), &grant, &opts).await.unwrap_err();
+    assert!(matches!(err, PluginError::Failed { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "plugin js-notify failed: KAMAL_VERSION is not set");
+}
+
+#[tokio::test]
+async fn js_notify_logs_the_summary_with_the_commit_from_git_quickjs() {
+    js_notify_runs("quickjs").await;
+}
+
+#[tokio::test]
+async fn js_notify_logs_the_summary_with_the_commit_from_git_starlingmonkey() {
+    js_notify_runs("starlingmonkey").await;
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Builds a Wharf plugin written in JavaScript into a WebAssembly component.
+//
+//   node sdk/js/build.mjs APP.js -o OUT.wasm [-w hook|secrets-adapter] [--backend quickjs|starlingmonkey]
+//
+// 1. Bundles APP.js with rolldown into one ES module: `import ... from 'wharf-plugin'` is this
+//    kit (src/index.js); the host's `wharf:plugin/*@0.1.0` imports stay imports.
+// 2. Runs `jco componentize` against the repository's wit/wharf-plugin@0.1.0 (or $WHARF_WIT), so
+//    the bindings always match the WIT.
+//
+// Backends: `quickjs` (default: componentize-qjs, synchronous ABI, about 1 MB components that
+// compile in about a second) or `starlingmonkey` (componentize-js with `-d all`, so the
+// component imports no WASI feature the host may lack; about 12 MB). Needs `npm ci` in sdk/js
+// (scripts/install-deps does it).
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const die = (msg) => {
+  console.error(`sdk/js/build.mjs: ${msg}`);
+  process.exit(2);
+};
+
+const argv = process.argv.slice(2);
+let app, out, world = 'hook', backend = 'quickjs';
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  const value = () => argv[++i] ?? die(`${a} needs a value`);
+  if (a === '-o' || a === '--output') out = value();
+  else if (a === '-w' || a === '--world') world = value();
+  else if (a === '--backend') backend = value();
+  else if (a.startsWith('-')) die(`unknown option ${a}`);
+  else if (app) die('one APP.js only');
+  else app = a;
+}
+if (!app || !out) die('usage: build.mjs APP.js -o OUT.wasm [-w hook|secrets-adapter] [--backend quickjs|starlingmonkey]');
+if (!existsSync(app)) die(`${app}: no such file`);
+if (!['hook', 'secrets-adapter'].includes(world)) die(`world ${world}: the JS kit builds hook and secrets-adapter`);
+const wit = resolve(process.env.WHARF_WIT || join(here, '../../wit/wharf-plugin@0.1.0'));
+if (!existsSync(wit)) die(`no WIT at ${wit} (set WHARF_WIT)`);
+const jco = join(here, 'node_modules/.bin/jco');
+if (!existsSync(jco)) die('the JS toolchain is not installed (sdk/js/node_modules): run scripts/install-deps');
+
+let rolldown;
+try {
+  ({ rolldown } = await import('rolldown'));
+} catch {
+  die('rolldown is not installed (sdk/js/node_modules): run scripts/install-deps');
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'wharf-js-'));
+try {
+  // 1. One module: the app and this kit; the host's imports stay external.
+  const bundle = await rolldown({
+    input: resolve(app),
+    external: [/^wharf:/, /^wasi:/],
+    resolve: { alias: { 'wharf-plugin': join(here, 'src/index.js') } },
+    logLevel: 'warn',
+  });
+  const source = join(tmp, `${basename(app, '.js')}.bundle.js`);
+  await bundle.write({ file: source, format: 'esm' });
+  await bundle.close();
+
+  // 2. The component.
+  const args = ['componentize', source, '--wit', wit, '--world-name', world, '-o', `${out}.tmp`];
+  if (backend === 'quickjs' || backend === 'qjs') args.push('--backend', 'quickjs', '--backend-qjs-disable-async');
+  else if (backend === 'starlingmonkey' || backend === 'sm') args.push('-d', 'all');
+  else die(`unknown backend ${backend}`);
+  const r = spawnSync(jco, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) die(`jco componentize failed (exit ${r.status})`);
+  renameSync(`${out}.tmp`, out);
+  console.error(`built ${out} (${Math.round(statSync(out).size / 1024)} KB, world ${world}, ${backend})`);
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds a Wharf plugin written in Python into a WebAssembly component with componentize-py.
+#
+#   sdk/python/build.sh APP.py -o OUT.wasm [-w hook|secrets-adapter] [-p DIR]...
+#
+# APP.py defines one subclass of wharf_plugin.Hook (or SecretsAdapter for -w secrets-adapter).
+# -p adds a directory of pure-Python modules the plugin imports (APP.py's own directory is always
+# on the path). The WIT is the repository's wit/wharf-plugin@0.1.0 (or $WHARF_WIT), read at build
+# time: the bindings always match it. componentize-py is $COMPONENTIZE_PY, else the one that
+# scripts/install-deps puts in /opt/wharf-py-venv, else the first on PATH.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+die() { echo "sdk/python/build.sh: $*" >&2; exit 2; }
+usage() { sed -n '4,4p' "${BASH_SOURCE[0]}" | sed 's/^#  *//' >&2; exit 2; }
+
+app="" out="" world=hook paths=()
+while (($#)); do
+  case "$1" in
+    -o|--output) out=${2:?}; shift 2 ;;
+    -w|--world) world=${2:?}; shift 2 ;;
+    -p|--path) paths+=(-p "$(cd "${2:?}" && pwd)"); shift 2 ;;
+    -h|--help) usage ;;
+    -*) die "unknown option $1" ;;
+    *) [ -z "$app" ] || die "one APP.py only"; app=$1; shift ;;
+  esac
+done
+[ -n "$app" ] && [ -n "$out" ] || usage
+[ -f "$app" ] || die "$app: no such file"
+case "$world" in hook|secrets-adapter) ;; *) die "world $world: the Python kit builds hook and secrets-adapter" ;; esac
+
+wit=${WHARF_WIT:-$here/../../wit/wharf-plugin@0.1.0}
+[ -d "$wit" ] || die "no WIT at $wit (set WHARF_WIT)"
+cpy=${COMPONENTIZE_PY:-}
+if [ -z "$cpy" ]; then
+  if [ -x /opt/wharf-py-venv/bin/componentize-py ]; then cpy=/opt/wharf-py-venv/bin/componentize-py
+  else cpy=$(command -v componentize-py) || die "componentize-py not found: run scripts/install-deps"
+  fi
+fi
+
+app_dir=$(cd "$(dirname "$app")" && pwd)
+module=$(basename "$app" .py)
+[[ "$module" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "$app: the file name must be a Python module name"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# The entry module componentize-py exports: it wires the user's class to the world's exports.
+cat >"$tmp/wharf_entry.py" <<PY
+import wharf_plugin
+import $module
+WitWorld = wharf_plugin._world($module, "$world")
+PY
+
+mkdir -p "$(dirname "$out")"
+"$cpy" -q -d "$wit" -w "$world" componentize -p "$tmp" -p "$here" -p "$app_dir" "${paths[@]}" \
+  wharf_entry -o "$out.tmp"
+mv "$out.tmp" "$out"
+echo "built $out ($(($(stat -c %s "$out") / 1024)) KB, world $world)" >&2
