@@ -50,6 +50,14 @@ import $module
 WitWorld = wharf_plugin._world($module, "$world")
 PY
 
+# componentize-py imports the modules at build time, which leaves __pycache__ directories in the
+# source tree: remove the ones this build created.
+new_caches=()
+for d in "$app_dir" "$here/wharf_plugin" "${paths[@]/#-p/}"; do
+  [ -n "$d" ] && [ ! -e "$d/__pycache__" ] && new_caches+=("$d/__pycache__")
+done
+trap 'rm -rf "$tmp" "${new_caches[@]}"' EXIT
+
 mkdir -p "$(dirname "$out")"
 "$cpy" -q -d "$wit" -w "$world" componentize -p "$tmp" -p "$here" -p "$app_dir" "${paths[@]}" \
   wharf_entry -o "$out.tmp"

@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use clap::Subcommand;
-use wharf_plugin_store::{BuiltinPlugin, LockFile, PluginSpec, Resolved, Source, Store};
+use wharf_plugin_store::{LockFile, PluginSpec, Resolved, Source, Store};
 
 use crate::args::Global;
 use crate::error::{CliError, Result};
@@ -56,19 +56,12 @@ fn err(e: impl std::fmt::Display) -> CliError {
     CliError::runtime(e.to_string())
 }
 
-/// The plugins compiled into this binary.
-fn builtins() -> Vec<BuiltinPlugin> {
-    wharf_builtin_plugins::all()
-        .iter()
-        .map(|b| BuiltinPlugin { name: b.name, manifest: b.manifest, wasm: b.wasm })
-        .collect()
-}
-
 fn store(dir: &Path) -> Store {
-    Store::new(dir).with_builtins(builtins())
+    Store::new(dir).with_builtins(crate::plugins::builtins())
 }
 
-/// The plugins configured in deploy.yml (`x-wharf.plugins`); `None` outside a project.
+/// The plugins configured in deploy.yml (`x-wharf.plugins`); `None` outside a project. Reads
+/// only what plugins need (ERB, destination merge, `x-wharf`), not the whole Kamal model.
 fn configured(global: &Global, dir: &Path) -> Result<Option<Vec<PluginSpec>>> {
     let file = dir.join(&global.config_file);
     if !file.exists() {
@@ -81,23 +74,8 @@ fn configured(global: &Global, dir: &Path) -> Result<Option<Vec<PluginSpec>>> {
         ..Default::default()
     };
     let raw = wharf_config::load::load_raw_config(&options)?;
-    Ok(Some(specs_from_raw(&raw)?))
-}
-
-/// Reads `x-wharf.plugins` from the raw (rendered, merged) configuration.
-// TODO(lead): use `config.wharf().plugins` once wharf_config::extension lands.
-fn specs_from_raw(raw: &serde_yaml::Value) -> Result<Vec<PluginSpec>> {
-    let Some(list) = raw.get("x-wharf").and_then(|x| x.get("plugins")) else { return Ok(vec![]) };
-    let list = list.as_sequence().ok_or_else(|| CliError::argument("x-wharf/plugins: should be an array"))?;
-    let mut out = vec![];
-    for (i, item) in list.iter().enumerate() {
-        let field = |k: &str| item.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let name = field("name").ok_or_else(|| CliError::argument(format!("x-wharf/plugins/{i}: name is required")))?;
-        let source =
-            field("source").ok_or_else(|| CliError::argument(format!("x-wharf/plugins/{i}: source is required")))?;
-        out.push(PluginSpec { name, source, sha256: field("sha256") });
-    }
-    Ok(out)
+    let ext = wharf_config::extension::WharfExtension::parse(&raw)?;
+    Ok(Some(ext.plugins.into_iter().map(|p| PluginSpec { name: p.name, source: p.source, sha256: p.sha256 }).collect()))
 }
 
 fn short(sha: &str) -> String {
@@ -343,22 +321,4 @@ async fn pack(dir: &Path, manifest: &str, output: Option<&str>) -> Result<()> {
         r.sha256
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_plugins_from_x_wharf() {
-        let raw: serde_yaml::Value = serde_yaml::from_str(
-            "service: a\nx-wharf:\n  plugins:\n    - name: s\n      source: oci://r/a:1\n      sha256: abc\n",
-        )
-        .unwrap();
-        assert_eq!(specs_from_raw(&raw).unwrap(), [PluginSpec::new("s", "oci://r/a:1").sha256("abc")]);
-        let raw: serde_yaml::Value = serde_yaml::from_str("service: a\n").unwrap();
-        assert!(specs_from_raw(&raw).unwrap().is_empty());
-        let raw: serde_yaml::Value = serde_yaml::from_str("x-wharf:\n  plugins:\n    - source: x\n").unwrap();
-        assert!(specs_from_raw(&raw).unwrap_err().message.contains("name is required"));
-    }
 }

@@ -158,11 +158,13 @@ impl Plugins {
             None => PluginSpec::new(name, format!("builtin:{name}")),
         };
         let store = self.store();
-        let resolved = block_on(async {
+        let mut resolved = block_on(async {
             let lock = store.read_lock()?;
             store.load(&spec, lock.as_ref()).await
         })
         .map_err(|e| CliError::runtime(e.to_string()))?;
+        // Logs and errors name the plugin as deploy.yml does.
+        resolved.manifest.name = name.to_string();
         let host = shared_host()?;
         let plugin = resolved.load(host).map_err(|e| CliError::runtime(e.to_string()))?;
         if plugin.world() != world {

@@ -118,9 +118,9 @@ fn plugin_commands_from_pack_to_verify() {
     let deploy = format!(
         "service: app\nimage: acme/app\nservers:\n  - 192.0.2.10\nregistry:\n  username: acme\n  password: pw\nbuilder:\n  arch: amd64\n\
          x-wharf:\n  plugins:\n\
-         \x20   - name: local-secrets\n      source: file-secrets\n\
-         \x20   - name: web-secrets\n      source: {url}\n      sha256: sha256:{sha}\n\
-         \x20   - name: oci-secrets\n      source: {reference}\n"
+         \x20   local-secrets:\n      source: file-secrets\n\
+         \x20   web-secrets:\n      source: {url}\n      sha256: {sha}\n\
+         \x20   oci-secrets:\n      source: {reference}\n"
     );
     std::fs::write(project.join("config/deploy.yml"), deploy).unwrap();
     let run = |args: &[&str]| wharf(&project, home.path(), Some(&ca), args);
@@ -203,8 +203,9 @@ fn plugin_commands_from_pack_to_verify() {
 
     // A wrong sha256 in deploy.yml is refused with both digests.
     let wrong = "5".repeat(64);
-    let deploy =
-        std::fs::read_to_string(project.join("config/deploy.yml")).unwrap().replace(&format!("sha256:{sha}"), &wrong);
+    let deploy = std::fs::read_to_string(project.join("config/deploy.yml"))
+        .unwrap()
+        .replace(&format!("sha256: {sha}"), &format!("sha256: {wrong}"));
     std::fs::write(project.join("config/deploy.yml"), deploy).unwrap();
     let e = fails(wharf(&project, other_home.path(), Some(&ca), &["plugin", "fetch"]));
     assert!(

@@ -12,7 +12,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use common::{manifest, repo, Logs};
 use sha2::{Digest, Sha256};
@@ -79,46 +79,51 @@ fn component(name: &str, sources: &[&str], extra: &str, build: impl FnOnce(&Path
 
 const WIT: &str = "wit/wharf-plugin@0.1.0";
 
-/// `examples/hooks/python-check`, built with the Python kit.
-fn python_check() -> &'static Path {
-    static P: OnceLock<PathBuf> = OnceLock::new();
-    P.get_or_init(|| {
-        let cpy = std::env::var("COMPONENTIZE_PY").unwrap_or_else(|_| "/opt/wharf-py-venv/bin/componentize-py".into());
-        let version = Command::new(&cpy)
-            .arg("--version")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .unwrap_or_else(|| panic!("componentize-py not found at {cpy}: {INSTALL}"));
-        let sources = ["sdk/python/build.sh", "sdk/python/wharf_plugin", "examples/hooks/python-check/check.py", WIT];
-        component("python-check", &sources, &String::from_utf8_lossy(&version.stdout), |out| {
-            let mut c = Command::new("bash");
-            c.arg("sdk/python/build.sh").arg("examples/hooks/python-check/check.py").arg("-o").arg(out);
-            c.env("COMPONENTIZE_PY", &cpy);
-            c
-        })
+/// Builds are serialized: two tests may want the same component.
+static BUILDING: Mutex<()> = Mutex::new(());
+
+/// `app` (a Python module, relative to the repository) built with the Python kit for `world`.
+fn python(name: &str, app: &str, world: &str) -> PathBuf {
+    let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    let cpy = std::env::var("COMPONENTIZE_PY").unwrap_or_else(|_| "/opt/wharf-py-venv/bin/componentize-py".into());
+    let version = Command::new(&cpy)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .unwrap_or_else(|| panic!("componentize-py not found at {cpy}: {INSTALL}"));
+    let sources = ["sdk/python/build.sh", "sdk/python/wharf_plugin", app, WIT];
+    let extra = format!("{world} {}", String::from_utf8_lossy(&version.stdout));
+    component(name, &sources, &extra, |out| {
+        let mut c = Command::new("bash");
+        c.arg("sdk/python/build.sh").arg(app).arg("-o").arg(out).args(["-w", world]);
+        c.env("COMPONENTIZE_PY", &cpy);
+        c
     })
 }
 
-/// `examples/hooks/js-notify`, built with the JavaScript kit and `backend`.
-fn js_notify(backend: &'static str) -> PathBuf {
+/// `app` (an ES module, relative to the repository) built with the JavaScript kit for `world`
+/// with `backend`.
+fn js(name: &str, app: &str, world: &str, backend: &str) -> PathBuf {
+    let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     assert!(
         repo().join("sdk/js/node_modules/.bin/jco").exists(),
         "sdk/js/node_modules has no jco: {INSTALL} (it runs `npm ci` in sdk/js)"
     );
-    let sources = [
-        "sdk/js/build.mjs",
-        "sdk/js/src/index.js",
-        "sdk/js/package-lock.json",
-        "examples/hooks/js-notify/notify.js",
-        WIT,
-    ];
-    component(&format!("js-notify-{backend}"), &sources, backend, |out| {
+    let sources = ["sdk/js/build.mjs", "sdk/js/src/index.js", "sdk/js/package-lock.json", app, WIT];
+    component(&format!("{name}-{backend}"), &sources, &format!("{world} {backend}"), |out| {
         let mut c = Command::new("node");
-        c.arg("sdk/js/build.mjs").arg("examples/hooks/js-notify/notify.js").arg("-o").arg(out);
-        c.args(["--backend", backend]);
+        c.arg("sdk/js/build.mjs").arg(app).arg("-o").arg(out).args(["-w", world, "--backend", backend]);
         c
     })
+}
+
+fn python_check() -> PathBuf {
+    python("python-check", "examples/hooks/python-check/check.py", "hook")
+}
+
+fn js_notify(backend: &str) -> PathBuf {
+    js("js-notify", "examples/hooks/js-notify/notify.js", "hook", backend)
 }
 
 /// One host for this file, with a persistent precompiled cache (compiling a Python component
@@ -132,9 +137,7 @@ fn host() -> &'static PluginHost {
 }
 
 fn load(dir: &str, wasm: &Path) -> Plugin {
-    let plugin = host().load(manifest(dir), &std::fs::read(wasm).unwrap()).unwrap();
-    assert_eq!(plugin.world(), World::Hook);
-    plugin
+    host().load(manifest(dir), &std::fs::read(wasm).unwrap()).unwrap()
 }
 
 fn ctx(name: &str, env: &[(&str, &str)]) -> HookContext {
@@ -155,7 +158,8 @@ const DEPLOY_YML: &str = "# the app\nservice: hello\nimage: acme/hello\nservers:
 
 #[tokio::test]
 async fn python_check_passes_a_committed_version_and_refuses_an_uncommitted_one() {
-    let plugin = load("examples/hooks/python-check", python_check());
+    let plugin = load("examples/hooks/python-check", &python_check());
+    assert_eq!(plugin.world(), World::Hook);
     let (_tmp, root) = project(DEPLOY_YML);
     let grant = Grant::new().workdir(&root).directory(".");
     let logs = Logs::default();
@@ -195,7 +199,7 @@ async fn python_check_passes_a_committed_version_and_refuses_an_uncommitted_one(
 
 #[tokio::test]
 async fn python_check_reads_deploy_yml_and_names_itself_when_the_directory_is_not_granted() {
-    let plugin = load("examples/hooks/python-check", python_check());
+    let plugin = load("examples/hooks/python-check", &python_check());
     let (_tmp, root) = project("service: other\nimage: acme/other\n");
     let logs = Logs::default();
     let opts = CallOptions::new().log(logs.sink());
@@ -249,8 +253,9 @@ const DEPLOY_ENV: &[(&str, &str)] = &[
     ("KAMAL_RUNTIME", "42"),
 ];
 
-async fn js_notify_runs(backend: &'static str) {
+async fn js_notify_runs(backend: &str) {
     let plugin = load("examples/hooks/js-notify", &js_notify(backend));
+    assert_eq!(plugin.world(), World::Hook);
     let (_tmp, root, sha) = git_repo();
     let logs = Logs::default();
     let opts = CallOptions::new().log(logs.sink());
@@ -296,4 +301,50 @@ async fn js_notify_logs_the_summary_with_the_commit_from_git_quickjs() {
 #[tokio::test]
 async fn js_notify_logs_the_summary_with_the_commit_from_git_starlingmonkey() {
     js_notify_runs("starlingmonkey").await;
+}
+
+/// The secrets-adapter world through both kits (tests/fixtures/lang): values from a granted
+/// program, masked in the adapter's own log; a failure's message; an unexpected exception.
+async fn secrets_adapter_runs(plugin: Plugin, crash: &str) {
+    assert_eq!(plugin.world(), World::SecretsAdapter);
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let grant =
+        Grant::new().program("printenv", ["*"]).env("DB_PASSWORD", "pa55-w0rd-xyz").env("API_KEY", "k3y-123456");
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let got = plugin
+        .fetch_secrets(Some("acme"), Some("prod"), &names(&["DB_PASSWORD", "API_KEY"]), &grant, &opts)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs.all()));
+    assert_eq!(
+        got,
+        [("prod/DB_PASSWORD".to_string(), "pa55-w0rd-xyz".to_string()), ("prod/API_KEY".into(), "k3y-123456".into())]
+    );
+    assert_eq!(logs.said(), ["fetched DB_PASSWORD = [REDACTED]", "fetched API_KEY = [REDACTED]"]);
+
+    let err = plugin.fetch_secrets(None, None, &names(&["NOPE"]), &grant, &opts).await.unwrap_err();
+    assert!(matches!(err, PluginError::Failed { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "plugin kit-secrets failed: secret NOPE not found: printenv exited with 1");
+    let err = plugin.fetch_secrets(None, None, &names(&["API_KEY"]), &Grant::new(), &opts).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin kit-secrets failed: secret API_KEY not found: plugin kit-secrets: capability program printenv not granted"
+    );
+    let err = plugin.fetch_secrets(None, None, &names(&["CRASH"]), &grant, &opts).await.unwrap_err();
+    assert!(matches!(err, PluginError::Failed { .. }), "{err:?}");
+    assert!(err.to_string().starts_with(&format!("plugin kit-secrets failed: {crash}")), "{err}");
+}
+
+const FIXTURES: &str = "engine/plugin-host/tests/fixtures/lang";
+
+#[tokio::test]
+async fn a_python_secrets_adapter() {
+    let wasm = python("kit-secrets-py", &format!("{FIXTURES}/secrets.py"), "secrets-adapter");
+    secrets_adapter_runs(load(FIXTURES, &wasm), "ZeroDivisionError: division by zero").await;
+}
+
+#[tokio::test]
+async fn a_javascript_secrets_adapter() {
+    let wasm = js("kit-secrets", &format!("{FIXTURES}/secrets.js"), "secrets-adapter", "quickjs");
+    secrets_adapter_runs(load(FIXTURES, &wasm), "TypeError: ").await;
 }

@@ -84,8 +84,17 @@ fn find(bytes: &[u8]) -> Result<Option<Found>, PackError> {
                     return Err(PackError::Duplicate);
                 }
                 let range = c.range();
-                // `range` covers the name and the data; before it: the id byte and the size.
-                let section_start = range.start - 1 - leb128_len(range.len());
+                // `range` covers the name and the data; before it: the id byte (0) and the size,
+                // a LEB128 whose bytes before the last have the continuation bit set (it may be
+                // padded, so walk back rather than assume its length).
+                let mut i = range.start - 1;
+                while i > 0 && bytes[i - 1] & 0x80 != 0 {
+                    i -= 1;
+                }
+                if i == 0 || bytes[i - 1] != 0 {
+                    return Err(PackError::NotComponent("malformed custom section header".into()));
+                }
+                let section_start = i - 1;
                 let data_start = c.data_offset();
                 found = Some(Found { section_start, data: data_start..data_start + c.data().len() });
             }

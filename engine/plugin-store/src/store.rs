@@ -108,6 +108,24 @@ enum Mode {
 
 const OFFLINE: &str = "not fetched yet";
 
+/// A name for a plugin known only by its source: `builtin:NAME`'s name, else the last path
+/// segment without `.wasm`/`plugin.toml`, a tag or a digest.
+fn guess_name(source: &str) -> String {
+    if let Some(n) = source.strip_prefix("builtin:") {
+        return n.to_string();
+    }
+    let s = source.split('@').next().unwrap_or(source).trim_end_matches('/');
+    let s = s.strip_suffix("/plugin.toml").unwrap_or(s);
+    let last = s.rsplit('/').next().unwrap_or(s);
+    let last = if source.starts_with("oci://") { last.split(':').next().unwrap_or(last) } else { last };
+    let last = last.strip_suffix(".wasm").unwrap_or(last);
+    if last.is_empty() || last == "." || last == ".." {
+        source.to_string()
+    } else {
+        last.to_string()
+    }
+}
+
 /// One line of `verify`'s report.
 #[derive(Debug)]
 pub struct Verified {
@@ -238,13 +256,13 @@ impl Store {
         out
     }
 
-    /// Resolves a source given on the command line (no configuration, no lock): for `inspect`.
-    pub async fn open(&self, source: &str) -> Result<Resolved> {
-        let name = match Source::parse(source, &self.project) {
-            Ok(Source::Builtin(n)) => n,
-            _ => "(unnamed)".into(),
-        };
-        let mut r = self.resolve(&PluginSpec::new(name, source), None, Mode::Load).await?;
+    /// Resolves a source given on the command line (no configuration, no lock): for `inspect`,
+    /// `pack` and `push`. Errors name the plugin after the source (its file or repository name)
+    /// until its manifest is read.
+    pub async fn open(&self, source: &str, sha256: Option<&str>) -> Result<Resolved> {
+        let spec =
+            PluginSpec { name: guess_name(source), source: source.to_string(), sha256: sha256.map(str::to_string) };
+        let mut r = self.resolve(&spec, None, Mode::Load).await?;
         r.name = r.manifest.name.clone();
         Ok(r)
     }
@@ -479,5 +497,22 @@ impl Store {
             return Err(err(format!("GET {url}: {}", resp.status())));
         }
         Ok(resp.bytes().await.map_err(|e| err(chain(&e)))?.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guess_name;
+
+    #[test]
+    fn names_from_sources() {
+        assert_eq!(guess_name("builtin:1password"), "1password");
+        assert_eq!(guess_name("dist/notify.wasm"), "notify");
+        assert_eq!(guess_name("plugins/notify/plugin.toml"), "notify");
+        assert_eq!(guess_name("plugins/notify/"), "notify");
+        assert_eq!(guess_name("oci://localhost:5000/acme/notify:1.0"), "notify");
+        assert_eq!(guess_name("oci://r.io/acme/notify@sha256:abc"), "notify");
+        assert_eq!(guess_name("https://e.com/x/check.wasm"), "check");
+        assert_eq!(guess_name("."), ".");
     }
 }

@@ -50,6 +50,13 @@ async fn a_packed_file_is_still_a_component_wasmtime_loads() {
     let project = tempfile::tempdir().unwrap();
     let got = fetch_with(&plugin, project.path()).await;
     assert_eq!(got, [("DB_PASSWORD".to_string(), "hunter2".to_string()), ("PORT".into(), "5432".into())]);
+    // A dotenv file too, and a missing secret.
+    std::fs::write(project.path().join(".env"), "# c\nexport API_KEY='k 1'\nURL=https://x # note\n").unwrap();
+    let grant = Grant::new().workdir(project.path()).directory(project.path());
+    let got = plugin.fetch_secrets(None, Some(".env"), &[], &grant, &CallOptions::new()).await.unwrap();
+    assert_eq!(got, [("API_KEY".to_string(), "k 1".to_string()), ("URL".into(), "https://x".into())]);
+    let e = plugin.fetch_secrets(None, Some(".env"), &["NOPE".into()], &grant, &CallOptions::new()).await.unwrap_err();
+    assert!(e.to_string().contains("secret NOPE not found in .env"), "{e}");
     // Wasmtime's view of it.
     let i = wharf_plugin_store::component_interfaces(host().engine(), &packed).unwrap();
     assert!(i.exports.iter().any(|e| e.starts_with("fetch")), "{:?}", i.exports);
@@ -252,4 +259,39 @@ async fn oci_push_pull_lock_and_tampering() {
     let (resolved, lock2) = s.fetch(&specs).await.unwrap();
     assert_eq!(resolved[0].sha256, pushed2.layer_digest);
     assert_eq!(lock2.plugins["secrets"].manifest_digest.as_deref(), Some(pushed2.manifest_digest.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oci_with_basic_credentials_from_the_docker_config() {
+    let registry = common::registry_with_login("wharf", "s3cret-pw");
+    let project = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = common::adapter_dir(project.path());
+    let reference =
+        wharf_plugin_store::oci::Reference::parse(&format!("{}/private/file-secrets:1", registry.addr)).unwrap();
+
+    // No credentials: refused with a clear message.
+    let s = store(project.path(), cache.path(), None);
+    let local = s.open(dir.to_str().unwrap()).await.unwrap();
+    let e = s.push(&local, &reference).await.unwrap_err().to_string();
+    assert!(e.contains("plugin file-secrets") && e.contains("wants a login"), "{e}");
+
+    // Wrong credentials.
+    let docker = project.path().join("docker-config.json");
+    let write = |user: &str, pw: &str| {
+        use base64::Engine as _;
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"));
+        std::fs::write(&docker, format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, registry.addr)).unwrap();
+    };
+    write("wharf", "nope");
+    let net = NetOptions { docker_config: Some(docker.clone()), ..Default::default() };
+    let s = store(project.path(), cache.path(), None).with_net(net.clone());
+    let e = s.push(&local, &reference).await.unwrap_err().to_string();
+    assert!(e.contains("401"), "{e}");
+
+    // The right ones: push, then pull.
+    write("wharf", "s3cret-pw");
+    let pushed = s.push(&local, &reference).await.unwrap();
+    let r = s.load(&PluginSpec::new("secrets", format!("oci://{reference}")), None).await.unwrap();
+    assert_eq!(r.sha256, pushed.layer_digest);
 }

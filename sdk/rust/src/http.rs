@@ -55,8 +55,12 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -
         "HEAD" => Method::Head,
         other => Method::Other(other.to_string()),
     };
-    let list: Vec<(String, Vec<u8>)> =
+    let mut list: Vec<(String, Vec<u8>)> =
         headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec())).collect();
+    // A known length rather than chunked encoding, which some webhook endpoints refuse.
+    if !body.is_empty() && !list.iter().any(|(k, _)| k == "content-length") {
+        list.push(("content-length".into(), body.len().to_string().into_bytes()));
+    }
     let fields = Fields::from_list(&list).map_err(|e| format!("bad header: {e:?}"))?;
     let req = OutgoingRequest::new(fields);
     let bad = |what: &str| format!("{url}: invalid {what}");

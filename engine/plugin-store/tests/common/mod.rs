@@ -168,7 +168,17 @@ fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A registry without authentication.
 pub fn registry() -> TestRegistry {
+    start_registry(None)
+}
+
+/// A registry that wants Basic credentials (htpasswd, bcrypt) for `user`/`password`.
+pub fn registry_with_login(user: &str, password: &str) -> TestRegistry {
+    start_registry(Some((user, password)))
+}
+
+fn start_registry(login: Option<(&str, &str)>) -> TestRegistry {
     let bin = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -178,14 +188,16 @@ pub fn registry() -> TestRegistry {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
-                dir.path().join("storage").display()
-            ),
-        )
-        .unwrap();
+        let mut yaml = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+            dir.path().join("storage").display()
+        );
+        if let Some((user, password)) = login {
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, format!("{user}:{}\n", bcrypt::hash(password, 4).unwrap())).unwrap();
+            yaml.push_str(&format!("auth:\n  htpasswd:\n    realm: wharf-test\n    path: {}\n", htpasswd.display()));
+        }
+        std::fs::write(&config, yaml).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
         let child = Command::new(bin)
             .arg("serve")
@@ -205,7 +217,7 @@ pub fn registry() -> TestRegistry {
                 let _ = s.write_all(format!("GET /v2/ HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes());
                 let mut buf = String::new();
                 let _ = s.read_to_string(&mut buf);
-                if buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200") {
+                if buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200") || buf.contains(" 401 ") {
                     return reg;
                 }
             }

@@ -129,7 +129,9 @@ fn classic(req: &BuildRequest) -> Result<BuildResult, String> {
     a.extend(["--file".into(), req.dockerfile.clone(), req.context_dir.clone()]);
     run(Command::new("docker").args(a).env("DOCKER_BUILDKIT", "0"), "docker build")?;
     let image_id = run(
-        Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}"]).arg(req.tags.first().cloned().unwrap_or_default()),
+        Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}"])
+            .arg(req.tags.first().cloned().unwrap_or_default()),
         "docker image inspect",
     )
     .ok()
@@ -140,9 +142,8 @@ fn classic(req: &BuildRequest) -> Result<BuildResult, String> {
         for t in &req.tags {
             let out = run(Command::new("docker").args(["push", t.as_str()]), &format!("docker push {t}"))?;
             // `latest: digest: sha256:... size: 528`
-            digest = digest.or_else(|| {
-                out.stdout.split_whitespace().skip_while(|w| *w != "digest:").nth(1).map(str::to_string)
-            });
+            digest = digest
+                .or_else(|| out.stdout.split_whitespace().skip_while(|w| *w != "digest:").nth(1).map(str::to_string));
         }
     }
     Ok(BuildResult { image_id, digest })

@@ -15,7 +15,11 @@ use wharf_plugin_sdk::SecretsAdapter;
 struct AwsSecretsManager;
 
 impl SecretsAdapter for AwsSecretsManager {
-    fn fetch(account: Option<String>, from: Option<String>, names: Vec<String>) -> Result<Vec<(String, String)>, String> {
+    fn fetch(
+        account: Option<String>,
+        from: Option<String>,
+        names: Vec<String>,
+    ) -> Result<Vec<(String, String)>, String> {
         if !succeeds("aws --version 2> /dev/null")? {
             return Err("AWS CLI is not installed".into());
         }

@@ -14,7 +14,11 @@ use wharf_plugin_sdk::SecretsAdapter;
 struct BitwardenSecretsManager;
 
 impl SecretsAdapter for BitwardenSecretsManager {
-    fn fetch(_account: Option<String>, from: Option<String>, names: Vec<String>) -> Result<Vec<(String, String)>, String> {
+    fn fetch(
+        _account: Option<String>,
+        from: Option<String>,
+        names: Vec<String>,
+    ) -> Result<Vec<(String, String)>, String> {
         if !succeeds("bws --version 2> /dev/null")? {
             return Err("Bitwarden Secrets Manager CLI is not installed".into());
         }

@@ -13,7 +13,11 @@ use wharf_plugin_sdk::SecretsAdapter;
 struct Bitwarden;
 
 impl SecretsAdapter for Bitwarden {
-    fn fetch(account: Option<String>, from: Option<String>, names: Vec<String>) -> Result<Vec<(String, String)>, String> {
+    fn fetch(
+        account: Option<String>,
+        from: Option<String>,
+        names: Vec<String>,
+    ) -> Result<Vec<(String, String)>, String> {
         let account = account.filter(|a| !a.trim().is_empty()).ok_or("Missing required option '--account'")?;
         if !succeeds("bw --version 2> /dev/null")? {
             return Err("Bitwarden CLI is not installed".into());
@@ -83,7 +87,9 @@ fn fetch_secrets(secrets: &[String], session: Option<&str>) -> Result<Results, S
         let item_json = json(&ran.stdout)?;
         if fields.iter().any(Option::is_some) {
             results.merge(from_fields(&fields, &item, &item_json)?);
-        } else if let Some(password) = get(&item_json, "login").and_then(|l| get(l, "password")).filter(|v| v.as_bool() != Some(false)) {
+        } else if let Some(password) =
+            get(&item_json, "login").and_then(|l| get(l, "password")).filter(|v| v.as_bool() != Some(false))
+        {
             results.insert(item.clone(), value_string(password));
         } else if let Some(all) = get(&item_json, "fields").and_then(Value::as_array).filter(|f| !f.is_empty()) {
             let names: Vec<Option<String>> = all.iter().map(|f| get(f, "name").map(value_string)).collect();

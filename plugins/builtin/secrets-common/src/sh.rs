@@ -28,20 +28,21 @@ pub fn parse(command: &str) -> Line {
     let mut unquoted_len = 0usize;
     let mut skip_next_word = false;
 
-    let finish = |line: &mut Line, word: &mut Option<String>, quoted: &mut bool, unquoted_len: &mut usize, skip: &mut bool| {
-        if let Some(w) = word.take() {
-            if *skip {
-                *skip = false;
-            } else if line.words.is_empty() && is_assignment(&w, *unquoted_len) {
-                let (k, v) = w.split_once('=').expect("assignment");
-                line.env.push((k.to_string(), v.to_string()));
-            } else {
-                line.words.push(w);
+    let finish =
+        |line: &mut Line, word: &mut Option<String>, quoted: &mut bool, unquoted_len: &mut usize, skip: &mut bool| {
+            if let Some(w) = word.take() {
+                if *skip {
+                    *skip = false;
+                } else if line.words.is_empty() && is_assignment(&w, *unquoted_len) {
+                    let (k, v) = w.split_once('=').expect("assignment");
+                    line.env.push((k.to_string(), v.to_string()));
+                } else {
+                    line.words.push(w);
+                }
             }
-        }
-        *quoted = false;
-        *unquoted_len = 0;
-    };
+            *quoted = false;
+            *unquoted_len = 0;
+        };
 
     while i < chars.len() {
         let c = chars[i];
@@ -65,7 +66,8 @@ pub fn parse(command: &str) -> Line {
                 quoted = true;
                 i += 1;
                 while i < chars.len() && chars[i] != '"' {
-                    if chars[i] == '\\' && i + 1 < chars.len() && matches!(chars[i + 1], '$' | '`' | '"' | '\\' | '\n') {
+                    if chars[i] == '\\' && i + 1 < chars.len() && matches!(chars[i + 1], '$' | '`' | '"' | '\\' | '\n')
+                    {
                         if chars[i + 1] != '\n' {
                             w.push(chars[i + 1]);
                         }
@@ -91,7 +93,8 @@ pub fn parse(command: &str) -> Line {
             }
             '>' | '<' => {
                 // A redirection: an all-digit unquoted word before it is the descriptor.
-                let fd = word.as_deref().is_some_and(|w| !quoted && !w.is_empty() && w.chars().all(|c| c.is_ascii_digit()));
+                let fd =
+                    word.as_deref().is_some_and(|w| !quoted && !w.is_empty() && w.chars().all(|c| c.is_ascii_digit()));
                 if fd {
                     if word.as_deref() == Some("2") {
                         line.stderr_redirected = true;

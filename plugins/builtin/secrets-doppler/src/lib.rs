@@ -13,7 +13,11 @@ use wharf_plugin_sdk::SecretsAdapter;
 struct Doppler;
 
 impl SecretsAdapter for Doppler {
-    fn fetch(_account: Option<String>, from: Option<String>, names: Vec<String>) -> Result<Vec<(String, String)>, String> {
+    fn fetch(
+        _account: Option<String>,
+        from: Option<String>,
+        names: Vec<String>,
+    ) -> Result<Vec<(String, String)>, String> {
         if !succeeds("doppler --version 2> /dev/null")? {
             return Err("Doppler CLI is not installed".into());
         }
@@ -23,10 +27,8 @@ impl SecretsAdapter for Doppler {
 
         let secrets = prefixed(&names, from.as_deref());
         let flags = flags(&secrets)?;
-        let secret_names: Vec<String> = secrets
-            .iter()
-            .map(|s| shellescape(&secrets_common::split(s, "/").pop().unwrap_or_default()))
-            .collect();
+        let secret_names: Vec<String> =
+            secrets.iter().map(|s| shellescape(&secrets_common::split(s, "/").pop().unwrap_or_default())).collect();
         let ran = backticks(&format!("doppler secrets get {} --json {flags}", secret_names.join(" ")))?;
         if !ran.success {
             return Err(format!("Could not read {} from Doppler", inspect_list(&secrets)));

@@ -11,7 +11,11 @@ use wharf_plugin_sdk::SecretsAdapter;
 struct Enpass;
 
 impl SecretsAdapter for Enpass {
-    fn fetch(_account: Option<String>, from: Option<String>, names: Vec<String>) -> Result<Vec<(String, String)>, String> {
+    fn fetch(
+        _account: Option<String>,
+        from: Option<String>,
+        names: Vec<String>,
+    ) -> Result<Vec<(String, String)>, String> {
         if !succeeds("enpass-cli version 2> /dev/null")? {
             return Err("Enpass CLI is not installed".into());
         }
@@ -39,7 +43,12 @@ impl SecretsAdapter for Enpass {
             let label = get_str(item, "label");
             let password = get_str(item, "password").filter(|p| !p.trim().is_empty());
             let (Some(title), Some(password)) = (title, password) else { continue };
-            let key = [Some(title.clone()), label].into_iter().flatten().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("/");
+            let key = [Some(title.clone()), label]
+                .into_iter()
+                .flatten()
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join("/");
             if names.contains(&title) || names.contains(&key) {
                 if results.get(&key).is_some_and(|v| !v.is_empty()) {
                     return Err(format!("{key} is present more than once"));

@@ -16,7 +16,11 @@ use wharf_plugin_sdk::SecretsAdapter;
 struct GcpSecretManager;
 
 impl SecretsAdapter for GcpSecretManager {
-    fn fetch(account: Option<String>, from: Option<String>, names: Vec<String>) -> Result<Vec<(String, String)>, String> {
+    fn fetch(
+        account: Option<String>,
+        from: Option<String>,
+        names: Vec<String>,
+    ) -> Result<Vec<(String, String)>, String> {
         let account = account.filter(|a| !a.trim().is_empty()).ok_or("Missing required option '--account'")?;
         if !succeeds("gcloud --version 2> /dev/null")? {
             return Err("gcloud CLI is not installed".into());

@@ -10,13 +10,19 @@ use wharf_plugin_sdk::SecretsAdapter;
 struct LastPass;
 
 impl SecretsAdapter for LastPass {
-    fn fetch(account: Option<String>, from: Option<String>, names: Vec<String>) -> Result<Vec<(String, String)>, String> {
+    fn fetch(
+        account: Option<String>,
+        from: Option<String>,
+        names: Vec<String>,
+    ) -> Result<Vec<(String, String)>, String> {
         let account = account.filter(|a| !a.trim().is_empty()).ok_or("Missing required option '--account'")?;
         if !succeeds("lpass --version 2> /dev/null")? {
             return Err("LastPass CLI is not installed".into());
         }
         let status = backticks("lpass status --color never")?.stdout;
-        if status.trim() != format!("Logged in as {account}.") && !backticks(&format!("lpass login {}", shellescape(&account)))?.success {
+        if status.trim() != format!("Logged in as {account}.")
+            && !backticks(&format!("lpass login {}", shellescape(&account)))?.success
+        {
             return Err("Failed to login to LastPass".into());
         }
 
@@ -28,7 +34,8 @@ impl SecretsAdapter for LastPass {
         }
         let mut results = Results::new();
         for item in json(&ran.stdout)?.as_array().into_iter().flatten() {
-            results.insert(get_str(item, "fullname").unwrap_or_default(), get_str(item, "password").unwrap_or_default());
+            results
+                .insert(get_str(item, "fullname").unwrap_or_default(), get_str(item, "password").unwrap_or_default());
         }
         let missing: Vec<&str> = secrets.iter().map(String::as_str).filter(|s| !results.contains(s)).collect();
         if !missing.is_empty() {

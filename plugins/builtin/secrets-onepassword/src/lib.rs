@@ -14,7 +14,11 @@ use wharf_plugin_sdk::SecretsAdapter;
 struct OnePassword;
 
 impl SecretsAdapter for OnePassword {
-    fn fetch(account: Option<String>, from: Option<String>, names: Vec<String>) -> Result<Vec<(String, String)>, String> {
+    fn fetch(
+        account: Option<String>,
+        from: Option<String>,
+        names: Vec<String>,
+    ) -> Result<Vec<(String, String)>, String> {
         let account = account.filter(|a| !a.trim().is_empty()).ok_or("Missing required option '--account'")?;
         if !succeeds("op --version 2> /dev/null")? {
             return Err("1Password CLI is not installed".into());
@@ -37,7 +41,8 @@ fn login(account: &str) -> Result<Option<String>, String> {
     if succeeds(&format!("op account get --account {} 2> /dev/null", shellescape(account)))? {
         return Ok(None);
     }
-    let ran = backticks(&format!("op signin {}", optionize(&[("account", Some(account)), ("force", None), ("raw", None)])))?;
+    let ran =
+        backticks(&format!("op signin {}", optionize(&[("account", Some(account)), ("force", None), ("raw", None)])))?;
     if !ran.success {
         return Err("Failed to login to 1Password".into());
     }
@@ -117,7 +122,13 @@ fn fields_map(fields_json: &Value) -> Result<Results, String> {
     Ok(results)
 }
 
-fn op_item_get(vault: &str, item: &str, fields: &[String], account: &str, session: Option<&str>) -> Result<String, String> {
+fn op_item_get(
+    vault: &str,
+    item: &str,
+    fields: &[String],
+    account: &str,
+    session: Option<&str>,
+) -> Result<String, String> {
     let labels = fields.iter().map(|f| format!("label={f}")).collect::<Vec<_>>().join(",");
     let mut options = vec![("vault", Some(vault)), ("format", Some("json")), ("account", Some(account))];
     if let Some(s) = session {

@@ -14,7 +14,11 @@ use wharf_plugin_sdk::SecretsAdapter;
 struct Passbolt;
 
 impl SecretsAdapter for Passbolt {
-    fn fetch(_account: Option<String>, from: Option<String>, names: Vec<String>) -> Result<Vec<(String, String)>, String> {
+    fn fetch(
+        _account: Option<String>,
+        from: Option<String>,
+        names: Vec<String>,
+    ) -> Result<Vec<(String, String)>, String> {
         if !succeeds("passbolt --version 2> /dev/null")? {
             return Err("Passbolt CLI is not installed".into());
         }
@@ -77,7 +81,8 @@ fn fetch_secrets(secrets: &[String]) -> Result<Results, String> {
     let items = json(&ran.stdout)?;
     let items: Vec<&Value> = items.as_array().map(|a| a.iter().collect()).unwrap_or_default();
     let found: Vec<String> = items.iter().filter_map(|i| get_str(i, "name")).collect();
-    let missing: Vec<&str> = secret_names.iter().map(String::as_str).filter(|n| !found.iter().any(|f| f == n)).collect();
+    let missing: Vec<&str> =
+        secret_names.iter().map(String::as_str).filter(|n| !found.iter().any(|f| f == n)).collect();
     if !missing.is_empty() {
         return Err(format!("Could not find the following secrets in Passbolt: {}", missing.join(", ")));
     }
@@ -159,7 +164,8 @@ fn folder_path(folder: &Value, all: &[Value]) -> String {
         if parent_id.is_empty() {
             break;
         }
-        let Some(parent) = all.iter().find(|f| f.get("id").map(secrets_common::value_string).as_deref() == Some(parent_id.as_str()))
+        let Some(parent) =
+            all.iter().find(|f| f.get("id").map(secrets_common::value_string).as_deref() == Some(parent_id.as_str()))
         else {
             break;
         };
