@@ -41,6 +41,10 @@ fi
 app_dir=$(cd "$(dirname "$app")" && pwd)
 module=$(basename "$app" .py)
 [[ "$module" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "$app: the file name must be a Python module name"
+case "$module" in wharf_plugin|wharf_entry|wit_world) die "$app: $module is a name the kit uses; rename the file" ;; esac
+if command -v python3 >/dev/null && ! python3 -c "import sys; sys.exit('$module' in sys.stdlib_module_names)"; then
+  die "$app: $module is a standard library module, which would be imported instead; rename the file"
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # The entry module componentize-py exports: it wires the user's class to the world's exports.

@@ -108,7 +108,7 @@ async fn list(global: &Global, dir: &Path) -> Result<()> {
     };
     for b in store.builtins() {
         let source = format!("builtin:{}", b.name);
-        let r = store.open(&source).await.map_err(err)?;
+        let r = store.open(&source, None).await.map_err(err)?;
         rows.push(row(b.name, &r, &source));
     }
     let mut failed = 0;
@@ -179,18 +179,14 @@ async fn resolve_arg(
     }
     let looks_like_source = arg.contains('/') || arg.contains(':') || arg.ends_with(".toml") || arg.ends_with(".wasm");
     if !looks_like_source && store.builtins().iter().any(|b| b.name == arg) {
-        return store.open(&format!("builtin:{arg}")).await.map_err(err);
+        return store.open(&format!("builtin:{arg}"), None).await.map_err(err);
     }
     if !looks_like_source && !dir.join(arg).exists() {
         return Err(CliError::argument(format!(
             "No plugin named {arg:?} (not configured in x-wharf.plugins, not built in)"
         )));
     }
-    let mut spec = PluginSpec::new(arg, arg);
-    spec.sha256 = sha256;
-    let mut r = store.load(&spec, None).await.map_err(err)?;
-    r.name = r.manifest.name.clone();
-    Ok(r)
+    store.open(arg, sha256.as_deref()).await.map_err(err)
 }
 
 async fn inspect(global: &Global, dir: &Path, arg: &str, sha256: Option<String>) -> Result<()> {
@@ -269,16 +265,14 @@ async fn verify(global: &Global, dir: &Path) -> Result<()> {
     let report = store.verify(&specs, &lock).await;
     let mut failed = 0;
     for v in &report {
+        let stale = if v.configured { "" } else { " (stale: not configured; `wharf plugin fetch` removes it)" };
         match &v.result {
-            Ok(sha) => println!("ok      {}  {}  sha256:{sha}", v.name, v.source),
+            Ok(sha) => println!("ok      {}  {}  sha256:{sha}{stale}", v.name, v.source),
             Err(e) => {
                 failed += 1;
-                println!("FAILED  {}  {}: {e}", v.name, v.source);
+                println!("FAILED  {}  {}: {e}{stale}", v.name, v.source);
             }
         }
-    }
-    for name in lock.plugins.keys().filter(|n| !specs.iter().any(|s| &s.name == *n)) {
-        println!("stale   {name}: in the lock file but not configured (`wharf plugin fetch` removes it)");
     }
     if failed > 0 {
         return Err(CliError::runtime(format!("{failed} of {} plugins failed verification", report.len())));
@@ -293,7 +287,7 @@ async fn push(dir: &Path, source: &str, reference: &str) -> Result<()> {
         _ => return Err(CliError::argument(format!("{reference}: expected oci://REGISTRY/REPOSITORY:TAG"))),
     };
     let store = store(dir);
-    let r = store.open(source).await.map_err(err)?;
+    let r = store.open(source, None).await.map_err(err)?;
     let pushed = store.push(&r, &target).await.map_err(err)?;
     println!("Pushed {} {} ({}) to oci://{target}", r.manifest.name, r.manifest.version, r.manifest.world);
     println!("layer:  sha256:{}", pushed.layer_digest);
@@ -307,7 +301,7 @@ async fn pack(dir: &Path, manifest: &str, output: Option<&str>) -> Result<()> {
         Ok(Source::Path(_)) => {}
         _ => return Err(CliError::argument(format!("{manifest}: expected a plugin.toml or a directory holding one"))),
     }
-    let r = store.open(manifest).await.map_err(err)?;
+    let r = store.open(manifest, None).await.map_err(err)?;
     let out = dir.join(output.map(str::to_string).unwrap_or_else(|| format!("{}.wasm", r.manifest.name)));
     let packed = r.packed();
     std::fs::write(&out, &packed).map_err(|e| CliError::runtime(format!("{}: {e}", out.display())))?;

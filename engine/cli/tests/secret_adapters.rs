@@ -448,41 +448,37 @@ fn secrets_file_fetches_through_the_plugins() {
     let secrets = r#"SECRETS=$(kamal secrets fetch -a bitwarden --account email@example.com mypassword myitem/field1 myitem/field2)
 PASSWORD=$(kamal secrets extract mypassword $SECRETS)
 FIELD2=$(kamal secrets extract field2 ${SECRETS})
-NESTED=$(kamal secrets extract field1 $(kamal secrets fetch -a bitwarden --account email@example.com myitem/field1))
-OP=$(kamal secrets extract SECRET2 $(kamal secrets fetch -a 1password --account myaccount --from op://myvault/myitem section/SECRET2))
+OPS=$(kamal secrets fetch -a 1password --account myaccount --from op://myvault/myitem section/SECRET2)
+OP=$(kamal secrets extract SECRET2 $OPS)
 "#;
     let files = vec![("bw", bw_data("locked")), ("op", op_data(false))];
-    let expected =
-        "SECRETS={\"mypassword\":\"secret123\",\"myitem/field1\":\"secret1\",\"myitem/field2\":\"s p$a'c\\\"e\"}\n\
-                    PASSWORD=secret123\nFIELD2=s p$a'c\"e\nNESTED=secret1\nOP=VALUE2\n";
+    // As Kamal 2.11 prints it: the fetch's output is shell-escaped (`--inline`), and dotenv
+    // expands `$a` in the extracted value.
+    let expected = r#"SECRETS=\{\"mypassword\":\"secret123\",\"myitem/field1\":\"secret1\",\"myitem/field2\":\"s\ p$a\'c\\\"e\"\}
+PASSWORD=secret123
+FIELD2=s p'c"e
+OPS=\{\"myvault/myitem/section/SECRET2\":\"VALUE2\"\}
+OP=VALUE2
+"#;
+    let calls = [
+        "bw --version",
+        "bw status",
+        "bw unlock --raw",
+        "BW_SESSION=0987654321 bw status",
+        "BW_SESSION=0987654321 bw sync",
+        "BW_SESSION=0987654321 bw get item mypassword",
+        "BW_SESSION=0987654321 bw get item myitem",
+        "op --version",
+        "op account get --account myaccount",
+        "op signin --account myaccount --force --raw",
+        "op item get myitem --vault myvault --format json --account myaccount --session 1234567890 --fields label=section.SECRET2",
+    ];
 
     let w = Vault::new(&files);
     project(&w, secrets);
     let out = w.wharf(&["secrets", "print"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), expected);
-    let bw_login = [
-        "bw --version",
-        "bw status",
-        "bw unlock --raw",
-        "BW_SESSION=0987654321 bw status",
-        "BW_SESSION=0987654321 bw sync",
-    ];
-    let mut calls: Vec<String> = bw_login.iter().map(|s| s.to_string()).collect();
-    calls.extend(
-        ["BW_SESSION=0987654321 bw get item mypassword", "BW_SESSION=0987654321 bw get item myitem"].map(String::from),
-    );
-    calls.extend(bw_login.iter().map(|s| s.to_string()));
-    calls.push("BW_SESSION=0987654321 bw get item myitem".into());
-    calls.extend(
-        [
-            "op --version",
-            "op account get --account myaccount",
-            "op signin --account myaccount --force --raw",
-            "op item get myitem --vault myvault --format json --account myaccount --session 1234567890 --fields label=section.SECRET2",
-        ]
-        .map(String::from),
-    );
     assert_eq!(w.calls(), calls);
 
     // `$(wharf secrets ...)` is the same.
@@ -490,6 +486,7 @@ OP=$(kamal secrets extract SECRET2 $(kamal secrets fetch -a 1password --account 
     project(&w, &secrets.replace("kamal secrets", "wharf secrets"));
     let out = w.wharf(&["secrets", "print"]);
     assert_eq!(stdout(&out), expected, "{}", stderr(&out));
+    assert_eq!(w.calls(), calls);
 
     if let Some(kamal) = kamal {
         let k = Vault::new(&files);
@@ -500,13 +497,49 @@ OP=$(kamal secrets extract SECRET2 $(kamal secrets fetch -a 1password --account 
     }
 }
 
+/// `$(kamal secrets extract X $(kamal secrets fetch ...))` in one line: Kamal runs the outer
+/// command in-process with the inner one as plain words (no nested substitution), so it fails
+/// having fetched nothing; Wharf does the same.
 #[test]
-fn a_failing_adapter_in_the_secrets_file_is_an_error() {
+fn nested_inline_commands_fail_like_kamal() {
+    let kamal = kamal_or_announce("nested_inline_commands_fail_like_kamal");
+    let secrets =
+        "X=$(kamal secrets extract field1 $(kamal secrets fetch -a bitwarden --account email@example.com myitem/field1))\n";
+    let words = r#"was called with arguments ["field1", "$(kamal", "secrets", "fetch", "-a", "bitwarden", "--account", "email@example.com", "myitem/field1)"]"#;
     let w = Vault::new(&[("bw", bw_data("unlocked"))]);
-    project(&w, "X=$(kamal secrets extract f $(kamal secrets fetch -a bitwarden --account email@example.com nope))\n");
+    project(&w, secrets);
     let out = w.wharf(&["secrets", "print"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("Could not read nope from Bitwarden"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(words), "{}", stderr(&out));
+    assert!(w.calls().is_empty());
+    if let Some(kamal) = kamal {
+        let k = Vault::new(&[("bw", bw_data("unlocked"))]);
+        project(&k, secrets);
+        let out = k.run(&kamal, &["secrets", "print"]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains(words), "kamal: {}", stderr(&out));
+        assert!(k.calls().is_empty());
+    }
+}
+
+#[test]
+fn a_failing_adapter_in_the_secrets_file_is_an_error() {
+    let kamal = kamal_or_announce("a_failing_adapter_in_the_secrets_file_is_an_error");
+    let secrets =
+        "S=$(kamal secrets fetch -a bitwarden --account email@example.com nope)\nX=$(kamal secrets extract f $S)\n";
+    let line = "ERROR (RuntimeError): Could not read nope from Bitwarden";
+    let w = Vault::new(&[("bw", bw_data("unlocked"))]);
+    project(&w, secrets);
+    let out = w.wharf(&["secrets", "print"]);
+    assert!(!out.status.success());
+    assert_eq!(error_line(&stderr(&out)).as_deref(), Some(line), "{}", stderr(&out));
+    if let Some(kamal) = kamal {
+        let k = Vault::new(&[("bw", bw_data("unlocked"))]);
+        project(&k, secrets);
+        let out = k.run(&kamal, &["secrets", "print"]);
+        assert_eq!(outcome(&out), line);
+        assert_eq!(k.calls(), w.calls());
+    }
 }
 
 #[test]

@@ -250,9 +250,14 @@ impl Effective {
         self.env.iter().filter(|(k, _)| self.vars.contains(k)).cloned().collect()
     }
 
-    /// Whether wasi:http may reach `host` (both lists must match it).
-    pub fn host_allowed(&self, host: &str) -> bool {
-        let m = |list: &[String]| list.iter().any(|p| p == host || glob_match(p, host));
+    /// Whether wasi:http may reach `host` on `port`: the manifest's and the grant's lists must
+    /// each have a pattern matching it, a pattern without a port (`example.com`,
+    /// `*.example.com`) matching any port, one with a port (`127.0.0.1:8080`) only that port.
+    pub fn host_allowed(&self, host: &str, port: u16) -> bool {
+        let with_port = format!("{host}:{port}");
+        let m = |list: &[String]| {
+            list.iter().any(|p| p == host || p == &with_port || glob_match(p, host) || glob_match(p, &with_port))
+        };
         m(&self.manifest_hosts) && m(&self.grant_hosts)
     }
 
@@ -375,10 +380,14 @@ mod tests {
         assert!(matches!(e.program_allowed("sh", &s(&["-c", "id"])), Err(ProgramDenial::NotDeclared)));
         let e = Effective::new(&m, &Grant::new().program("git", ["log"]));
         assert!(matches!(e.program_allowed("git", &s(&["rev-parse", "HEAD"])), Err(ProgramDenial::NotGranted)));
-        assert!(!e.host_allowed("hooks.slack.com"));
+        assert!(!e.host_allowed("hooks.slack.com", 443));
         let e = Effective::new(&m, &Grant::new().host("*.slack.com"));
-        assert!(e.host_allowed("hooks.slack.com"));
-        assert!(!e.host_allowed("evil.com"));
+        assert!(e.host_allowed("hooks.slack.com", 443));
+        assert!(!e.host_allowed("evil.com", 443));
+        // A port narrows: the manifest allows any port, the grant one.
+        let e = Effective::new(&m, &Grant::new().host("hooks.slack.com:8443"));
+        assert!(e.host_allowed("hooks.slack.com", 8443));
+        assert!(!e.host_allowed("hooks.slack.com", 443));
     }
 
     #[test]

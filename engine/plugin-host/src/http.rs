@@ -6,19 +6,18 @@ use std::sync::Arc;
 
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::state::{Call, Level, State};
+use crate::state::{Call, Level, State, Stream};
 
 /// The per-call gate in front of the default HTTP client.
 pub(crate) struct HttpGate {
     pub call: Arc<Call>,
 }
 
-/// What a request is checked against: `host` and `host:port` (the port defaulting to the
-/// scheme's), so a grant may name either.
-fn authority_names(uri: &http::Uri) -> Option<(String, String)> {
+/// The request's host (lowercase, without IPv6 brackets) and port (the scheme's by default).
+fn host_and_port(uri: &http::Uri) -> Option<(String, u16)> {
     let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
     let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
-    Some((host.clone(), format!("{host}:{port}")))
+    Some((host, port))
 }
 
 type SendFuture = Box<
@@ -37,19 +36,22 @@ impl WasiHttpHooks for HttpGate {
         options: Option<RequestOptions>,
         fut: Box<dyn std::future::Future<Output = Result<(), Error>> + Send>,
     ) -> SendFuture {
-        let allowed = authority_names(request.uri())
-            .filter(|(host, with_port)| self.call.caps.host_allowed(host) || self.call.caps.host_allowed(with_port));
-        if allowed.is_none() {
+        let target = host_and_port(request.uri());
+        let allowed = target.as_ref().is_some_and(|(host, port)| self.call.caps.host_allowed(host, *port));
+        if !allowed {
             let shown = request.uri().authority().map(|a| a.to_string()).unwrap_or_else(|| "(none)".into());
-            let declared = authority_names(request.uri())
-                .map(|(h, hp)| {
-                    let m = |p: &String| p == &h || p == &hp || crate::manifest::glob_match(p, &h);
-                    self.call.caps.manifest_hosts.iter().any(m)
-                })
-                .unwrap_or(false);
+            // Would the manifest allow it (so that only the user's grant is missing)?
+            let declared = target.is_some_and(|(host, port)| {
+                let manifest_only = crate::grant::Effective {
+                    manifest_hosts: self.call.caps.manifest_hosts.clone(),
+                    grant_hosts: vec!["*".into()],
+                    ..Default::default()
+                };
+                manifest_only.host_allowed(&host, port)
+            });
             let why = if declared { "" } else { " (its manifest does not declare it)" };
             let message = format!("plugin {}: capability host {shown} not granted{why}", self.call.plugin);
-            let _ = self.call.log(Level::Error, &message);
+            self.call.emit(Level::Error, Stream::Host, &message);
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         self.call.note(&format!("http: {} {}", request.method(), request.uri()));

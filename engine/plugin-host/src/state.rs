@@ -141,7 +141,7 @@ impl Call {
         Ok(())
     }
 
-    fn emit(&self, level: Level, stream: Stream, message: &str) {
+    pub(crate) fn emit(&self, level: Level, stream: Stream, message: &str) {
         if let Some(held) = &self.held {
             let message = message.to_string();
             held.lock().unwrap().push(LogRecord { plugin: self.plugin.clone(), level, stream, message });

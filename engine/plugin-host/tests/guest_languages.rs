@@ -304,7 +304,8 @@ async fn js_notify_logs_the_summary_with_the_commit_from_git_starlingmonkey() {
 }
 
 /// The secrets-adapter world through both kits (tests/fixtures/lang): values from a granted
-/// program, masked in the adapter's own log; a failure's message; an unexpected exception.
+/// program, masked in the adapter's own log; `print` / `console.log` in order with `log`; a
+/// failure's message; an unexpected exception.
 async fn secrets_adapter_runs(plugin: Plugin, crash: &str) {
     assert_eq!(plugin.world(), World::SecretsAdapter);
     let logs = Logs::default();
@@ -320,7 +321,7 @@ async fn secrets_adapter_runs(plugin: Plugin, crash: &str) {
         got,
         [("prod/DB_PASSWORD".to_string(), "pa55-w0rd-xyz".to_string()), ("prod/API_KEY".into(), "k3y-123456".into())]
     );
-    assert_eq!(logs.said(), ["fetched DB_PASSWORD = [REDACTED]", "fetched API_KEY = [REDACTED]"]);
+    assert_eq!(logs.said(), ["fetching 2 secrets", "fetched DB_PASSWORD = [REDACTED]", "fetched API_KEY = [REDACTED]"]);
 
     let err = plugin.fetch_secrets(None, None, &names(&["NOPE"]), &grant, &opts).await.unwrap_err();
     assert!(matches!(err, PluginError::Failed { .. }), "{err:?}");
@@ -339,12 +340,14 @@ const FIXTURES: &str = "engine/plugin-host/tests/fixtures/lang";
 
 #[tokio::test]
 async fn a_python_secrets_adapter() {
-    let wasm = python("kit-secrets-py", &format!("{FIXTURES}/secrets.py"), "secrets-adapter");
+    let wasm = python("kit-secrets-py", &format!("{FIXTURES}/env_secrets.py"), "secrets-adapter");
     secrets_adapter_runs(load(FIXTURES, &wasm), "ZeroDivisionError: division by zero").await;
 }
 
 #[tokio::test]
 async fn a_javascript_secrets_adapter() {
-    let wasm = js("kit-secrets", &format!("{FIXTURES}/secrets.js"), "secrets-adapter", "quickjs");
-    secrets_adapter_runs(load(FIXTURES, &wasm), "TypeError: ").await;
+    for backend in ["quickjs", "starlingmonkey"] {
+        let wasm = js("kit-secrets", &format!("{FIXTURES}/env_secrets.js"), "secrets-adapter", backend);
+        secrets_adapter_runs(load(FIXTURES, &wasm), "TypeError: ").await;
+    }
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use common::{manifest, wasm, Logs};
 use wharf_plugin_host::{
-    CallOptions, Grant, HookContext, HostConfig, LoadSource, Manifest, Plugin, PluginError, PluginHost, Stream, World,
+    CallOptions, Grant, HookContext, HostConfig, Level, LoadSource, Manifest, Plugin, PluginError, PluginHost, Stream,
+    World,
 };
 
 /// One host for the tests of this file (compiling is what costs; the cache is per process).
@@ -53,18 +54,25 @@ async fn rust_hook_runs_and_its_log_line_arrives_with_secrets_masked() {
         ],
     );
     let opts = CallOptions::new().secrets([token]).log(logs.sink());
-    plugin.run_hook(&ctx, &Grant::new(), &opts).await.unwrap();
+    // The webhook's host is not granted: the POST is refused, the hook fails, and the token in
+    // the URL stays masked in the log and in the error.
+    let err = plugin.run_hook(&ctx, &Grant::new(), &opts).await.unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "plugin rust-notify failed: posting to the webhook failed: https://hooks.example.com/services/[REDACTED]: ErrorCode::HttpRequestDenied"
+    );
     let messages = logs.messages();
     assert_eq!(
         messages,
         [
             "hello abc123 deployed by alice on 10.0.0.1, 10.0.0.2 in 42s",
-            "would POST to https://hooks.example.com/services/[REDACTED]"
+            "plugin rust-notify: capability host hooks.example.com not granted"
         ],
         "{messages:?}"
     );
     let records = logs.0.lock().unwrap().clone();
-    assert!(records.iter().all(|r| r.plugin == "rust-notify" && r.stream == Stream::Log));
+    assert!(records.iter().all(|r| r.plugin == "rust-notify"));
+    assert_eq!((records[0].stream, records[1].stream, records[1].level), (Stream::Log, Stream::Host, Level::Error));
     assert!(!logs.all().contains(token));
 
     // A missing variable fails the hook, with the plugin's message.
@@ -329,4 +337,56 @@ async fn the_network_is_off() {
     assert!(said[1].starts_with("resolve localhost: "), "{said:?}");
     assert!(said[2].starts_with(&format!("udp send {target}: ")), "{said:?}");
     assert!(listener.accept().is_err(), "a connection arrived");
+}
+
+/// An HTTP server on loopback answering `hello` to each request; the count of requests.
+fn http_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello");
+        }
+    });
+    (addr, hits)
+}
+
+#[tokio::test]
+async fn http_reaches_only_granted_hosts() {
+    let (allowed, allowed_hits) = http_server();
+    let (denied, denied_hits) = http_server();
+    let plugin = attack("http-ungranted");
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    // The manifest declares any port of 127.0.0.1; the user grants one.
+    let grant = Grant::new().host(allowed.clone());
+    let denied_urls = format!("http://{denied}/x http://evil.example/");
+    let env = [("ALLOWED_URL", format!("http://{allowed}/ok")), ("DENIED_URLS", denied_urls)];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    plugin.run_hook(&ctx("post-deploy", &env), &grant, &opts).await.unwrap_or_else(|e| panic!("{e}\n{}", logs.all()));
+    assert_eq!(allowed_hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(denied_hits.load(std::sync::atomic::Ordering::SeqCst), 0, "a request reached the ungranted host");
+    let all = logs.all();
+    assert!(all.contains("allowed: 200 hello"), "{all}");
+    assert!(all.contains(&format!("plugin http-ungranted: capability host {denied} not granted")), "{all}");
+    assert!(
+        all.contains(
+            "plugin http-ungranted: capability host evil.example not granted (its manifest does not declare it)"
+        ),
+        "{all}"
+    );
+    assert_eq!(all.matches("refused: ").count(), 2, "{all}");
+    // Without any grant, even the declared host is refused.
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let err = plugin.run_hook(&ctx("post-deploy", &env), &Grant::new(), &opts).await.unwrap_err();
+    assert!(err.to_string().starts_with("plugin http-ungranted failed: the granted host failed:"), "{err}");
+    assert!(logs.all().contains(&format!("plugin http-ungranted: capability host {allowed} not granted")));
 }

@@ -35,7 +35,7 @@ pub use cache::{BlobCache, Corrupt};
 pub use error::{Result, StoreError};
 pub use inspect::{component_interfaces, interfaces, Interfaces};
 pub use lock::{LockEntry, LockFile, LOCK_PATH};
-pub use net::NetOptions;
+pub use net::{NetOptions, MAX_PLUGIN_SIZE};
 pub use pack::{pack, unpack, PackError};
 pub use source::{parse_sha256, Source};
 pub use store::{PluginSpec, Resolved, Store, Verified};

@@ -97,3 +97,21 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+/// The largest plugin file downloaded (Python and JavaScript components are tens of MiB).
+pub const MAX_PLUGIN_SIZE: usize = 256 << 20;
+
+/// A response body, refused past [`MAX_PLUGIN_SIZE`].
+pub(crate) async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    if resp.content_length().is_some_and(|n| n > MAX_PLUGIN_SIZE as u64) {
+        return Err(format!("larger than {} MiB; not a plugin file", MAX_PLUGIN_SIZE >> 20));
+    }
+    let mut bytes = vec![];
+    while let Some(chunk) = resp.chunk().await.map_err(|e| chain(&e))? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_PLUGIN_SIZE {
+            return Err(format!("larger than {} MiB; not a plugin file", MAX_PLUGIN_SIZE >> 20));
+        }
+    }
+    Ok(bytes)
+}

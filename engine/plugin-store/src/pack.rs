@@ -35,15 +35,6 @@ struct Found {
     data: std::ops::Range<usize>,
 }
 
-fn leb128_len(mut n: usize) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
-
 fn write_leb128(out: &mut Vec<u8>, mut n: usize) {
     loop {
         let byte = (n & 0x7f) as u8;
@@ -195,6 +186,18 @@ mod tests {
         let text = "# ".repeat(300);
         let packed = pack(&text, EMPTY_COMPONENT).unwrap();
         assert_eq!(unpack(&packed).unwrap(), (text, EMPTY_COMPONENT.to_vec()));
+    }
+
+    #[test]
+    fn a_padded_section_size_is_found() {
+        let text = "name = \"x\"";
+        let mut body = vec![SECTION.len() as u8];
+        body.extend_from_slice(SECTION.as_bytes());
+        body.extend_from_slice(text.as_bytes());
+        let mut file = EMPTY_COMPONENT.to_vec();
+        file.extend_from_slice(&[0, 0x80 | body.len() as u8, 0x80, 0x00]);
+        file.extend_from_slice(&body);
+        assert_eq!(unpack(&file).unwrap(), (text.to_string(), EMPTY_COMPONENT.to_vec()));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::builtin::BuiltinPlugin;
 use crate::cache::BlobCache;
 use crate::error::{Result, StoreError};
 use crate::lock::{LockEntry, LockFile};
-use crate::net::{chain, NetOptions};
+use crate::net::{chain, read_capped, NetOptions};
 use crate::oci::{ArtifactInfo, Pushed, Reference, Registry};
 use crate::pack::{self, sha256_hex};
 use crate::source::{parse_sha256, Source};
@@ -133,6 +133,8 @@ pub struct Verified {
     pub source: String,
     /// The pinned sha256 (from the lock file), if any.
     pub expected: Option<String>,
+    /// Whether deploy.yml configures it (else it is a stale lock entry).
+    pub configured: bool,
     /// What was found; `Err` for a mismatch, a missing entry or an unreachable source.
     pub result: Result<String>,
 }
@@ -233,8 +235,9 @@ impl Store {
         Ok((out, lock))
     }
 
-    /// Checks every configured plugin against the lock file: the cached blob when there is one
-    /// (its content must match), else the source itself.
+    /// Checks every configured plugin against the lock file (the cached blob when there is one,
+    /// its content must match, else the source itself), then the lock's entries for plugins no
+    /// longer configured (`configured: false`), against their locked source.
     pub async fn verify(&self, specs: &[PluginSpec], lock: &LockFile) -> Vec<Verified> {
         let mut out = vec![];
         for spec in specs {
@@ -250,7 +253,18 @@ impl Store {
                 name: spec.name.clone(),
                 source: spec.source.clone(),
                 expected: entry.map(|e| e.sha256.clone()),
+                configured: true,
                 result,
+            });
+        }
+        for (name, entry) in lock.plugins.iter().filter(|(n, _)| !specs.iter().any(|s| &&s.name == n)) {
+            let spec = PluginSpec::new(name, &entry.source);
+            out.push(Verified {
+                name: name.clone(),
+                source: entry.source.clone(),
+                expected: Some(entry.sha256.clone()),
+                configured: false,
+                result: self.load(&spec, Some(lock)).await.map(|r| r.sha256),
             });
         }
         out
@@ -496,7 +510,7 @@ impl Store {
         if !resp.status().is_success() {
             return Err(err(format!("GET {url}: {}", resp.status())));
         }
-        Ok(resp.bytes().await.map_err(|e| err(chain(&e)))?.to_vec())
+        read_capped(resp).await.map_err(|e| err(format!("GET {url}: {e}")))
     }
 }
 

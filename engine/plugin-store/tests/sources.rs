@@ -168,7 +168,7 @@ async fn oci_push_pull_lock_and_tampering() {
     let sha = wharf_plugin_store::pack::sha256_hex(&packed);
 
     // Push from a plugin directory.
-    let local = s.open(dir.to_str().unwrap()).await.unwrap();
+    let local = s.open(dir.to_str().unwrap(), None).await.unwrap();
     let reference =
         wharf_plugin_store::oci::Reference::parse(&format!("{}/wharf/file-secrets:0.1.0", registry.addr)).unwrap();
     let pushed = s.push(&local, &reference).await.unwrap();
@@ -208,9 +208,16 @@ async fn oci_push_pull_lock_and_tampering() {
     );
     assert_eq!(lock.plugins["local"].sha256, sha);
     assert!(s.verify(&specs, &lock).await.iter().all(|v| v.result.is_ok()));
+    // An entry no longer configured is still checked, and marked.
+    let report = s.verify(&specs[..1], &lock).await;
+    assert_eq!(
+        report.iter().map(|v| (v.name.as_str(), v.configured)).collect::<Vec<_>>(),
+        [("secrets", true), ("local", false)]
+    );
+    assert!(report[1].result.is_ok());
 
     // The tag moves to another build: the lock keeps the old one (pulled by its digest).
-    let other = s.open(dir.to_str().unwrap()).await.unwrap();
+    let other = s.open(dir.to_str().unwrap(), None).await.unwrap();
     let mut moved = other.clone();
     moved.manifest_text.push_str("\n# rebuilt\n");
     let pushed2 = s.push(&moved, &reference).await.unwrap();
@@ -272,7 +279,7 @@ async fn oci_with_basic_credentials_from_the_docker_config() {
 
     // No credentials: refused with a clear message.
     let s = store(project.path(), cache.path(), None);
-    let local = s.open(dir.to_str().unwrap()).await.unwrap();
+    let local = s.open(dir.to_str().unwrap(), None).await.unwrap();
     let e = s.push(&local, &reference).await.unwrap_err().to_string();
     assert!(e.contains("plugin file-secrets") && e.contains("wants a login"), "{e}");
 

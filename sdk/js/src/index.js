@@ -11,8 +11,8 @@
 //     log.info(`${ctx.service} ${ctx.version} deployed`);
 //   });
 //
-// What the host offers: `log` (secret values masked by the host; `console.log` works too with
-// the StarlingMonkey backend), `run` or its alias `exec` (programs the manifest declares and the user grants; no
+// What the host offers: `log` (secret values masked by the host; `console.log` and friends go
+// there too), `run` or its alias `exec` (programs the manifest declares and the user grants; no
 // shell), `readFile`/`readBytes`/`listDir`/`exists` (granted directories only). No network yet;
 // every call runs in a fresh instance, so nothing is kept between calls. Imports are synchronous.
 
@@ -29,6 +29,30 @@ export const log = {
   info: (message) => hostLog('info', String(message)),
   warn: (message) => hostLog('warn', String(message)),
   error: (message) => hostLog('error', String(message)),
+};
+
+// `console` goes to the host's log too: QuickJS has no console at all, and StarlingMonkey's
+// writes to stdio, which `-d all` disables.
+function show(args) {
+  return args
+    .map((a) => {
+      if (typeof a === 'string') return a;
+      if (a instanceof Error) return `${a.name}: ${a.message}`;
+      try {
+        return JSON.stringify(a) ?? String(a);
+      } catch {
+        return String(a);
+      }
+    })
+    .join(' ');
+}
+globalThis.console = {
+  log: (...a) => log.info(show(a)),
+  info: (...a) => log.info(show(a)),
+  warn: (...a) => log.warn(show(a)),
+  error: (...a) => log.error(show(a)),
+  debug: (...a) => log.debug(show(a)),
+  trace: (...a) => log.trace(show(a)),
 };
 
 // The payload of an import's `err(...)`: the bindings throw it, or an Error carrying it.

@@ -39,6 +39,14 @@ __all__ = [
 
 # --- log -------------------------------------------------------------------------------------
 
+# `print` goes to the host's log (stdout at info, stderr at warn) line by line, in order with
+# `log` calls, and nothing is left in a buffer when the instance is dropped.
+for _stream in (sys.stdout, sys.stderr):
+    try:
+        _stream.reconfigure(line_buffering=True)
+    except (AttributeError, ValueError):
+        pass
+
 class _Log:
     """`log.info("...")` and friends: one message through the host (secret values masked)."""
 

@@ -70,19 +70,30 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -
     req.set_path_with_query(Some(path)).map_err(|_| bad("path"))?;
     let outgoing = req.body().map_err(|_| "request body already taken".to_string())?;
     let pending = outgoing_handler::handle(req, None).map_err(|e| format!("{url}: {e:?}"))?;
+    // Write the body, then wait for the answer; when the host refused the request (a host not
+    // granted, say) the body stream is closed, and the answer says why.
+    let mut body_error = None;
     {
         let stream = outgoing.write().map_err(|_| "request body stream already taken".to_string())?;
         for chunk in body.chunks(4096) {
-            stream.blocking_write_and_flush(chunk).map_err(|e| format!("{url}: sending the body: {e:?}"))?;
+            if let Err(e) = stream.blocking_write_and_flush(chunk) {
+                body_error = Some(format!("{url}: sending the body: {e:?}"));
+                break;
+            }
         }
     }
-    OutgoingBody::finish(outgoing, None).map_err(|e| format!("{url}: {e:?}"))?;
+    if body_error.is_none() {
+        OutgoingBody::finish(outgoing, None).map_err(|e| format!("{url}: {e:?}"))?;
+    }
     pending.subscribe().block();
     let response = match pending.get() {
         Some(Ok(Ok(r))) => r,
         Some(Ok(Err(code))) => return Err(format!("{url}: {code:?}")),
         Some(Err(())) | None => return Err(format!("{url}: no response")),
     };
+    if let Some(e) = body_error {
+        return Err(e);
+    }
     let status = response.status();
     let incoming = response.consume().map_err(|_| "response body already taken".to_string())?;
     let mut out = Vec::new();

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::auth::{self, Challenge, Credentials};
 use super::{Reference, CONFIG_MEDIA_TYPE, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
-use crate::net::{chain, NetOptions};
+use crate::net::{chain, read_capped, NetOptions};
 use crate::pack::sha256_hex;
 
 /// A connection to one repository of one registry.
@@ -252,7 +252,7 @@ impl Registry {
         if !resp.status().is_success() {
             return Err(Self::fail(&format!("manifest {selector}"), resp).await);
         }
-        let body = resp.bytes().await.map_err(|e| format!("manifest {selector}: {}", chain(&e)))?;
+        let body = read_capped(resp).await.map_err(|e| format!("manifest {selector}: {e}"))?;
         let manifest_digest = sha256_hex(&body);
         if let Some(expected) = selector.strip_prefix("sha256:") {
             if expected != manifest_digest {
@@ -287,7 +287,7 @@ impl Registry {
         if !resp.status().is_success() {
             return Err(Self::fail(&format!("layer sha256:{layer_digest}"), resp).await);
         }
-        let data = resp.bytes().await.map_err(|e| format!("layer sha256:{layer_digest}: {}", chain(&e)))?.to_vec();
+        let data = read_capped(resp).await.map_err(|e| format!("layer sha256:{layer_digest}: {e}"))?;
         let actual = sha256_hex(&data);
         if actual != layer_digest {
             return Err(format!("layer digest mismatch: expected sha256:{layer_digest}, got sha256:{actual}"));

@@ -58,9 +58,19 @@ pub fn succeeds(command: &str) -> Result<bool, String> {
 }
 
 /// Ruby's `JSON.parse(text)`; objects keep their key order. The error is the one Kamal shows
-/// (`JSON::ParserError`).
+/// (`JSON::ParserError`, see [`raise`]).
 pub fn json(text: &str) -> Result<Value, String> {
-    serde_json::from_str(text).map_err(|_| ruby::json_parse_error(text))
+    serde_json::from_str(text).map_err(|e| raise("JSON::ParserError", &ruby::json_parse_error(text, e.line(), e.column())))
+}
+
+/// The separator of [`raise`]'s class prefix.
+pub const CLASS_MARK: char = '\u{1}';
+
+/// An error of Ruby class `class` (Kamal raises `RuntimeError` unless said otherwise): the
+/// message prefixed with `\u{1}CLASS\u{1}`, which Wharf turns into `ERROR (CLASS): message`.
+/// Plain messages are `RuntimeError`s.
+pub fn raise(class: &str, message: &str) -> String {
+    format!("{CLASS_MARK}{class}{CLASS_MARK}{message}")
 }
 
 /// A JSON value as the string Kamal puts in its results: a string as is, `null` as empty,

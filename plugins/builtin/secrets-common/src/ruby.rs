@@ -122,14 +122,42 @@ pub fn optionize(options: &[(&str, Option<&str>)]) -> String {
     words.join(" ")
 }
 
-/// The message of the `JSON::ParserError` Ruby's `JSON.parse` raises on `text`.
-pub fn json_parse_error(text: &str) -> String {
-    let trimmed = text.trim_start();
-    if trimmed.is_empty() {
-        "unexpected end of input".to_string()
-    } else {
-        format!("unexpected token at '{trimmed}'")
+/// The message of the `JSON::ParserError` Ruby's `JSON.parse` (json 2.10 and later, as in
+/// Kamal 2.11) raises on `text`, given where serde_json stopped (1-based `line` and `column`):
+/// `unexpected end of input at line 1 column 1`, `unexpected character: 'garbage' at line 1
+/// column 1`, `unexpected token 'tru}' at line 1 column 9`.
+pub fn json_parse_error(text: &str, line: usize, column: usize) -> String {
+    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let mut pos = (line_start + column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(pos) {
+        pos -= 1;
     }
+    // serde_json stops after the offending word: go back to its start.
+    while pos > line_start && text[..pos].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
+        pos -= 1;
+    }
+    if text[pos..].trim().is_empty() {
+        let end = text.trim_end();
+        let (l, c) = line_col(text, end.len());
+        return format!("unexpected end of input at line {l} column {c}");
+    }
+    let rest = text[pos..].trim_start();
+    pos = text.len() - rest.len();
+    let word: String = rest.chars().take_while(|c| !c.is_whitespace()).take(32).collect();
+    let (l, c) = line_col(text, pos);
+    if word.starts_with(|c: char| c.is_ascii_digit() || matches!(c, 't' | 'f' | 'n' | 'N' | 'I' | '-')) {
+        format!("unexpected token '{word}' at line {l} column {c}")
+    } else {
+        format!("unexpected character: '{word}' at line {l} column {c}")
+    }
+}
+
+/// The 1-based line and column (in characters) of byte offset `pos`.
+fn line_col(text: &str, pos: usize) -> (usize, usize) {
+    let before = &text[..pos];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, col)
 }
 
 #[cfg(test)]
@@ -155,6 +183,17 @@ mod tests {
         assert_eq!(escape_shell_value("#{x}"), "\"\\#{x}\"");
         assert_eq!(escape_shell_value("aé b"), "\"a\"é\" b\"");
         assert_eq!(optionize(&[("account", Some("a")), ("force", None)]), "--account \"a\" --force");
+    }
+
+    #[test]
+    fn json_errors_like_ruby() {
+        let msg = |t: &str| {
+            let e = serde_json::from_str::<serde_json::Value>(t).unwrap_err();
+            json_parse_error(t, e.line(), e.column())
+        };
+        assert_eq!(msg(""), "unexpected end of input at line 1 column 1");
+        assert_eq!(msg("garbage here\nline2\n"), "unexpected character: 'garbage' at line 1 column 1");
+        assert_eq!(msg("  {\"a\": tru}"), "unexpected token 'tru}' at line 1 column 9");
     }
 
     #[test]

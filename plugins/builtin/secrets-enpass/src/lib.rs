@@ -5,7 +5,7 @@
 //! `TITLE/LABEL`, or `TITLE` for an entry without a label.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, get_str, json, succeeds, Results};
+use secrets_common::{backticks, get_str, json, raise, succeeds, Results};
 use wharf_plugin_sdk::SecretsAdapter;
 
 struct Enpass;
@@ -20,7 +20,7 @@ impl SecretsAdapter for Enpass {
             return Err("Enpass CLI is not installed".into());
         }
         let Some(vault) = from else {
-            return Err("undefined method 'shellescape' for nil".into());
+            return Err(raise("NoMethodError", "undefined method `shellescape' for nil"));
         };
         // The titles: the part before the last `/`, or the whole name.
         let mut titles: Vec<String> = vec![];

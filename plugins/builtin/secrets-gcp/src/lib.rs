@@ -9,7 +9,7 @@
 //! `PROJECT/NAME`, values the base64-decoded payload.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, get, get_str, json, prefixed, succeeds, Ran, Results};
+use secrets_common::{backticks, get, get_str, json, prefixed, raise, succeeds, Ran, Results};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -43,7 +43,7 @@ impl SecretsAdapter for GcpSecretManager {
             let (ran, parsed) = run(&command, &project, &user, service_account.as_deref())?;
             let data = get(&parsed, "payload").and_then(|p| get_str(p, "data"));
             let Some(data) = data else {
-                return Err("undefined method 'unpack1' for nil".into());
+                return Err(raise("NoMethodError", "undefined method `unpack1' for nil"));
             };
             results.insert(item_name.clone(), String::from_utf8_lossy(&decode64(&data)).into_owned());
             if !ran.success {

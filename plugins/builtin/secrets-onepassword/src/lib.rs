@@ -7,7 +7,7 @@
 //! `op://` and a final `/password`.
 
 use secrets_common::ruby::{optionize, shellescape};
-use secrets_common::{backticks, json, prefixed, succeeds, value_string, Results};
+use secrets_common::{backticks, json, prefixed, raise, succeeds, value_string, Results};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -96,14 +96,14 @@ fn fetch_specified(secrets: &[String], account: &str, session: Option<&str>) -> 
 
 fn fetch_all(from: Option<&str>, account: &str, session: Option<&str>) -> Result<Results, String> {
     let Some(from) = from else {
-        return Err("undefined method 'delete_prefix' for nil".into());
+        return Err(raise("NoMethodError", "undefined method `delete_prefix' for nil"));
     };
     let from = from.strip_prefix("op://").unwrap_or(from);
     let mut parts = secrets_common::split(from, "/").into_iter();
     let vault = parts.next().unwrap_or_default();
     let item = parts.next().unwrap_or_default();
     let item_json = json(&op_item_get(&vault, &item, &[], account, session)?)?;
-    let fields = item_json.get("fields").ok_or("key not found: \"fields\"")?;
+    let fields = item_json.get("fields").ok_or_else(|| raise("KeyError", "key not found: \"fields\""))?;
     fields_map(fields)
 }
 
@@ -111,7 +111,7 @@ fn fetch_all(from: Option<&str>, account: &str, session: Option<&str>) -> Result
 fn fields_map(fields_json: &Value) -> Result<Results, String> {
     let mut results = Results::new();
     let Some(fields) = fields_json.as_array() else {
-        return Err("wrong element type (expected array)".into());
+        return Err(raise("TypeError", "no implicit conversion of String into Integer"));
     };
     for field in fields {
         let reference = secrets_common::get_str(field, "reference").unwrap_or_default();

@@ -7,7 +7,7 @@
 //! --json`. Keys are the resources' names.
 
 use secrets_common::ruby::{inspect, shellescape};
-use secrets_common::{backticks, get_str, inspect_list, json, prefixed, split, succeeds, Results};
+use secrets_common::{backticks, get_str, inspect_list, json, prefixed, raise, split, succeeds, Results};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -27,7 +27,7 @@ impl SecretsAdapter for Passbolt {
         }
         let secrets = prefixed(&names, from.as_deref());
         if secrets.is_empty() {
-            return Err("No secrets given to fetch".into());
+            return Err(raise("ArgumentError", "No secrets given to fetch"));
         }
         Ok(fetch_secrets(&secrets)?.into_pairs())
     }
