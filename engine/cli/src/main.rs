@@ -45,8 +45,32 @@ impl wharf_config::SecretLookup for LazySecrets {
     }
 }
 
-fn make_secrets(dir: &std::path::Path, path: &str, destination: Option<&str>) -> Arc<wharf_secrets::Secrets> {
-    let fetcher: Arc<dyn wharf_secrets::cli::AdapterFetcher> = Arc::new(secret_adapters::PluginAdapters);
+/// The project's `x-wharf` settings from the raw deploy.yml (for the secrets commands, which do
+/// not validate the whole configuration); empty when there is no deploy.yml.
+fn raw_extension(global: &Global, dir: &std::path::Path) -> Result<wharf_config::extension::WharfExtension> {
+    let file = dir.join(&global.config_file);
+    if !file.exists() {
+        return Ok(Default::default());
+    }
+    let raw = wharf_config::load::load_raw_config(&wharf_config::LoadOptions {
+        config_file: file,
+        destination: global.destination.clone(),
+        env: std::env::vars().collect(),
+        ..Default::default()
+    })?;
+    Ok(wharf_config::extension::WharfExtension::parse(&raw)?)
+}
+
+/// Secrets of `path`, whose `$(kamal secrets fetch -a NAME ...)` use Kamal's adapters (built-in
+/// plugins) and the secrets-adapter plugins of `ext`.
+fn make_secrets(
+    dir: &std::path::Path,
+    path: &str,
+    destination: Option<&str>,
+    ext: &wharf_config::extension::WharfExtension,
+) -> Arc<wharf_secrets::Secrets> {
+    let fetcher: Arc<dyn wharf_secrets::cli::AdapterFetcher> =
+        Arc::new(plugins::ConfiguredAdapters::new(dir, ext.clone()));
     Arc::new(
         wharf_secrets::Secrets::new(destination)
             .with_secrets_path(path)
@@ -70,7 +94,7 @@ fn load_config(
         ..Default::default()
     };
     let config = wharf_config::Configuration::load(options)?;
-    let secrets = make_secrets(dir, &config.secrets_path(), global.destination.as_deref());
+    let secrets = make_secrets(dir, &config.secrets_path(), global.destination.as_deref(), config.wharf());
     let _ = lazy.0.set(secrets.clone());
     if !config.has_version() {
         let clean_clone = config.builder().git_clone(git::used(dir));
@@ -603,7 +627,8 @@ fn secrets_command(global: &Global, dir: &std::path::Path, cmd: &SecretsCommand)
                 names: secrets.clone(),
                 inline: *inline,
             };
-            match cli::fetch(&args, &secret_adapters::PluginAdapters).map_err(|e| CliError::runtime(e.to_string()))? {
+            let fetcher = plugins::ConfiguredAdapters::new(dir, raw_extension(global, dir)?);
+            match cli::fetch(&args, &fetcher).map_err(secret_adapters::cli_error)? {
                 cli::FetchOutcome::Output(s) => println!("{s}"),
                 cli::FetchOutcome::MissingAccount => println!("{}", cli::MISSING_ACCOUNT),
             }
@@ -621,7 +646,8 @@ fn secrets_command(global: &Global, dir: &std::path::Path, cmd: &SecretsCommand)
                 ..Default::default()
             })?;
             let path = wharf_config::model::secrets_path_of(&raw);
-            let secrets = make_secrets(dir, &path, global.destination.as_deref());
+            let ext = wharf_config::extension::WharfExtension::parse(&raw)?;
+            let secrets = make_secrets(dir, &path, global.destination.as_deref(), &ext);
             print!("{}", cli::print_lines(&secrets.to_map()?));
             Ok(())
         }

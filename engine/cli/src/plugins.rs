@@ -244,3 +244,50 @@ impl Plugins {
         block_on(plugin.build(req, &grant, &opts)).map_err(|e| CliError::runtime(e.to_string()))
     }
 }
+
+/// Kamal's adapters (built-in plugins, [`crate::secret_adapters::PluginAdapters`]) plus the
+/// secrets-adapter plugins configured under `x-wharf.plugins`, by name, for
+/// `$(kamal secrets fetch -a NAME ...)` and `wharf secrets fetch -a NAME`.
+pub struct ConfiguredAdapters {
+    plugins: Plugins,
+    fetched: Mutex<Vec<String>>,
+}
+
+impl ConfiguredAdapters {
+    pub fn new(project: &Path, ext: WharfExtension) -> ConfiguredAdapters {
+        let plugins = Plugins::new(project, ext, Verbosity { info: true, debug: false });
+        ConfiguredAdapters { plugins, fetched: Mutex::new(vec![]) }
+    }
+}
+
+impl wharf_secrets::cli::AdapterFetcher for ConfiguredAdapters {
+    fn fetch(
+        &self,
+        adapter: wharf_secrets::cli::Adapter,
+        names: &[String],
+        account: Option<&str>,
+        from: Option<&str>,
+    ) -> std::result::Result<wharf_secrets::SecretMap, String> {
+        crate::secret_adapters::PluginAdapters.fetch(adapter, names, account, from)
+    }
+
+    fn has_custom(&self, name: &str) -> bool {
+        self.plugins.ext.plugin(name).is_some()
+    }
+
+    fn fetch_custom(
+        &self,
+        name: &str,
+        names: &[String],
+        account: Option<&str>,
+        from: Option<&str>,
+    ) -> std::result::Result<wharf_secrets::SecretMap, String> {
+        let plugin = self.plugins.load(name, World::SecretsAdapter).map_err(|e| e.message)?;
+        let grant = self.plugins.grant(name);
+        let mask = self.fetched.lock().unwrap().clone();
+        let opts = CallOptions::new().secrets(mask).log(terminal_sink(self.plugins.verbosity));
+        let pairs = block_on(plugin.fetch_secrets(account, from, names, &grant, &opts)).map_err(|e| e.to_string())?;
+        self.fetched.lock().unwrap().extend(pairs.iter().map(|(_, v)| v.clone()));
+        Ok(pairs.into_iter().collect())
+    }
+}

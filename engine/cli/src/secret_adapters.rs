@@ -18,6 +18,7 @@ use wharf_plugin_host::{CallOptions, Grant, Manifest, Plugin, PluginError};
 use wharf_secrets::cli::{Adapter, AdapterFetcher, BuiltinAdapters};
 use wharf_secrets::SecretMap;
 
+use crate::error::CliError;
 use crate::plugins::{block_on, shared_host, terminal_sink, Verbosity};
 
 /// The built-in plugin implementing `adapter` (its manifest's name); `None` for `test`.
@@ -58,12 +59,41 @@ impl AdapterFetcher for PluginAdapters {
             .log(terminal_sink(Verbosity { info: true, debug: false }));
         let pairs = block_on(plugin.fetch_secrets(account, from, names, &grant, &opts)).map_err(|e| match e {
             // The adapter's own message, as Kamal raises it.
-            PluginError::Failed { message, .. } => message,
+            PluginError::Failed { message, .. } => without_class(&message),
             other => other.to_string(),
         })?;
         fetched_values().lock().expect("masked values").extend(pairs.iter().map(|(_, v)| v.clone()));
         Ok(pairs.into_iter().collect())
     }
+}
+
+/// The Ruby classes of Kamal's adapter errors besides `RuntimeError`.
+const CLASSES: &[&str] = &["ArgumentError", "JSON::ParserError", "NoMethodError", "KeyError", "TypeError"];
+
+/// Messages of adapter errors that are not `RuntimeError`s, with their class.
+fn error_classes() -> &'static Mutex<Vec<(String, &'static str)>> {
+    static CLASSES_SEEN: OnceLock<Mutex<Vec<(String, &'static str)>>> = OnceLock::new();
+    CLASSES_SEEN.get_or_init(Default::default)
+}
+
+/// An adapter's error message without its class prefix (`\u{1}CLASS\u{1}message`, see
+/// `secrets_common::raise`); the class is remembered for [`cli_error`].
+fn without_class(message: &str) -> String {
+    let parts: Option<(&str, &str)> = message.strip_prefix('\u{1}').and_then(|rest| rest.split_once('\u{1}'));
+    let Some((class, text)) = parts else { return message.to_string() };
+    if let Some(class) = CLASSES.iter().find(|c| **c == class) {
+        error_classes().lock().expect("error classes").push((text.to_string(), class));
+    }
+    text.to_string()
+}
+
+/// A `secrets fetch` error as the CLI prints it: `ERROR (CLASS): message`, with the class
+/// Kamal's adapter raises (`RuntimeError` unless it said otherwise).
+pub fn cli_error(e: wharf_secrets::cli::CliError) -> CliError {
+    let message = e.to_string();
+    let seen = error_classes().lock().expect("error classes");
+    let class = seen.iter().find(|(m, _)| *m == message).map(|(_, c)| *c).unwrap_or("RuntimeError");
+    CliError::new(class, message)
 }
 
 /// Every value a built-in adapter returned in this process: masked in later plugin output.
@@ -107,6 +137,16 @@ pub fn grant(manifest: &Manifest) -> Grant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_classes_come_from_the_prefix() {
+        assert_eq!(without_class("\u{1}ArgumentError\u{1}No secrets given to fetch"), "No secrets given to fetch");
+        assert_eq!(without_class("plain"), "plain");
+        let e = cli_error(wharf_secrets::cli::CliError::Adapter("No secrets given to fetch".into()));
+        assert_eq!((e.class, e.message.as_str()), ("ArgumentError", "No secrets given to fetch"));
+        let e = cli_error(wharf_secrets::cli::CliError::Adapter("other".into()));
+        assert_eq!(e.class, "RuntimeError");
+    }
 
     #[test]
     fn every_adapter_but_test_is_built_in() {

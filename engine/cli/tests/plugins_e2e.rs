@@ -10,6 +10,10 @@
 
 mod lab;
 
+#[allow(dead_code)]
+#[path = "../../plugin-store/tests/common/mod.rs"]
+mod store_common;
+
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -279,4 +283,84 @@ fn a_custom_builder_plugin_and_bad_plugin_config_are_reported() {
     let out = app.wharf(&["deploy"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("plugin vault is a secrets-adapter plugin, not a hook"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_secrets_adapter_shared_by_url_and_by_oci_reference_feeds_a_real_deploy() {
+    let (_guard, lab) = lab();
+    let work = tempfile::tempdir().unwrap();
+    // Pack the example adapter into one file, serve it over HTTPS (a CA of our own), push it to
+    // the lab's registry.
+    let dir = store_common::adapter_dir(work.path());
+    let packed = work.path().join("file-secrets.wasm");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wharf")).args(args).current_dir(work.path()).output().unwrap();
+        assert!(out.status.success(), "wharf {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["plugin", "pack", dir.to_str().unwrap(), "-o", packed.to_str().unwrap()]);
+    let bytes = std::fs::read(&packed).unwrap();
+    let sha = {
+        let out = Command::new("sha256sum").arg(&packed).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+    };
+    let server = store_common::https_server(vec![("/file-secrets.wasm".into(), bytes)]);
+    let ca = work.path().join("ca.pem");
+    std::fs::write(&ca, &server.ca_pem).unwrap();
+    let reference = "oci://localhost:5000/wharf-plugins/file-secrets:e2e";
+    let pushed = run(&["plugin", "push", packed.to_str().unwrap(), reference]);
+    assert!(pushed.contains("sha256:"), "{pushed}");
+
+    let app = AppDir::new(lab);
+    let extra = format!(
+        r#"x-wharf:
+  plugins:
+    vault-url:
+      source: {base}/file-secrets.wasm
+      sha256: {sha}
+      allow:
+        directories: [vault]
+    vault-oci:
+      source: {reference}
+      allow:
+        directories: [vault]
+"#,
+        base = server.base
+    );
+    app.write("config/deploy.yml", &(deploy_yml("vaulted", "vaulted.test", "", "") + &extra));
+    app.write("vault/app.json", r#"{"SECRET_TOKEN": "from-the-url-3f9a", "REGISTRY_PASSWORD": "from-oci-7c21"}"#);
+    app.write(
+        ".kamal/secrets",
+        "FROM_URL=$(kamal secrets fetch --adapter vault-url --from vault/app.json SECRET_TOKEN)\n\
+         SECRET_TOKEN=$(kamal secrets extract SECRET_TOKEN $FROM_URL)\n\
+         FROM_OCI=$(kamal secrets fetch --adapter vault-oci --from vault/app.json REGISTRY_PASSWORD)\n\
+         REGISTRY_PASSWORD=$(kamal secrets extract REGISTRY_PASSWORD $FROM_OCI)\n",
+    );
+    app.commit("secrets from a shared adapter");
+    // The URL's certificate is trusted through WHARF_CA_FILE (set for the wharf processes this
+    // test starts; harmless to the other tests of this binary).
+    std::env::set_var("WHARF_CA_FILE", &ca);
+
+    let printed = app.ok(&["secrets", "print"]);
+    assert!(printed.contains("SECRET_TOKEN=from-the-url-3f9a"), "{printed}");
+    assert!(printed.contains("REGISTRY_PASSWORD=from-oci-7c21"), "{printed}");
+    let fetched = app.ok(&["secrets", "fetch", "-a", "vault-oci", "--from", "vault/app.json", "SECRET_TOKEN"]);
+    assert_eq!(fetched.trim(), r#"{"SECRET_TOKEN":"from-the-url-3f9a"}"#);
+
+    let out = app.wharf(&["setup"]);
+    let (o, e) = (stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{o}\n{e}");
+    assert!(!o.contains("from-the-url-3f9a") && !e.contains("from-the-url-3f9a"), "a secret leaked:\n{o}\n{e}");
+    // The secret the URL adapter fetched is in the app's env file on the servers (as Kamal
+    // leaves it), and the app answers.
+    let env = on_host(lab, "10.200.0.2", "cat .kamal/apps/vaulted/env/roles/web.env");
+    assert!(env.contains("SECRET_TOKEN=from-the-url-3f9a"), "{env}");
+    assert_eq!(curl("10.200.0.2", "/up", Some("vaulted.test")).0, 200);
+
+    // `wharf plugin fetch` pins both in the lock file; a tampered pin stops the next use.
+    app.ok(&["plugin", "fetch"]);
+    let lock = std::fs::read_to_string(app.path().join(".kamal/plugins.lock")).unwrap();
+    assert!(lock.contains(&sha), "{lock}");
+    app.ok(&["remove", "-y"]);
+    std::env::remove_var("WHARF_CA_FILE");
 }

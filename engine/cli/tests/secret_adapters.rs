@@ -336,6 +336,15 @@ fn fetch_side_by_side_with_kamal() {
             r#"{"FooBar/SECRET_1":"my-password-1","FooBar/SECRET_2":"my-password-2","FooBar":"p3"}"#),
         case("enpass not installed", vec![("enpass-cli", json!({"version_fails": true}))], &["-a", "enpass", "--from", "v", "x"],
             "ERROR (RuntimeError): Enpass CLI is not installed"),
+        // Errors of other Ruby classes
+        case("passbolt nothing", vec![("passbolt", passbolt_data())], &["-a", "passbolt"],
+            "ERROR (ArgumentError): No secrets given to fetch"),
+        case("enpass no vault", vec![("enpass-cli", enpass_data())], &["-a", "enpass", "--from", "nope", "x"],
+            "ERROR (JSON::ParserError): unexpected end of input at line 1 column 1"),
+        case("enpass no from", vec![("enpass-cli", enpass_data())], &["-a", "enpass", "x"],
+            "ERROR (NoMethodError): undefined method `shellescape' for nil"),
+        case("op fetch all without from", vec![("op", op_data(true))], &["-a", "1password", "--account", "myaccount"],
+            "ERROR (NoMethodError): undefined method `delete_prefix' for nil"),
         // Unknown adapters
         case("unknown", vec![], &["-a", "nope", "x"], "ERROR (RuntimeError): Unknown secrets adapter: nope"),
     ];

@@ -6,8 +6,9 @@
 //!
 //! Adapters: [`lookup_adapter`] maps a name to one of Kamal's adapters (aliases `1password`,
 //! `lastpass`, `gcp`, `bitwarden-sm`; otherwise ActiveSupport's `camelize` must give one of
-//! Kamal's class names), else `Unknown secrets adapter: NAME`. Fetching goes through an
-//! [`AdapterFetcher`]; [`BuiltinAdapters`] implements only `test`.
+//! Kamal's class names), else `Unknown secrets adapter: NAME` unless the fetcher provides a
+//! custom adapter of that name. Fetching goes through an [`AdapterFetcher`]; [`BuiltinAdapters`]
+//! implements only `test`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -192,6 +193,23 @@ pub trait AdapterFetcher: Send + Sync {
         account: Option<&str>,
         from: Option<&str>,
     ) -> Result<SecretMap, String>;
+
+    /// Whether `name`, not one of Kamal's adapters, is an adapter this fetcher provides (a
+    /// plugin configured by the project). Such an adapter takes `--account` as given.
+    fn has_custom(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// Fetches with the custom adapter `name` (see [`AdapterFetcher::has_custom`]).
+    fn fetch_custom(
+        &self,
+        name: &str,
+        _names: &[String],
+        _account: Option<&str>,
+        _from: Option<&str>,
+    ) -> Result<SecretMap, String> {
+        Err(format!("Unknown secrets adapter: {name}"))
+    }
 }
 
 impl<F> AdapterFetcher for F
@@ -285,7 +303,16 @@ fn is_blank(s: &str) -> bool {
 
 /// `secrets fetch`: looks the adapter up, checks the account, fetches, formats.
 pub fn fetch(args: &FetchArgs, fetcher: &dyn AdapterFetcher) -> Result<FetchOutcome, CliError> {
-    let adapter = lookup_adapter(&args.adapter)?;
+    let adapter = match lookup_adapter(&args.adapter) {
+        Ok(a) => a,
+        Err(_) if fetcher.has_custom(&args.adapter) => {
+            let results = fetcher
+                .fetch_custom(&args.adapter, &args.names, args.account.as_deref(), args.from.as_deref())
+                .map_err(CliError::Adapter)?;
+            return Ok(FetchOutcome::Output(fetch_output(&results, args.inline)));
+        }
+        Err(e) => return Err(e),
+    };
     if adapter.requires_account() && args.account.as_deref().is_none_or(is_blank) {
         return Ok(FetchOutcome::MissingAccount);
     }
@@ -755,5 +782,40 @@ mod tests {
     #[test]
     fn outcome_debug_redacts() {
         assert_eq!(format!("{:?}", FetchOutcome::Output("{\"A\":\"secret\"}".into())), "Output([REDACTED])");
+    }
+
+    #[test]
+    fn a_custom_adapter_of_the_fetcher_answers_names_kamal_does_not_know() {
+        struct Custom;
+        impl AdapterFetcher for Custom {
+            fn fetch(&self, a: Adapter, n: &[String], acc: Option<&str>, f: Option<&str>) -> Result<SecretMap, String> {
+                BuiltinAdapters.fetch(a, n, acc, f)
+            }
+            fn has_custom(&self, name: &str) -> bool {
+                name == "vault"
+            }
+            fn fetch_custom(
+                &self,
+                name: &str,
+                n: &[String],
+                _: Option<&str>,
+                f: Option<&str>,
+            ) -> Result<SecretMap, String> {
+                Ok(n.iter().map(|k| (format!("{}/{k}", f.unwrap_or(name)), format!("v-{k}"))).collect())
+            }
+        }
+        let args = |adapter: &str| FetchArgs {
+            adapter: adapter.into(),
+            account: Some("acct".into()),
+            from: Some("kv".into()),
+            names: vec!["A".into()],
+            ..FetchArgs::default()
+        };
+        let FetchOutcome::Output(out) = fetch(&args("vault"), &Custom).unwrap() else { panic!() };
+        assert_eq!(out, r#"{"kv/A":"v-A"}"#);
+        // Kamal's names still go to Kamal's adapters; other names are unknown.
+        let FetchOutcome::Output(out) = fetch(&args("test"), &Custom).unwrap() else { panic!() };
+        assert_eq!(out, r#"{"kv/A":"A/vk"}"#);
+        assert_eq!(fetch(&args("nope"), &Custom).unwrap_err().to_string(), "Unknown secrets adapter: nope");
     }
 }

@@ -103,7 +103,9 @@ fn fetch_secrets(secrets: &[String], session: Option<&str>) -> Result<Results, S
 
 fn from_fields(fields: &[Option<String>], item: &str, item_json: &Value) -> Result<Results, String> {
     let mut results = Results::new();
-    let all = get(item_json, "fields").and_then(Value::as_array).ok_or_else(|| raise("NoMethodError", "undefined method `find' for nil"))?;
+    let all = get(item_json, "fields")
+        .and_then(Value::as_array)
+        .ok_or_else(|| raise("NoMethodError", "undefined method `find' for nil"))?;
     for field in fields {
         let found = all.iter().find(|f| get(f, "name").map(value_string) == *field);
         let field = field.as_deref().unwrap_or("");

@@ -60,7 +60,8 @@ pub fn succeeds(command: &str) -> Result<bool, String> {
 /// Ruby's `JSON.parse(text)`; objects keep their key order. The error is the one Kamal shows
 /// (`JSON::ParserError`, see [`raise`]).
 pub fn json(text: &str) -> Result<Value, String> {
-    serde_json::from_str(text).map_err(|e| raise("JSON::ParserError", &ruby::json_parse_error(text, e.line(), e.column())))
+    serde_json::from_str(text)
+        .map_err(|e| raise("JSON::ParserError", &ruby::json_parse_error(text, e.line(), e.column())))
 }
 
 /// The separator of [`raise`]'s class prefix.
