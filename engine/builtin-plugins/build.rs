@@ -12,8 +12,16 @@ fn main() {
     let target_dir = repo.join("target/wasm-guests/builtin");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
 
-    for p in ["plugins/builtin", "sdk/rust", "wit"] {
+    // The workspace's manifests and its crates (not a `target/` a build inside it may leave,
+    // nor the fake CLIs), the SDK and the WIT.
+    for p in ["plugins/builtin/Cargo.toml", "plugins/builtin/Cargo.lock", "sdk/rust/Cargo.toml", "sdk/rust/src", "wit"]
+    {
         println!("cargo:rerun-if-changed={}", repo.join(p).display());
+    }
+    for entry in std::fs::read_dir(&workspace).expect("read plugins/builtin").flatten() {
+        if entry.path().join("Cargo.toml").is_file() {
+            println!("cargo:rerun-if-changed={}", entry.path().display());
+        }
     }
 
     let mut out = cargo_build(&workspace, &target_dir);

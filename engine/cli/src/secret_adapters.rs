@@ -8,8 +8,9 @@
 //! environment = Wharf's whole environment (the CLI needs `PATH`, `HOME` and its own settings
 //! such as `AWS_PROFILE` or `BWS_ACCESS_TOKEN`), the variables its manifest's `env` names (the
 //! plugin may read them and set them on the CLI: `DOPPLER_TOKEN`, `BW_SESSION`), and the
-//! current directory as the CLI's working directory (as under Kamal). What an adapter logs
-//! (the CLI's stderr) is shown with every secret value fetched so far masked.
+//! current directory as the CLI's working directory (as under Kamal), 300 s per fetch. What an
+//! adapter logs (the CLI's stderr, as warnings, on stderr) is shown with every secret value
+//! fetched so far masked.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -56,7 +57,7 @@ impl AdapterFetcher for PluginAdapters {
         let grant = grant(&manifest);
         let opts = CallOptions::new()
             .secrets(fetched_values().lock().expect("masked values").iter())
-            .log(terminal_sink(Verbosity { info: true, debug: false }));
+            .log(terminal_sink(Verbosity { info: false, debug: false }));
         let pairs = block_on(plugin.fetch_secrets(account, from, names, &grant, &opts)).map_err(|e| match e {
             // The adapter's own message, as Kamal raises it.
             PluginError::Failed { message, .. } => without_class(&message),
@@ -131,6 +132,9 @@ pub fn grant(manifest: &Manifest) -> Grant {
         grant = grant.var(var.clone());
     }
     grant.env = std::env::vars().collect();
+    // Kamal waits for the CLI as long as it takes (an unlock confirmed in a desktop app, a
+    // slow sync): more than the 30 s a secrets plugin gets by default.
+    grant.timeout = Some(std::time::Duration::from_secs(300));
     grant
 }
 

@@ -270,6 +270,10 @@ fn fetch_side_by_side_with_kamal() {
         case("op signin", vec![("op", op_data(false))],
             &["-a", "1password", "--account", "myaccount", "--from", "op://myvault", "myitem/section/SECRET1", "myitem/section/SECRET2", "myitem2/section2/SECRET3"],
             r#"{"myvault/myitem/section/SECRET1":"VALUE1","myvault/myitem/section/SECRET2":"VALUE2","myvault/myitem2/section2/SECRET3":"VALUE3"}"#),
+        // `op signin --raw` ends its session with a newline: Kamal passes it on, escaped as `\n`.
+        case("op signin newline", vec![("op", { let mut d = op_data(false); d["accounts"]["myaccount"]["session"] = json!("1234567890\n"); d })],
+            &["-a", "1password", "--account", "myaccount", "myvault/myitem/section/SECRET1"],
+            r#"{"myvault/myitem/section/SECRET1":"VALUE1"}"#),
         case("op fetch all", vec![("op", op_data(true))], &["-a", "1password", "--account", "myaccount", "--from", "op://myvault/myitem"],
             r#"{"myvault/myitem/section/SECRET1":"VALUE1","myvault/myitem/section/SECRET2":"VALUE2"}"#),
         case("op not installed", vec![("op", json!({"version_fails": true}))], &["-a", "1password", "--account", "a", "x/y"],
@@ -345,6 +349,25 @@ fn fetch_side_by_side_with_kamal() {
             "ERROR (NoMethodError): undefined method `shellescape' for nil"),
         case("op fetch all without from", vec![("op", op_data(true))], &["-a", "1password", "--account", "myaccount"],
             "ERROR (NoMethodError): undefined method `delete_prefix' for nil"),
+        // What Kamal's Ruby raises on unexpected output
+        case("op not json", vec![("op", json!({"accounts": {"a": {"signed_in": true}}, "raw_item_output": "garbage here\nline2\n"}))],
+            &["-a", "1password", "--account", "a", "v/i/f"],
+            "ERROR (JSON::ParserError): unexpected character: 'garbage' at line 1 column 1"),
+        case("op bad json", vec![("op", json!({"accounts": {"a": {"signed_in": true}}, "raw_item_output": "  {\"a\": tru}"}))],
+            &["-a", "1password", "--account", "a", "v/i/f"],
+            "ERROR (JSON::ParserError): unexpected token 'tru}' at line 1 column 9"),
+        case("op empty", vec![("op", json!({"accounts": {"a": {"signed_in": true}}, "raw_item_output": ""}))],
+            &["-a", "1password", "--account", "a", "v/i/f"],
+            "ERROR (JSON::ParserError): unexpected end of input at line 1 column 1"),
+        case("op numbers", vec![("op", json!({"accounts": {"a": {"signed_in": true}}, "raw_item_output": "[1,2]"}))],
+            &["-a", "1password", "--account", "a", "v/i/f", "v/i/g"],
+            "ERROR (TypeError): no implicit conversion of String into Integer"),
+        case("op object", vec![("op", json!({"accounts": {"a": {"signed_in": true}}, "raw_item_output": "{\"a\":1}"}))],
+            &["-a", "1password", "--account", "a", "v/i/f", "v/i/g"],
+            "ERROR (NoMethodError): undefined method `delete_prefix' for nil"),
+        case("op null", vec![("op", json!({"accounts": {"a": {"signed_in": true}}, "raw_item_output": "[null]"}))],
+            &["-a", "1password", "--account", "a", "v/i/f", "v/i/g"],
+            "ERROR (NoMethodError): undefined method `[]' for nil"),
         // Unknown adapters
         case("unknown", vec![], &["-a", "nope", "x"], "ERROR (RuntimeError): Unknown secrets adapter: nope"),
     ];
@@ -592,4 +615,38 @@ fn the_plugin_is_precompiled_once() {
     assert_eq!(stdout(&second), stdout(&first));
     assert_eq!(files(&cache.path().join("wharf/plugins")), cached);
     assert_eq!(std::fs::metadata(&cached[0]).unwrap().modified().unwrap(), modified, "compiled again");
+}
+
+/// AWS: Kamal 2.12 (which Wharf follows) turns non-string JSON values into strings and takes a
+/// `SecretString` that is a JSON primitive as the value; Kamal 2.11 prints the raw JSON values
+/// and fails on a primitive. The calls are the same.
+#[test]
+fn fetch_aws_like_kamal_2_12() {
+    let kamal = kamal_or_announce("fetch_aws_like_kamal_2_12");
+    let data = json!({"secrets": {"port": "5432", "obj": "{\"a\":1,\"b\":{\"c\":true}}"}});
+    let cases = [
+        (
+            ["-a", "aws_secrets_manager", "port"],
+            r#"{"port":"5432"}"#,
+            "ERROR (NoMethodError): undefined method `each' for an instance of Integer",
+        ),
+        (
+            ["-a", "aws_secrets_manager", "obj"],
+            r#"{"obj/a":"1","obj/b":"{\"c\":true}"}"#,
+            r#"{"obj/a":1,"obj/b":{"c":true}}"#,
+        ),
+    ];
+    for (args, wharf_prints, kamal_2_11_prints) in cases {
+        let mut argv = vec!["secrets", "fetch"];
+        argv.extend(args);
+        let w = Vault::new(&[("aws", data.clone())]);
+        let out = w.wharf(&argv);
+        assert_eq!(outcome(&out).trim_end(), wharf_prints, "{}", stderr(&out));
+        if let Some(kamal) = kamal.as_deref() {
+            let k = Vault::new(&[("aws", data.clone())]);
+            let out = k.run(kamal, &argv);
+            assert_eq!(outcome(&out).trim_end(), kamal_2_11_prints);
+            assert_eq!(k.calls(), w.calls());
+        }
+    }
 }

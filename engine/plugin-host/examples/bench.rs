@@ -231,4 +231,19 @@ fn main() {
     );
     println!();
     println!("Engine start (`PluginHost::new`, once per process): {} ({allocator:?} allocator).", show(engine_start));
+    // The question the table answers: does a cached WASM hook cost no more than the shell hook?
+    let verdict = |f: &dyn Fn(&Column) -> Duration| {
+        let (cheap, dear): (Vec<_>, Vec<_>) = hooks.iter().zip(&cols).partition(|(_, c)| f(c) <= shell);
+        let names = |v: Vec<(&Hook, &Column)>| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.iter().map(|(h, _)| h.label.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        };
+        format!("{}; more: {}", names(cheap), names(dear))
+    };
+    println!();
+    println!("No more than the shell-script hook, per warm call: {}.", verdict(&|c| c.warm_median));
+    println!("No more than the shell-script hook, for one run in a fresh process: {}.", verdict(&|c| c.fresh_process));
 }

@@ -1,6 +1,7 @@
 //! The Python and JavaScript kits end to end: builds `examples/hooks/python-check` (componentize-py,
-//! `sdk/python/build.sh`) and `examples/hooks/js-notify` (jco, `sdk/js/build.mjs`), loads them
-//! with the real host and runs them as hooks.
+//! `sdk/python/build.sh`), `examples/hooks/js-notify` (jco, `sdk/js/build.mjs`, both backends)
+//! and a secrets adapter in each language (`tests/fixtures/lang`), loads them with the real host
+//! and runs them.
 //!
 //! Built components are kept under `target/wasm-guests/lang/`, named by a hash of their sources
 //! (kit, example, WIT, lock file), and their precompiled forms under

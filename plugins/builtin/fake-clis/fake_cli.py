@@ -109,7 +109,8 @@ def version(text):
 
 # --- 1Password: op.json = {"accounts": {"ACCT": {"signed_in": bool, "session": "TOKEN"}},
 #     "vaults": {"VAULT": {"ITEM": {..., "fields": [{"section": {"label"}, "label", "value",
-#     "reference"}, ...]}}}}
+#     "reference"}, ...]}}}, "raw_item_output": "TEXT" (optional: what every `op item get`
+#     prints instead)}
 def op():
     if ARGS == ["--version"]:
         version("2.30.0")
@@ -141,6 +142,10 @@ def op():
         session_ok = acct and "--session" in o and o["--session"] == acct.get("session")
         if not acct or not (acct.get("signed_in") or session_ok):
             fail("[ERROR] You are not currently signed in.")
+        if "raw_item_output" in DATA:
+            # For testing how the adapter takes output that is not what op prints.
+            sys.stdout.write(DATA["raw_item_output"])
+            sys.exit(0)
         item = DATA.get("vaults", {}).get(o.get("--vault"), {}).get(pos[0])
         if item is None:
             fail(f"[ERROR] \"{pos[0]}\" isn't an item in the \"{o.get('--vault')}\" vault.")

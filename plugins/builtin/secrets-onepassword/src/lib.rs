@@ -103,6 +103,9 @@ fn fetch_all(from: Option<&str>, account: &str, session: Option<&str>) -> Result
     let vault = parts.next().unwrap_or_default();
     let item = parts.next().unwrap_or_default();
     let item_json = json(&op_item_get(&vault, &item, &[], account, session)?)?;
+    if !item_json.is_object() {
+        return Err(raise("TypeError", "no implicit conversion of String into Integer"));
+    }
     let fields = item_json.get("fields").ok_or_else(|| raise("KeyError", "key not found: \"fields\""))?;
     fields_map(fields)
 }
@@ -110,11 +113,28 @@ fn fetch_all(from: Option<&str>, account: &str, session: Option<&str>) -> Result
 /// Each field's `reference` (minus `op://` and a final `/password`) to its `value`.
 fn fields_map(fields_json: &Value) -> Result<Results, String> {
     let mut results = Results::new();
-    let Some(fields) = fields_json.as_array() else {
-        return Err(raise("TypeError", "no implicit conversion of String into Integer"));
+    let fields = match fields_json {
+        Value::Array(fields) => fields,
+        // `Hash#to_h { |field_json| }` gets the keys: `"key"["reference"]` is nil.
+        Value::Object(o) if o.is_empty() => return Ok(results),
+        Value::Object(_) => return Err(raise("NoMethodError", "undefined method `delete_prefix' for nil")),
+        _ => return Err(raise("TypeError", "no implicit conversion of String into Integer")),
     };
     for field in fields {
-        let reference = secrets_common::get_str(field, "reference").unwrap_or_default();
+        // What Ruby's `field_json["reference"].delete_prefix(...)` raises on other values.
+        let no_method = |on: &str| Err(raise("NoMethodError", &format!("undefined method `{on}")));
+        let reference = match field {
+            Value::Object(_) => match secrets_common::get_str(field, "reference") {
+                Some(r) => r,
+                None => return no_method("delete_prefix' for nil"),
+            },
+            Value::Number(_) | Value::Array(_) => {
+                return Err(raise("TypeError", "no implicit conversion of String into Integer"));
+            }
+            Value::String(_) => return no_method("delete_prefix' for nil"),
+            Value::Bool(b) => return no_method(&format!("[]' for {b}")),
+            Value::Null => return no_method("[]' for nil"),
+        };
         let key = reference.strip_prefix("op://").unwrap_or(&reference);
         let key = key.strip_suffix("/password").unwrap_or(key);
         results.insert(key, field.get("value").map(value_string).unwrap_or_default());
