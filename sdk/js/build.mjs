@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds a Wharf plugin written in JavaScript into a WebAssembly component.
 //
-//   node sdk/js/build.mjs APP.js -o OUT.wasm [-w hook|secrets-adapter] [--backend quickjs|starlingmonkey]
+//   node sdk/js/build.mjs APP.js -o OUT.wasm [-w hook|secrets-adapter] [--backend quickjs|starlingmonkey] [--http]
 //
 // 1. Bundles APP.js with rolldown into one ES module: `import ... from 'wharf-plugin'` is this
 //    kit (src/index.js); the host's `wharf:plugin/*@0.1.0` imports stay imports.
@@ -10,8 +10,10 @@
 //
 // Backends: `quickjs` (default: componentize-qjs, synchronous ABI, about 1 MB components that
 // compile in about a second) or `starlingmonkey` (componentize-js with `-d all`, so the
-// component imports no WASI feature the host may lack; about 12 MB). Needs `npm ci` in sdk/js
-// (scripts/install-deps does it).
+// component imports no WASI feature the host may lack; about 12 MB). `--http` (StarlingMonkey
+// only) keeps wasi:http so that the plugin can use `fetch` (the host lets it reach the hosts its
+// manifest lists and the user grants); only the incoming-request export stays disabled. Needs
+// `npm ci` in sdk/js (scripts/install-deps does it).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -26,18 +28,23 @@ const die = (msg) => {
 };
 
 const argv = process.argv.slice(2);
-let app, out, world = 'hook', backend = 'quickjs';
+let app, out, world = 'hook', backend = 'quickjs', http = false;
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   const value = () => argv[++i] ?? die(`${a} needs a value`);
   if (a === '-o' || a === '--output') out = value();
   else if (a === '-w' || a === '--world') world = value();
   else if (a === '--backend') backend = value();
+  else if (a === '--http') http = true;
   else if (a.startsWith('-')) die(`unknown option ${a}`);
   else if (app) die('one APP.js only');
   else app = a;
 }
-if (!app || !out) die('usage: build.mjs APP.js -o OUT.wasm [-w hook|secrets-adapter] [--backend quickjs|starlingmonkey]');
+if (!app || !out) die('usage: build.mjs APP.js -o OUT.wasm [-w hook|secrets-adapter] [--backend quickjs|starlingmonkey] [--http]');
+if (backend === 'sm') backend = 'starlingmonkey';
+if (backend === 'qjs') backend = 'quickjs';
+if (!['quickjs', 'starlingmonkey'].includes(backend)) die(`unknown backend ${backend}`);
+if (http && backend !== 'starlingmonkey') die('--http (fetch) needs --backend starlingmonkey');
 if (!existsSync(app)) die(`${app}: no such file`);
 if (!['hook', 'secrets-adapter'].includes(world)) die(`world ${world}: the JS kit builds hook and secrets-adapter`);
 const wit = resolve(process.env.WHARF_WIT || join(here, '../../wit/wharf-plugin@0.1.0'));
@@ -67,13 +74,13 @@ try {
 
   // 2. The component.
   const args = ['componentize', source, '--wit', wit, '--world-name', world, '-o', `${out}.tmp`];
-  if (backend === 'quickjs' || backend === 'qjs') args.push('--backend', 'quickjs', '--backend-qjs-disable-async');
-  else if (backend === 'starlingmonkey' || backend === 'sm') args.push('-d', 'all');
-  else die(`unknown backend ${backend}`);
+  if (backend === 'quickjs') args.push('--backend', 'quickjs', '--backend-qjs-disable-async');
+  else if (http) args.push('-d', 'fetch-event');
+  else args.push('-d', 'all');
   const r = spawnSync(jco, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) die(`jco componentize failed (exit ${r.status})`);
   renameSync(`${out}.tmp`, out);
-  console.error(`built ${out} (${Math.round(statSync(out).size / 1024)} KB, world ${world}, ${backend})`);
+  console.error(`built ${out} (${Math.round(statSync(out).size / 1024)} KB, world ${world}, ${backend}${http ? ', http' : ''})`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -40,12 +40,14 @@ struct Vault {
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
     path: String,
+    /// Withhold the terminal the manifest asks for.
+    no_terminal: bool,
 }
 
 impl Vault {
     fn new() -> Vault {
         let path = format!("{}:{}", fakes().display(), std::env::var("PATH").unwrap_or_default());
-        Vault { dir: tempfile::tempdir().unwrap(), env: vec![], path }
+        Vault { dir: tempfile::tempdir().unwrap(), env: vec![], path, no_terminal: false }
     }
 
     fn with(self, tool: &str, data: Value) -> Vault {
@@ -87,6 +89,7 @@ impl Vault {
         for v in &manifest.capabilities.env {
             grant = grant.var(v.clone());
         }
+        grant.terminal = manifest.capabilities.terminal && !self.no_terminal;
         grant = grant
             .env("PATH", &self.path)
             .env("HOME", self.dir.path().to_string_lossy())
@@ -366,10 +369,18 @@ async fn bitwarden_errors() {
     v.fetch("bitwarden", Some("other@example.com"), None, &["mypassword"])
         .await
         .err("Failed to login to and unlock Bitwarden");
-    // The login's error reaches the user (Kamal leaves bw's stderr on the terminal).
+    // The login runs with the user's terminal (it prompts for the master password, and its
+    // errors go straight to the user, as under Kamal), so its stderr is not in the plugin's log.
     let v = bw_vault("unauthenticated");
     let f = v.fetch("bitwarden", Some("other@example.com"), None, &["mypassword"]).await;
-    assert!(f.logs.iter().any(|l| l == "Username or password is incorrect. Try again."), "{:?}", f.logs);
+    assert!(f.logs.iter().any(|l| l.starts_with("process: bw login other@example.com (exit 1")), "{:?}", f.logs);
+    assert!(!f.logs.iter().any(|l| l.contains("Username or password is incorrect")), "{:?}", f.logs);
+    // Without the terminal granted, the login is refused, naming the plugin and the capability.
+    let mut v = bw_vault("unauthenticated");
+    v.no_terminal = true;
+    v.fetch("bitwarden", Some("other@example.com"), None, &["mypassword"])
+        .await
+        .err("plugin bitwarden: capability terminal not granted");
 }
 
 // ------------------------------------------------------------------------------- Bitwarden SM

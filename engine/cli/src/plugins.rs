@@ -118,6 +118,7 @@ pub fn grant_for(config: &PluginConfig, project: &Path) -> Grant {
     g.env = base_env(&a.env);
     g.memory = a.memory.map(|m| m << 20);
     g.timeout = a.timeout.map(Duration::from_secs);
+    g.terminal = a.terminal;
     g
 }
 

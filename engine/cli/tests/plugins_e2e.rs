@@ -10,7 +10,6 @@
 
 mod lab;
 
-#[allow(dead_code)]
 #[path = "../../plugin-store/tests/common/mod.rs"]
 mod store_common;
 

@@ -15,6 +15,7 @@
 //!         env: [NOTIFY_CHANNEL]               # variables it may read and set on programs
 //!         memory: 256                         # MiB
 //!         timeout: 60                         # seconds
+//!         terminal: false                     # programs it runs may prompt the user
 //!   hooks:
 //!     post-deploy: [notify]
 //!   builder: docker                           # a builder plugin; `docker` is built in
@@ -85,6 +86,8 @@ pub struct PluginAllow {
     pub memory: Option<u64>,
     /// Seconds.
     pub timeout: Option<u64>,
+    /// Programs it runs may prompt on the user's terminal.
+    pub terminal: bool,
 }
 
 fn err(key: &str, message: &str) -> ConfigError {
@@ -139,7 +142,7 @@ fn check_keys(m: &serde_yaml::Mapping, key: &str, allowed: &[&str]) -> Result<()
 impl PluginAllow {
     fn parse(v: &Value, key: &str) -> Result<PluginAllow, ConfigError> {
         let m = mapping(v, key)?;
-        check_keys(m, key, &["programs", "directories", "hosts", "env", "memory", "timeout"])?;
+        check_keys(m, key, &["programs", "directories", "hosts", "env", "memory", "timeout", "terminal"])?;
         let list = |k: &str| get(v, k).map(|x| string_list(x, &format!("{key}/{k}"))).transpose();
         let mut programs = vec![];
         for (i, p) in list("programs")?.unwrap_or_default().into_iter().enumerate() {
@@ -164,6 +167,16 @@ impl PluginAllow {
             env,
             memory: get(v, "memory").map(|x| positive(x, &format!("{key}/memory"))).transpose()?,
             timeout: get(v, "timeout").map(|x| positive(x, &format!("{key}/timeout"))).transpose()?,
+            terminal: match get(v, "terminal") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(other) => {
+                    return Err(err(
+                        &format!("{key}/terminal"),
+                        &format!("should be a boolean, found {}", inspect(other)),
+                    ))
+                }
+            },
         })
     }
 }
@@ -294,7 +307,7 @@ mod tests {
             ("x-wharf:\n  plugins:\n    a:\n      source: http://h/a.wasm", "x-wharf/plugins/a/source: plain http is not allowed; use https with a sha256"),
             ("x-wharf:\n  plugins:\n    a:\n      source: x\n      sha256: abc", "x-wharf/plugins/a/sha256: should be 64 hex digits, found \"abc\""),
             ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        memory: -1", "x-wharf/plugins/a/allow/memory: should be a positive integer, found -1"),
-            ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        net: []", "x-wharf/plugins/a/allow/net: unknown key (expected one of: programs, directories, hosts, env, memory, timeout)"),
+            ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        net: []", "x-wharf/plugins/a/allow/net: unknown key (expected one of: programs, directories, hosts, env, memory, timeout, terminal)"),
             ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        env: [A-B]", "x-wharf/plugins/a/allow/env: \"A-B\" is not a variable name"),
             ("x-wharf:\n  hooks:\n    post-deploy: [nope]", "x-wharf/hooks/post-deploy: no plugin named nope under x-wharf/plugins"),
             ("x-wharf:\n  hooks:\n    post-traefik-reboot: []", "x-wharf/hooks/post-traefik-reboot: unknown hook (hooks are: docker-setup, pre-connect, pre-build, pre-deploy, post-deploy, pre-app-boot, post-app-boot, pre-proxy-reboot, post-proxy-reboot)"),

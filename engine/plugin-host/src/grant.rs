@@ -58,6 +58,8 @@ pub struct Grant {
     /// Variables the plugin may read and set on its programs (with the manifest's `env`):
     /// the guest's WASI environment holds those of `env` named here and in the manifest.
     pub vars: Vec<String>,
+    /// Programs may be given the user's terminal (with the manifest's `terminal`).
+    pub terminal: bool,
     /// Overrides of the world's default limits.
     pub memory: Option<u64>,
     pub timeout: Option<Duration>,
@@ -159,6 +161,9 @@ impl Grant {
                 out.push(format!("env {v}"));
             }
         }
+        if manifest.capabilities.terminal && !self.terminal {
+            out.push("terminal".into());
+        }
         out
     }
 
@@ -179,6 +184,8 @@ pub(crate) struct Effective {
     pub env: Vec<(String, String)>,
     /// Variables the plugin may read and set (declared and granted).
     pub vars: Vec<String>,
+    /// Programs may be given the terminal (declared and granted).
+    pub terminal: bool,
     pub manifest_hosts: Vec<String>,
     pub grant_hosts: Vec<String>,
 }
@@ -219,6 +226,7 @@ impl Effective {
             workdir,
             env: grant.env.clone(),
             vars: manifest.capabilities.env.iter().filter(|v| grant.vars.contains(v)).cloned().collect(),
+            terminal: manifest.capabilities.terminal && grant.terminal,
             manifest_hosts: manifest.capabilities.hosts.clone(),
             grant_hosts: grant.hosts.clone(),
         }

@@ -65,6 +65,9 @@ async fn run(call: &Call, cmd: process::Command) -> Result<process::Output, proc
             return Err(process::Error::NotGranted(format!("{}{why}", not_granted(call, &capability))));
         }
     }
+    if cmd.terminal && !call.caps.terminal {
+        return Err(process::Error::NotGranted(not_granted(call, "terminal")));
+    }
     if let Some((name, _)) = cmd.env.iter().find(|(k, _)| !call.caps.vars.contains(k)) {
         return Err(process::Error::NotGranted(not_granted(call, &format!("env {name}"))));
     }
@@ -91,9 +94,9 @@ async fn run(call: &Call, cmd: process::Command) -> Result<process::Output, proc
         .envs(call.caps.env.iter().map(|(k, v)| (k, v)))
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
         .current_dir(&cwd)
-        .stdin(Stdio::null())
+        .stdin(if cmd.terminal { Stdio::inherit() } else { Stdio::null() })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(if cmd.terminal { Stdio::inherit() } else { Stdio::piped() })
         .kill_on_drop(true)
         .spawn()
     {

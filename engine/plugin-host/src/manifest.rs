@@ -98,6 +98,9 @@ pub struct Capabilities {
     /// granted and set) and set on the programs it runs.
     #[serde(default)]
     pub env: Vec<String>,
+    /// Whether programs it runs may be given the user's terminal (to prompt for a login).
+    #[serde(default)]
+    pub terminal: bool,
 }
 
 /// A parsed `plugin.toml`.

@@ -104,17 +104,17 @@ fn python(name: &str, app: &str, world: &str) -> PathBuf {
 }
 
 /// `app` (an ES module, relative to the repository) built with the JavaScript kit for `world`
-/// with `backend`.
-fn js(name: &str, app: &str, world: &str, backend: &str) -> PathBuf {
+/// with `backend` and `flags` (`--http`).
+fn js(name: &str, app: &str, world: &str, backend: &str, flags: &[&str]) -> PathBuf {
     let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     assert!(
         repo().join("sdk/js/node_modules/.bin/jco").exists(),
         "sdk/js/node_modules has no jco: {INSTALL} (it runs `npm ci` in sdk/js)"
     );
     let sources = ["sdk/js/build.mjs", "sdk/js/src/index.js", "sdk/js/package-lock.json", app, WIT];
-    component(&format!("{name}-{backend}"), &sources, &format!("{world} {backend}"), |out| {
+    component(&format!("{name}-{backend}"), &sources, &format!("{world} {backend} {flags:?}"), |out| {
         let mut c = Command::new("node");
-        c.arg("sdk/js/build.mjs").arg(app).arg("-o").arg(out).args(["-w", world, "--backend", backend]);
+        c.arg("sdk/js/build.mjs").arg(app).arg("-o").arg(out).args(["-w", world, "--backend", backend]).args(flags);
         c
     })
 }
@@ -124,7 +124,7 @@ fn python_check() -> PathBuf {
 }
 
 fn js_notify(backend: &str) -> PathBuf {
-    js("js-notify", "examples/hooks/js-notify/notify.js", "hook", backend)
+    js("js-notify", "examples/hooks/js-notify/notify.js", "hook", backend, &[])
 }
 
 /// One host for this file, with a persistent precompiled cache (compiling a Python component
@@ -337,7 +337,7 @@ async fn secrets_adapter_runs(plugin: Plugin, crash: &str) {
     assert!(err.to_string().starts_with(&format!("plugin kit-secrets failed: {crash}")), "{err}");
 }
 
-const FIXTURES: &str = "engine/plugin-host/tests/fixtures/lang";
+const FIXTURES: &str = "engine/plugin-host/tests/fixtures/lang/secrets";
 
 #[tokio::test]
 async fn a_python_secrets_adapter() {
@@ -348,7 +348,81 @@ async fn a_python_secrets_adapter() {
 #[tokio::test]
 async fn a_javascript_secrets_adapter() {
     for backend in ["quickjs", "starlingmonkey"] {
-        let wasm = js("kit-secrets", &format!("{FIXTURES}/env_secrets.js"), "secrets-adapter", backend);
+        let wasm = js("kit-secrets", &format!("{FIXTURES}/env_secrets.js"), "secrets-adapter", backend, &[]);
         secrets_adapter_runs(load(FIXTURES, &wasm), "TypeError: ").await;
     }
+}
+
+/// A one-thread HTTP server on 127.0.0.1 answering each request with `status` and `body` (a
+/// path ending in `/fail`: 500), and sending what it received (request line, body) to the test.
+fn webhook_server() -> (u16, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(16) {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream);
+            let (mut line, mut first, mut length) = (String::new(), String::new(), 0usize);
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                if first.is_empty() {
+                    first = line.trim_end().to_string();
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let (status, text) =
+                if first.contains("/fail ") { ("500 Internal Server Error", "nope") } else { ("200 OK", "thanks") };
+            let _ = tx.send((first, String::from_utf8_lossy(&body).into_owned()));
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    (port, rx)
+}
+
+#[tokio::test]
+async fn an_async_javascript_hook_posts_with_fetch_to_a_granted_host_only() {
+    let dir = "engine/plugin-host/tests/fixtures/lang/webhook";
+    let wasm = js("kit-webhook", &format!("{dir}/webhook.js"), "hook", "starlingmonkey", &["--http"]);
+    let plugin = load(dir, &wasm);
+    let (port, received) = webhook_server();
+    let env = |path: &str| {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        ctx("post-deploy", &[("KAMAL_SERVICE", "hello"), ("KAMAL_VERSION", "abc123"), ("WEBHOOK_URL", &url)])
+    };
+    let grant = Grant::new().host(format!("127.0.0.1:{port}"));
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+
+    plugin.run_hook(&env("/hook"), &grant, &opts).await.unwrap_or_else(|e| panic!("{e}\n{}", logs.all()));
+    assert_eq!(logs.said(), ["webhook answered 200: thanks"]);
+    let (request, body) = received.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+    assert_eq!(request, "POST /hook HTTP/1.1");
+    assert_eq!(body, r#"{"text":"hello abc123 deployed"}"#);
+
+    // A rejected promise fails the hook with the message thrown.
+    let err = plugin.run_hook(&env("/fail"), &grant, &opts).await.unwrap_err();
+    assert!(matches!(err, PluginError::Failed { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "plugin kit-webhook failed: webhook answered 500: nope");
+    assert_eq!(received.recv_timeout(std::time::Duration::from_secs(5)).unwrap().0, "POST /fail HTTP/1.1");
+
+    // Without the user's grant the request never leaves: the host logs the denial naming the
+    // plugin and the host, and the call fails (StarlingMonkey aborts on the refused request).
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let err = plugin.run_hook(&env("/hook"), &Grant::new(), &opts).await.unwrap_err();
+    assert!(err.to_string().starts_with("plugin kit-webhook "), "{err}");
+    let denial = format!("plugin kit-webhook: capability host 127.0.0.1:{port} not granted");
+    assert!(logs.messages().contains(&denial), "{:?}", logs.messages());
+    assert!(received.try_recv().is_err(), "the denied request reached the server");
 }

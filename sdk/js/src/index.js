@@ -13,8 +13,10 @@
 //
 // What the host offers: `log` (secret values masked by the host; `console.log` and friends go
 // there too), `run` or its alias `exec` (programs the manifest declares and the user grants; no
-// shell), `readFile`/`readBytes`/`listDir`/`exists` (granted directories only). No network yet;
-// every call runs in a fresh instance, so nothing is kept between calls. Imports are synchronous.
+// shell), `readFile`/`readBytes`/`listDir`/`exists` (granted directories only), and `fetch` to
+// the hosts the manifest lists and the user grants (StarlingMonkey backend, built with `--http`).
+// Every call runs in a fresh instance, so nothing is kept between calls. The host's imports are
+// synchronous.
 
 import { log as hostLog } from 'wharf:plugin/log@0.1.0';
 import { run as hostRun } from 'wharf:plugin/process@0.1.0';
@@ -83,9 +85,11 @@ export class ProcessError extends Error {
  *
  * Options: `env` (an object or `[name, value]` pairs; names must be declared in the manifest's
  * `[capabilities] env` and granted), `cwd` (a granted directory; default the project),
- * `timeoutMs`, `check` (default true: a non-zero exit throws). Throws `ProcessError`.
+ * `timeoutMs`, `terminal` (the user's terminal as the program's stdin and stderr, so it can
+ * prompt; needs the manifest's `terminal` capability and the grant), `check` (default true: a
+ * non-zero exit throws). Throws `ProcessError`.
  */
-export function run(program, args = [], { env = [], cwd, timeoutMs, check = true } = {}) {
+export function run(program, args = [], { env = [], cwd, timeoutMs, terminal = false, check = true } = {}) {
   const pairs = Array.isArray(env) ? env : Object.entries(env);
   let out;
   try {
@@ -93,6 +97,7 @@ export function run(program, args = [], { env = [], cwd, timeoutMs, check = true
       program,
       args: args.map(String),
       env: pairs.map(([k, v]) => [String(k), String(v)]),
+      terminal: Boolean(terminal),
       cwd,
       timeoutMs,
     });
@@ -191,29 +196,39 @@ function failure(e) {
   return String(e);
 }
 
-/** The hook world's `run` export, from `fn(ctx)`: return to succeed, throw to fail. */
-export function hook(fn) {
-  return (ctx) => {
-    try {
-      fn(new Context(ctx.name, ctx.env));
-    } catch (e) {
+const isThenable = (v) => v !== null && typeof v === 'object' && typeof v.then === 'function';
+
+// Calls `fn`, turning what it throws (or, when it returns a promise, what that rejects with)
+// into the export's error; `map` shapes a success value.
+function guard(fn, map) {
+  let result;
+  try {
+    result = fn();
+  } catch (e) {
+    throw failure(e);
+  }
+  if (isThenable(result)) {
+    return result.then(map, (e) => {
       throw failure(e);
-    }
-  };
+    });
+  }
+  return map(result);
+}
+
+/**
+ * The hook world's `run` export, from `fn(ctx)`: return to succeed, throw to fail. `fn` may be
+ * async (to `await fetch(...)`) with the StarlingMonkey backend built with `--http`.
+ */
+export function hook(fn) {
+  return (ctx) => guard(() => fn(new Context(ctx.name, ctx.env)), () => undefined);
 }
 
 /**
  * The secrets-adapter world's `fetch` export, from `fn(account, from, names)` returning an
- * object or `[name, value]` pairs (`account` and `from` are undefined when not given).
+ * object or `[name, value]` pairs (`account` and `from` are undefined when not given); `fn` may
+ * be async like a hook's.
  */
 export function secretsAdapter(fn) {
-  return (account, from, names) => {
-    try {
-      const got = fn(account, from, names);
-      const pairs = Array.isArray(got) ? got : Object.entries(got);
-      return pairs.map(([k, v]) => [String(k), String(v)]);
-    } catch (e) {
-      throw failure(e);
-    }
-  };
+  const pairs = (got) => (Array.isArray(got) ? got : Object.entries(got)).map(([k, v]) => [String(k), String(v)]);
+  return (account, from, names) => guard(() => fn(account, from, names), pairs);
 }

@@ -94,7 +94,7 @@ class ProcessError(Exception):
         self.output = output
 
 
-_HAS_ENV = any(f.name == "env" for f in fields(_process.Command))
+_COMMAND_FIELDS = {f.name for f in fields(_process.Command)}
 
 
 def run(
@@ -104,21 +104,27 @@ def run(
     env: Union[Mapping[str, str], Iterable[Tuple[str, str]], None] = None,
     cwd: Optional[str] = None,
     timeout_ms: Optional[int] = None,
+    terminal: bool = False,
     check: bool = True,
 ) -> Output:
     """Runs `program` with `args` (no shell) and returns its `Output`.
 
     `env` sets variables on the program (their names must be declared in the manifest's
     `[capabilities] env` and granted); `cwd` is a granted directory (default: the project);
-    `timeout_ms` limits the run (never beyond the hook's own deadline). Raises `ProcessError`
-    when the program is not granted, cannot start, times out or, with `check`, exits non-zero.
+    `timeout_ms` limits the run (never beyond the hook's own deadline); `terminal` gives the
+    program the user's terminal for stdin and stderr, so it can prompt (needs the manifest's
+    `terminal` capability and the grant). Raises `ProcessError` when the program is not granted,
+    cannot start, times out or, with `check`, exits non-zero.
     """
     pairs = list(env.items()) if isinstance(env, Mapping) else list(env or [])
-    kwargs = dict(program=program, args=[str(a) for a in args], cwd=cwd, timeout_ms=timeout_ms)
-    if _HAS_ENV:
-        kwargs["env"] = pairs
-    elif pairs:
-        raise ProcessError("not-granted", "this plugin API has no process env")
+    given = dict(
+        program=program, args=[str(a) for a in args], env=pairs, cwd=cwd, timeout_ms=timeout_ms,
+        terminal=terminal,
+    )
+    for name, value, unset in (("env", pairs, []), ("terminal", terminal, False)):
+        if name not in _COMMAND_FIELDS and value != unset:
+            raise ProcessError("not-granted", f"this plugin API has no process {name}")
+    kwargs = {k: v for k, v in given.items() if k in _COMMAND_FIELDS}
     try:
         out = _process.run(_process.Command(**kwargs))
     except Err as e:

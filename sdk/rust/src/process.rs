@@ -19,6 +19,7 @@ pub struct Command {
     program: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    terminal: bool,
     cwd: Option<String>,
     timeout: Option<Duration>,
 }
@@ -26,7 +27,7 @@ pub struct Command {
 impl Command {
     /// `program`: a bare name (`git`) or an absolute path, as in the manifest.
     pub fn new(program: impl Into<String>) -> Command {
-        Command { program: program.into(), args: vec![], env: vec![], cwd: None, timeout: None }
+        Command { program: program.into(), args: vec![], env: vec![], terminal: false, cwd: None, timeout: None }
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Command {
@@ -51,6 +52,13 @@ impl Command {
         self
     }
 
+    /// Gives the program the user's terminal (stdin and stderr), so it can prompt; stdout is
+    /// still captured. Needs the manifest's `terminal` capability and the user's grant.
+    pub fn terminal(mut self) -> Command {
+        self.terminal = true;
+        self
+    }
+
     pub fn cwd(mut self, dir: impl Into<String>) -> Command {
         self.cwd = Some(dir.into());
         self
@@ -68,6 +76,7 @@ impl Command {
             program: self.program.clone(),
             args: self.args.clone(),
             env: self.env.clone(),
+            terminal: self.terminal,
             cwd: self.cwd.clone(),
             timeout_ms: self.timeout.map(|t| t.as_millis().min(u32::MAX as u128) as u32),
         })

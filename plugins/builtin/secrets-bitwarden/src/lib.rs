@@ -6,7 +6,7 @@
 //! `bw get item ITEM` per item. The session goes to `bw` as `BW_SESSION` in its environment.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, get, json, prefixed, raise, succeeds, value_string, Ran, Results};
+use secrets_common::{backticks, prompting, get, json, prefixed, raise, succeeds, value_string, Ran, Results};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -32,7 +32,10 @@ wharf_plugin_sdk::export_secrets_adapter!(Bitwarden);
 /// `run_command`: `[BW_SESSION=S ]bw COMMAND`, its stdout stripped.
 fn run(command: &str, session: Option<&str>) -> Result<Ran, String> {
     let prefix = session.map(|s| format!("BW_SESSION={} ", shellescape(s))).unwrap_or_default();
-    let mut ran = backticks(&format!("{prefix}bw {command}"))?;
+    let line = format!("{prefix}bw {command}");
+    // `login` and `unlock` ask for the master password.
+    let prompts = command.starts_with("login ") || command.starts_with("unlock ");
+    let mut ran = if prompts { prompting(&line)? } else { backticks(&line)? };
     ran.stdout = ran.stdout.trim().to_string();
     Ok(ran)
 }

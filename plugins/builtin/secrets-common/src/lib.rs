@@ -29,6 +29,17 @@ pub struct Ran {
 /// stderr dropped. A program that cannot be started is a failure (`sh` exits 127), as with
 /// Kamal; a program the plugin may not run is an error naming the capability.
 pub fn backticks(command: &str) -> Result<Ran, String> {
+    run_line(command, false)
+}
+
+/// [`backticks`] for a command that may prompt the user (a login): the program gets the
+/// terminal (stdin and stderr, as under Ruby's backticks); stdout is captured. The plugin's
+/// manifest declares `terminal = true`.
+pub fn prompting(command: &str) -> Result<Ran, String> {
+    run_line(command, true)
+}
+
+fn run_line(command: &str, terminal: bool) -> Result<Ran, String> {
     let line = sh::parse(command);
     let Some((program, args)) = line.words.split_first() else {
         return Ok(Ran { success: true, stdout: String::new() });
@@ -36,6 +47,9 @@ pub fn backticks(command: &str) -> Result<Ran, String> {
     let mut cmd = Command::new(program.clone()).args(args.iter().cloned());
     for (k, v) in &line.env {
         cmd = cmd.env(k.clone(), v.clone());
+    }
+    if terminal && !line.stderr_redirected {
+        cmd = cmd.terminal();
     }
     match cmd.run() {
         Ok(out) => {

@@ -7,7 +7,7 @@
 //! and config flags are left out. Keys are the secret names, values their `computed` value.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, get, inspect_list, json, prefixed, succeeds, value_string, Results};
+use secrets_common::{backticks, prompting, get, inspect_list, json, prefixed, succeeds, value_string, Results};
 use wharf_plugin_sdk::SecretsAdapter;
 
 struct Doppler;
@@ -21,7 +21,7 @@ impl SecretsAdapter for Doppler {
         if !succeeds("doppler --version 2> /dev/null")? {
             return Err("Doppler CLI is not installed".into());
         }
-        if !succeeds("doppler me --json 2> /dev/null")? && !backticks("doppler login -y")?.success {
+        if !succeeds("doppler me --json 2> /dev/null")? && !prompting("doppler login -y")?.success {
             return Err("Failed to login to Doppler".into());
         }
 

@@ -9,7 +9,7 @@
 //! `PROJECT/NAME`, values the base64-decoded payload.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, get, get_str, json, prefixed, raise, succeeds, Ran, Results};
+use secrets_common::{backticks, prompting, get, get_str, json, prefixed, raise, succeeds, Ran, Results};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -26,7 +26,7 @@ impl SecretsAdapter for GcpSecretManager {
             return Err("gcloud CLI is not installed".into());
         }
         if !logged_in()? {
-            backticks("gcloud auth login")?;
+            prompting("gcloud auth login")?;
             if !logged_in()? {
                 return Err("could not login to gcloud".into());
             }

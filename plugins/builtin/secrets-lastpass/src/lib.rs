@@ -4,7 +4,7 @@
 //! ACCOUNT`. One `lpass show NAME... --json` for all names; keys are the entries' `fullname`.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, get_str, inspect_list, json, prefixed, succeeds, Results};
+use secrets_common::{backticks, prompting, get_str, inspect_list, json, prefixed, succeeds, Results};
 use wharf_plugin_sdk::SecretsAdapter;
 
 struct LastPass;
@@ -21,7 +21,7 @@ impl SecretsAdapter for LastPass {
         }
         let status = backticks("lpass status --color never")?.stdout;
         if status.trim() != format!("Logged in as {account}.")
-            && !backticks(&format!("lpass login {}", shellescape(&account)))?.success
+            && !prompting(&format!("lpass login {}", shellescape(&account)))?.success
         {
             return Err("Failed to login to LastPass".into());
         }

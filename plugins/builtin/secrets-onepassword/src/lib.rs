@@ -7,7 +7,7 @@
 //! `op://` and a final `/password`.
 
 use secrets_common::ruby::{optionize, shellescape};
-use secrets_common::{backticks, json, prefixed, raise, succeeds, value_string, Results};
+use secrets_common::{backticks, prompting, json, prefixed, raise, succeeds, value_string, Results};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -42,7 +42,7 @@ fn login(account: &str) -> Result<Option<String>, String> {
         return Ok(None);
     }
     let ran =
-        backticks(&format!("op signin {}", optionize(&[("account", Some(account)), ("force", None), ("raw", None)])))?;
+        prompting(&format!("op signin {}", optionize(&[("account", Some(account)), ("force", None), ("raw", None)])))?;
     if !ran.success {
         return Err("Failed to login to 1Password".into());
     }
