@@ -140,7 +140,7 @@ fn main() {
         }
         args = vec!["Rust".into(), args[0].clone(), args[1].clone()];
     }
-    assert!(!args.is_empty() && args.len() % 3 == 0, "usage: bench [--iterations N] LABEL WASM MANIFEST...");
+    assert!(!args.is_empty() && args.len().is_multiple_of(3), "usage: bench [--iterations N] LABEL WASM MANIFEST...");
     let hooks: Vec<Hook> = args
         .chunks(3)
         .map(|c| Hook {

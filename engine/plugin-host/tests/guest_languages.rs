@@ -128,11 +128,25 @@ fn js_notify(backend: &str) -> PathBuf {
 }
 
 /// One host for this file, with a persistent precompiled cache (compiling a Python component
-/// takes seconds).
+/// takes seconds). Precompiled files of components no longer under `lang/` (older builds) are
+/// removed first: each is tens of MB.
 fn host() -> &'static PluginHost {
     static HOST: OnceLock<PluginHost> = OnceLock::new();
     HOST.get_or_init(|| {
         let cache = common::guest_target_dir().join("precompiled");
+        let live: Vec<String> = std::fs::read_dir(common::guest_target_dir().join("lang"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path()).ok())
+            .map(|wasm| hex::encode(Sha256::digest(&wasm)))
+            .collect();
+        for e in std::fs::read_dir(&cache).into_iter().flatten().flatten() {
+            let file = e.file_name().to_string_lossy().into_owned();
+            if file.ends_with(".cwasm") && !live.iter().any(|d| file.starts_with(d.as_str())) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
         PluginHost::new(HostConfig { cache_dir: Some(cache), ..HostConfig::default() }).unwrap()
     })
 }
