@@ -97,11 +97,15 @@ fn python_check() -> PathBuf {
 
 fn js_notify() -> PathBuf {
     assert!(repo_root().join("sdk/js/node_modules/.bin/jco").exists(), "no jco in sdk/js/node_modules: {INSTALL}");
-    component("js-notify", &["examples/hooks/js-notify", "sdk/js/src", "sdk/js/build.mjs", "sdk/js/package-lock.json", "wit"], |out| {
-        let mut c = Command::new("node");
-        c.arg("sdk/js/build.mjs").arg("examples/hooks/js-notify/notify.js").arg("-o").arg(out);
-        c
-    })
+    component(
+        "js-notify",
+        &["examples/hooks/js-notify", "sdk/js/src", "sdk/js/build.mjs", "sdk/js/package-lock.json", "wit"],
+        |out| {
+            let mut c = Command::new("node");
+            c.arg("sdk/js/build.mjs").arg("examples/hooks/js-notify/notify.js").arg("-o").arg(out);
+            c
+        },
+    )
 }
 
 /// Puts `example`'s plugin.toml and `wasm` into the app under `plugins/<name>/`.

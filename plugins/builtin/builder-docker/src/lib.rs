@@ -107,7 +107,8 @@ fn needs_buildx(req: &BuildRequest) -> Vec<&'static str> {
 fn classic(req: &BuildRequest) -> Result<BuildResult, String> {
     let missing = needs_buildx(req);
     if !missing.is_empty() {
-        return Err(format!("docker buildx is not installed, and {} needs it", missing.join(", ")));
+        let verb = if missing.len() == 1 { "needs" } else { "need" };
+        return Err(format!("docker buildx is not installed, and {} {verb} it", missing.join(", ")));
     }
     wharf_plugin_sdk::info!("buildx is not installed: building with `docker build`, then `docker push`");
     let mut a: Vec<String> = vec!["build".into()];
