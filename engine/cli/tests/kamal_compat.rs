@@ -859,6 +859,16 @@ fn config_and_config_errors_are_kamals() {
     app.write(".kamal/secrets.staging", "REGISTRY_PASSWORD=pw\nSECRET_TOKEN=staging-token\n");
     app.commit("staging");
     same_config("destination", &["config", "-d", "staging"]);
+    // Wharf's own settings under `x-wharf` (plugins, their grants, WASM hooks): Kamal ignores
+    // the key, so the same deploy.yml is valid for both, with the same `config` output.
+    let with_plugins = format!(
+        "{RICH_CONFIG}x-wharf:\n  plugins:\n    notify:\n      source: plugins/rust-notify\n      allow:\n        hosts: [hooks.example.com]\n  hooks:\n    post-deploy: [notify]\n"
+    );
+    app.write("config/deploy.yml", &with_plugins);
+    app.commit("x-wharf");
+    same_config("x-wharf", &["config"]);
+    let k = kamal.run(&app, &["config"]);
+    assert_eq!(k.status.code(), Some(0), "Kamal accepts x-wharf: {}", stdout(&k));
 
     let bad_configs = [
         ("unknown key", RICH_CONFIG.replace("retain_containers: 3", "retain_containers: 3\nproxy_colour: red")),
