@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds a Wharf plugin written in Python into a WebAssembly component with componentize-py.
 #
-#   sdk/python/build.sh APP.py -o OUT.wasm [-w hook|secrets-adapter] [-p DIR]...
+#   sdk/python/build.sh APP.py -o OUT.wasm [-w hook|secrets-adapter] [--http] [-p DIR]...
 #
 # APP.py defines one subclass of wharf_plugin.Hook (or SecretsAdapter for -w secrets-adapter).
+# --http adds the import of wasi:http/outgoing-handler (for wharf_plugin.http; the host lets the
+# plugin reach only the hosts its manifest lists and the user grants).
 # -p adds a directory of pure-Python modules the plugin imports (APP.py's own directory is always
 # on the path). The WIT is the repository's wit/wharf-plugin@0.1.0 (or $WHARF_WIT), read at build
 # time: the bindings always match it. componentize-py is $COMPONENTIZE_PY, else the one that
@@ -14,11 +16,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 die() { echo "sdk/python/build.sh: $*" >&2; exit 2; }
 usage() { sed -n '4,4p' "${BASH_SOURCE[0]}" | sed 's/^#  *//' >&2; exit 2; }
 
-app="" out="" world=hook paths=()
+app="" out="" world=hook http=0 paths=()
 while (($#)); do
   case "$1" in
     -o|--output) out=${2:?}; shift 2 ;;
     -w|--world) world=${2:?}; shift 2 ;;
+    --http) http=1; shift ;;
     -p|--path) paths+=(-p "$(cd "${2:?}" && pwd)"); shift 2 ;;
     -h|--help) usage ;;
     -*) die "unknown option $1" ;;
@@ -62,8 +65,28 @@ for d in "$app_dir" "$here/wharf_plugin" "${paths[@]/#-p/}"; do
 done
 trap 'rm -rf "$tmp" "${new_caches[@]}"' EXIT
 
+# With --http: a world of our own that is the plugin's world plus wasi:http, resolved against
+# the wharf:plugin WIT and WASI's (sdk/python/wasi-wit).
+wit_world=$world
+if ((http)); then
+  mkdir -p "$tmp/wit/deps/wharf-plugin"
+  cp "$wit"/*.wit "$tmp/wit/deps/wharf-plugin/"
+  cp "$here"/wasi-wit/*.wit "$tmp/wit/deps/"
+  version=$(sed -n 's/^package wharf:plugin@\([0-9.]*\);/\1/p' "$wit/worlds.wit" | head -1)
+  cat >"$tmp/wit/world.wit" <<WIT
+package wharf:python-kit;
+
+world $world-http {
+    include wharf:plugin/$world@$version;
+    import wasi:http/outgoing-handler@0.2.12;
+}
+WIT
+  wit=$tmp/wit
+  wit_world=$world-http
+fi
+
 mkdir -p "$(dirname "$out")"
-"$cpy" -q -d "$wit" -w "$world" componentize -p "$tmp" -p "$here" -p "$app_dir" "${paths[@]}" \
+"$cpy" -q -d "$wit" -w "$wit_world" componentize -p "$tmp" -p "$here" -p "$app_dir" "${paths[@]}" \
   wharf_entry -o "$out.tmp"
 mv "$out.tmp" "$out"
 echo "built $out ($(($(stat -c %s "$out") / 1024)) KB, world $world)" >&2

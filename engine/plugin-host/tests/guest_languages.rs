@@ -85,6 +85,11 @@ static BUILDING: Mutex<()> = Mutex::new(());
 
 /// `app` (a Python module, relative to the repository) built with the Python kit for `world`.
 fn python(name: &str, app: &str, world: &str) -> PathBuf {
+    python_with(name, app, world, &[])
+}
+
+/// [`python`] with build `flags` (`--http`).
+fn python_with(name: &str, app: &str, world: &str, flags: &[&str]) -> PathBuf {
     let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     let cpy = std::env::var("COMPONENTIZE_PY").unwrap_or_else(|_| "/opt/wharf-py-venv/bin/componentize-py".into());
     let version = Command::new(&cpy)
@@ -93,11 +98,11 @@ fn python(name: &str, app: &str, world: &str) -> PathBuf {
         .ok()
         .filter(|o| o.status.success())
         .unwrap_or_else(|| panic!("componentize-py not found at {cpy}: {INSTALL}"));
-    let sources = ["sdk/python/build.sh", "sdk/python/wharf_plugin", app, WIT];
-    let extra = format!("{world} {}", String::from_utf8_lossy(&version.stdout));
+    let sources = ["sdk/python/build.sh", "sdk/python/wharf_plugin", "sdk/python/wasi-wit", app, WIT];
+    let extra = format!("{world} {flags:?} {}", String::from_utf8_lossy(&version.stdout));
     component(name, &sources, &extra, |out| {
         let mut c = Command::new("bash");
-        c.arg("sdk/python/build.sh").arg(app).arg("-o").arg(out).args(["-w", world]);
+        c.arg("sdk/python/build.sh").arg(app).arg("-o").arg(out).args(["-w", world]).args(flags);
         c.env("COMPONENTIZE_PY", &cpy);
         c
     })
@@ -436,6 +441,43 @@ async fn an_async_javascript_hook_posts_with_fetch_to_a_granted_host_only() {
     let opts = CallOptions::new().log(logs.sink());
     let err = plugin.run_hook(&env("/hook"), &Grant::new(), &opts).await.unwrap_err();
     assert!(err.to_string().starts_with("plugin kit-webhook "), "{err}");
+    let denial = format!("plugin kit-webhook: capability host 127.0.0.1:{port} not granted");
+    assert!(logs.messages().contains(&denial), "{:?}", logs.messages());
+    assert!(received.try_recv().is_err(), "the denied request reached the server");
+}
+
+#[tokio::test]
+async fn a_python_hook_posts_with_wharf_plugin_http_to_a_granted_host_only() {
+    let dir = "engine/plugin-host/tests/fixtures/lang/webhook";
+    let wasm = python_with("kit-webhook-py", &format!("{dir}/webhook.py"), "hook", &["--http"]);
+    let plugin = load(dir, &wasm);
+    let (port, received) = webhook_server();
+    let env = |path: &str| {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        ctx("post-deploy", &[("KAMAL_SERVICE", "hello"), ("KAMAL_VERSION", "abc123"), ("WEBHOOK_URL", &url)])
+    };
+    let grant = Grant::new().host(format!("127.0.0.1:{port}"));
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+
+    plugin.run_hook(&env("/hook"), &grant, &opts).await.unwrap_or_else(|e| panic!("{e}\n{}", logs.all()));
+    assert_eq!(logs.said(), ["webhook answered 200: thanks"]);
+    let (request, body) = received.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+    assert_eq!(request, "POST /hook HTTP/1.1");
+    assert_eq!(body, r#"{"text":"hello abc123 deployed"}"#);
+
+    let err = plugin.run_hook(&env("/fail"), &grant, &opts).await.unwrap_err();
+    assert_eq!(err.to_string(), "plugin kit-webhook failed: webhook answered 500: nope");
+    assert_eq!(received.recv_timeout(std::time::Duration::from_secs(5)).unwrap().0, "POST /fail HTTP/1.1");
+
+    // Not granted: refused before it leaves, an ordinary error for the hook to report.
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let err = plugin.run_hook(&env("/hook"), &Grant::new(), &opts).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("plugin kit-webhook failed: webhook unreachable: http://127.0.0.1:{port}/hook: HttpRequestDenied")
+    );
     let denial = format!("plugin kit-webhook: capability host 127.0.0.1:{port} not granted");
     assert!(logs.messages().contains(&denial), "{:?}", logs.messages());
     assert!(received.try_recv().is_err(), "the denied request reached the server");
