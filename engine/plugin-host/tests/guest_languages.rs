@@ -409,11 +409,11 @@ fn webhook_server() -> (u16, std::sync::mpsc::Receiver<(String, String)>) {
     (port, rx)
 }
 
-#[tokio::test]
-async fn an_async_javascript_hook_posts_with_fetch_to_a_granted_host_only() {
-    let dir = "engine/plugin-host/tests/fixtures/lang/webhook";
-    let wasm = js("kit-webhook", &format!("{dir}/webhook.js"), "hook", "starlingmonkey", &["--http"]);
-    let plugin = load(dir, &wasm);
+/// The webhook fixture (`tests/fixtures/lang/webhook`, either language) against a real server:
+/// a granted POST arrives and its answer is logged; a 500 fails the hook with the fixture's
+/// message; without the grant the request never leaves and the host logs the denial naming the
+/// plugin and the host. Returns the denied call's error, which differs by language.
+async fn webhook_posts_to_a_granted_host_only(plugin: Plugin) -> (PluginError, u16) {
     let (port, received) = webhook_server();
     let env = |path: &str| {
         let url = format!("http://127.0.0.1:{port}{path}");
@@ -429,56 +429,37 @@ async fn an_async_javascript_hook_posts_with_fetch_to_a_granted_host_only() {
     assert_eq!(request, "POST /hook HTTP/1.1");
     assert_eq!(body, r#"{"text":"hello abc123 deployed"}"#);
 
-    // A rejected promise fails the hook with the message thrown.
     let err = plugin.run_hook(&env("/fail"), &grant, &opts).await.unwrap_err();
     assert!(matches!(err, PluginError::Failed { .. }), "{err:?}");
     assert_eq!(err.to_string(), "plugin kit-webhook failed: webhook answered 500: nope");
     assert_eq!(received.recv_timeout(std::time::Duration::from_secs(5)).unwrap().0, "POST /fail HTTP/1.1");
 
-    // Without the user's grant the request never leaves: the host logs the denial naming the
-    // plugin and the host, and the call fails (StarlingMonkey aborts on the refused request).
     let logs = Logs::default();
     let opts = CallOptions::new().log(logs.sink());
     let err = plugin.run_hook(&env("/hook"), &Grant::new(), &opts).await.unwrap_err();
-    assert!(err.to_string().starts_with("plugin kit-webhook "), "{err}");
     let denial = format!("plugin kit-webhook: capability host 127.0.0.1:{port} not granted");
     assert!(logs.messages().contains(&denial), "{:?}", logs.messages());
     assert!(received.try_recv().is_err(), "the denied request reached the server");
+    (err, port)
+}
+
+const WEBHOOK: &str = "engine/plugin-host/tests/fixtures/lang/webhook";
+
+#[tokio::test]
+async fn an_async_javascript_hook_posts_with_fetch_to_a_granted_host_only() {
+    let wasm = js("kit-webhook", &format!("{WEBHOOK}/webhook.js"), "hook", "starlingmonkey", &["--http"]);
+    let (err, _) = webhook_posts_to_a_granted_host_only(load(WEBHOOK, &wasm)).await;
+    // StarlingMonkey aborts on the refused request (the call fails, naming the plugin).
+    assert!(err.to_string().starts_with("plugin kit-webhook "), "{err}");
 }
 
 #[tokio::test]
 async fn a_python_hook_posts_with_wharf_plugin_http_to_a_granted_host_only() {
-    let dir = "engine/plugin-host/tests/fixtures/lang/webhook";
-    let wasm = python_with("kit-webhook-py", &format!("{dir}/webhook.py"), "hook", &["--http"]);
-    let plugin = load(dir, &wasm);
-    let (port, received) = webhook_server();
-    let env = |path: &str| {
-        let url = format!("http://127.0.0.1:{port}{path}");
-        ctx("post-deploy", &[("KAMAL_SERVICE", "hello"), ("KAMAL_VERSION", "abc123"), ("WEBHOOK_URL", &url)])
-    };
-    let grant = Grant::new().host(format!("127.0.0.1:{port}"));
-    let logs = Logs::default();
-    let opts = CallOptions::new().log(logs.sink());
-
-    plugin.run_hook(&env("/hook"), &grant, &opts).await.unwrap_or_else(|e| panic!("{e}\n{}", logs.all()));
-    assert_eq!(logs.said(), ["webhook answered 200: thanks"]);
-    let (request, body) = received.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
-    assert_eq!(request, "POST /hook HTTP/1.1");
-    assert_eq!(body, r#"{"text":"hello abc123 deployed"}"#);
-
-    let err = plugin.run_hook(&env("/fail"), &grant, &opts).await.unwrap_err();
-    assert_eq!(err.to_string(), "plugin kit-webhook failed: webhook answered 500: nope");
-    assert_eq!(received.recv_timeout(std::time::Duration::from_secs(5)).unwrap().0, "POST /fail HTTP/1.1");
-
-    // Not granted: refused before it leaves, an ordinary error for the hook to report.
-    let logs = Logs::default();
-    let opts = CallOptions::new().log(logs.sink());
-    let err = plugin.run_hook(&env("/hook"), &Grant::new(), &opts).await.unwrap_err();
+    let wasm = python_with("kit-webhook-py", &format!("{WEBHOOK}/webhook.py"), "hook", &["--http"]);
+    let (err, port) = webhook_posts_to_a_granted_host_only(load(WEBHOOK, &wasm)).await;
+    // In Python the refusal is an ordinary error the hook reports.
     assert_eq!(
         err.to_string(),
         format!("plugin kit-webhook failed: webhook unreachable: http://127.0.0.1:{port}/hook: HttpRequestDenied")
     );
-    let denial = format!("plugin kit-webhook: capability host 127.0.0.1:{port} not granted");
-    assert!(logs.messages().contains(&denial), "{:?}", logs.messages());
-    assert!(received.try_recv().is_err(), "the denied request reached the server");
 }
