@@ -251,13 +251,12 @@ impl Plugins {
 /// `$(kamal secrets fetch -a NAME ...)` and `wharf secrets fetch -a NAME`.
 pub struct ConfiguredAdapters {
     plugins: Plugins,
-    fetched: Mutex<Vec<String>>,
 }
 
 impl ConfiguredAdapters {
     pub fn new(project: &Path, ext: WharfExtension) -> ConfiguredAdapters {
         let plugins = Plugins::new(project, ext, Verbosity { info: true, debug: false });
-        ConfiguredAdapters { plugins, fetched: Mutex::new(vec![]) }
+        ConfiguredAdapters { plugins }
     }
 }
 
@@ -285,10 +284,12 @@ impl wharf_secrets::cli::AdapterFetcher for ConfiguredAdapters {
     ) -> std::result::Result<wharf_secrets::SecretMap, String> {
         let plugin = self.plugins.load(name, World::SecretsAdapter).map_err(|e| e.message)?;
         let grant = self.plugins.grant(name);
-        let mask = self.fetched.lock().unwrap().clone();
+        // Every value fetched so far in this process, by any adapter, is masked in its output.
+        let fetched = crate::secret_adapters::fetched_values();
+        let mask = fetched.lock().unwrap().clone();
         let opts = CallOptions::new().secrets(mask).log(terminal_sink(self.plugins.verbosity));
         let pairs = block_on(plugin.fetch_secrets(account, from, names, &grant, &opts)).map_err(|e| e.to_string())?;
-        self.fetched.lock().unwrap().extend(pairs.iter().map(|(_, v)| v.clone()));
+        fetched.lock().unwrap().extend(pairs.iter().map(|(_, v)| v.clone()));
         Ok(pairs.into_iter().collect())
     }
 }

@@ -98,7 +98,7 @@ pub fn cli_error(e: wharf_secrets::cli::CliError) -> CliError {
 }
 
 /// Every value a built-in adapter returned in this process: masked in later plugin output.
-fn fetched_values() -> &'static Mutex<Vec<String>> {
+pub(crate) fn fetched_values() -> &'static Mutex<Vec<String>> {
     static VALUES: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
     VALUES.get_or_init(Default::default)
 }

@@ -8,7 +8,7 @@
 //! that is not JSON gives `NAME` as it is. Any `Errors` fail the fetch.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, get, get_str, prefixed, succeeds, Results};
+use secrets_common::{backticks, ensure_installed, get, get_str, prefixed, Results};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -20,9 +20,7 @@ impl SecretsAdapter for AwsSecretsManager {
         from: Option<String>,
         names: Vec<String>,
     ) -> Result<Vec<(String, String)>, String> {
-        if !succeeds("aws --version 2> /dev/null")? {
-            return Err("AWS CLI is not installed".into());
-        }
+        ensure_installed("aws --version 2> /dev/null", "AWS CLI")?;
         let secrets = prefixed(&names, from.as_deref());
         let mut results = Results::new();
         for secret in get_secret_values(&secrets, account.as_deref())? {

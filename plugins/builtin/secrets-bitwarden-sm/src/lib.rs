@@ -7,7 +7,7 @@
 //! `key`s.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, get_str, json, prefixed, succeeds, Ran, Results};
+use secrets_common::{backticks, ensure_installed, get_str, json, prefixed, Ran, Results};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -19,9 +19,7 @@ impl SecretsAdapter for BitwardenSecretsManager {
         from: Option<String>,
         names: Vec<String>,
     ) -> Result<Vec<(String, String)>, String> {
-        if !succeeds("bws --version 2> /dev/null")? {
-            return Err("Bitwarden Secrets Manager CLI is not installed".into());
-        }
+        ensure_installed("bws --version 2> /dev/null", "Bitwarden Secrets Manager CLI")?;
         if !run("project list")?.success {
             return Err("Could not authenticate to Bitwarden Secrets Manager. Did you set a valid access token?".into());
         }

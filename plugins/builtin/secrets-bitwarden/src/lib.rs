@@ -6,7 +6,9 @@
 //! `bw get item ITEM` per item. The session goes to `bw` as `BW_SESSION` in its environment.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, prompting, get, json, prefixed, raise, succeeds, value_string, Ran, Results};
+use secrets_common::{
+    backticks, ensure_installed, get, json, prefixed, prompting, raise, required_account, value_string, Ran, Results,
+};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -18,10 +20,8 @@ impl SecretsAdapter for Bitwarden {
         from: Option<String>,
         names: Vec<String>,
     ) -> Result<Vec<(String, String)>, String> {
-        let account = account.filter(|a| !a.trim().is_empty()).ok_or("Missing required option '--account'")?;
-        if !succeeds("bw --version 2> /dev/null")? {
-            return Err("Bitwarden CLI is not installed".into());
-        }
+        let account = required_account(account)?;
+        ensure_installed("bw --version 2> /dev/null", "Bitwarden CLI")?;
         let session = login(&account)?;
         Ok(fetch_secrets(&prefixed(&names, from.as_deref()), session.as_deref())?.into_pairs())
     }

@@ -71,6 +71,21 @@ pub fn succeeds(command: &str) -> Result<bool, String> {
     backticks(command).map(|r| r.success)
 }
 
+/// Kamal's `check_dependencies!`: `check` (`op --version 2> /dev/null`) must succeed, else
+/// `<cli> is not installed`.
+pub fn ensure_installed(check: &str, cli: &str) -> Result<(), String> {
+    if succeeds(check)? {
+        Ok(())
+    } else {
+        Err(format!("{cli} is not installed"))
+    }
+}
+
+/// The `--account` of an adapter that requires one (Thor refuses a missing or blank one).
+pub fn required_account(account: Option<String>) -> Result<String, String> {
+    account.filter(|a| !a.trim().is_empty()).ok_or_else(|| "Missing required option '--account'".to_string())
+}
+
 /// Ruby's `JSON.parse(text)`; objects keep their key order. The error is the one Kamal shows
 /// (`JSON::ParserError`, see [`raise`]).
 pub fn json(text: &str) -> Result<Value, String> {

@@ -7,7 +7,9 @@
 //! and config flags are left out. Keys are the secret names, values their `computed` value.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, prompting, get, inspect_list, json, prefixed, succeeds, value_string, Results};
+use secrets_common::{
+    backticks, ensure_installed, get, inspect_list, json, prefixed, prompting, succeeds, value_string, Results,
+};
 use wharf_plugin_sdk::SecretsAdapter;
 
 struct Doppler;
@@ -18,9 +20,7 @@ impl SecretsAdapter for Doppler {
         from: Option<String>,
         names: Vec<String>,
     ) -> Result<Vec<(String, String)>, String> {
-        if !succeeds("doppler --version 2> /dev/null")? {
-            return Err("Doppler CLI is not installed".into());
-        }
+        ensure_installed("doppler --version 2> /dev/null", "Doppler CLI")?;
         if !succeeds("doppler me --json 2> /dev/null")? && !prompting("doppler login -y")?.success {
             return Err("Failed to login to Doppler".into());
         }

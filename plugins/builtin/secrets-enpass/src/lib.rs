@@ -5,7 +5,7 @@
 //! `TITLE/LABEL`, or `TITLE` for an entry without a label.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, get_str, json, raise, succeeds, Results};
+use secrets_common::{backticks, ensure_installed, get_str, json, raise, Results};
 use wharf_plugin_sdk::SecretsAdapter;
 
 struct Enpass;
@@ -16,9 +16,7 @@ impl SecretsAdapter for Enpass {
         from: Option<String>,
         names: Vec<String>,
     ) -> Result<Vec<(String, String)>, String> {
-        if !succeeds("enpass-cli version 2> /dev/null")? {
-            return Err("Enpass CLI is not installed".into());
-        }
+        ensure_installed("enpass-cli version 2> /dev/null", "Enpass CLI")?;
         let Some(vault) = from else {
             return Err(raise("NoMethodError", "undefined method `shellescape' for nil"));
         };

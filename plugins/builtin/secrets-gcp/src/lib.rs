@@ -9,7 +9,9 @@
 //! `PROJECT/NAME`, values the base64-decoded payload.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, prompting, get, get_str, json, prefixed, raise, succeeds, Ran, Results};
+use secrets_common::{
+    backticks, ensure_installed, get, get_str, json, prefixed, prompting, raise, required_account, Ran, Results,
+};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -21,10 +23,8 @@ impl SecretsAdapter for GcpSecretManager {
         from: Option<String>,
         names: Vec<String>,
     ) -> Result<Vec<(String, String)>, String> {
-        let account = account.filter(|a| !a.trim().is_empty()).ok_or("Missing required option '--account'")?;
-        if !succeeds("gcloud --version 2> /dev/null")? {
-            return Err("gcloud CLI is not installed".into());
-        }
+        let account = required_account(account)?;
+        ensure_installed("gcloud --version 2> /dev/null", "gcloud CLI")?;
         if !logged_in()? {
             prompting("gcloud auth login")?;
             if !logged_in()? {

@@ -4,7 +4,9 @@
 //! ACCOUNT`. One `lpass show NAME... --json` for all names; keys are the entries' `fullname`.
 
 use secrets_common::ruby::shellescape;
-use secrets_common::{backticks, prompting, get_str, inspect_list, json, prefixed, succeeds, Results};
+use secrets_common::{
+    backticks, ensure_installed, get_str, inspect_list, json, prefixed, prompting, required_account, Results,
+};
 use wharf_plugin_sdk::SecretsAdapter;
 
 struct LastPass;
@@ -15,10 +17,8 @@ impl SecretsAdapter for LastPass {
         from: Option<String>,
         names: Vec<String>,
     ) -> Result<Vec<(String, String)>, String> {
-        let account = account.filter(|a| !a.trim().is_empty()).ok_or("Missing required option '--account'")?;
-        if !succeeds("lpass --version 2> /dev/null")? {
-            return Err("LastPass CLI is not installed".into());
-        }
+        let account = required_account(account)?;
+        ensure_installed("lpass --version 2> /dev/null", "LastPass CLI")?;
         let status = backticks("lpass status --color never")?.stdout;
         if status.trim() != format!("Logged in as {account}.")
             && !prompting(&format!("lpass login {}", shellescape(&account)))?.success

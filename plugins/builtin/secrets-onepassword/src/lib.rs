@@ -7,7 +7,9 @@
 //! `op://` and a final `/password`.
 
 use secrets_common::ruby::{optionize, shellescape};
-use secrets_common::{backticks, prompting, json, prefixed, raise, succeeds, value_string, Results};
+use secrets_common::{
+    backticks, ensure_installed, json, prefixed, prompting, raise, required_account, succeeds, value_string, Results,
+};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -19,10 +21,8 @@ impl SecretsAdapter for OnePassword {
         from: Option<String>,
         names: Vec<String>,
     ) -> Result<Vec<(String, String)>, String> {
-        let account = account.filter(|a| !a.trim().is_empty()).ok_or("Missing required option '--account'")?;
-        if !succeeds("op --version 2> /dev/null")? {
-            return Err("1Password CLI is not installed".into());
-        }
+        let account = required_account(account)?;
+        ensure_installed("op --version 2> /dev/null", "1Password CLI")?;
         let session = login(&account)?;
         let results = if names.is_empty() {
             fetch_all(from.as_deref(), &account, session.as_deref())?

@@ -7,7 +7,7 @@
 //! --json`. Keys are the resources' names.
 
 use secrets_common::ruby::{inspect, shellescape};
-use secrets_common::{backticks, get_str, inspect_list, json, prefixed, raise, split, succeeds, Results};
+use secrets_common::{backticks, ensure_installed, get_str, inspect_list, json, prefixed, raise, split, Results};
 use serde_json::Value;
 use wharf_plugin_sdk::SecretsAdapter;
 
@@ -19,9 +19,7 @@ impl SecretsAdapter for Passbolt {
         from: Option<String>,
         names: Vec<String>,
     ) -> Result<Vec<(String, String)>, String> {
-        if !succeeds("passbolt --version 2> /dev/null")? {
-            return Err("Passbolt CLI is not installed".into());
-        }
+        ensure_installed("passbolt --version 2> /dev/null", "Passbolt CLI")?;
         if !backticks("passbolt verify")?.success {
             return Err("Failed to login to Passbolt".into());
         }
