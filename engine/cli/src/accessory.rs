@@ -41,7 +41,7 @@ async fn upload_files(c: &Commander, name: &str, host: &str) -> Result<()> {
         if file.erb() {
             let text = String::from_utf8_lossy(&content).to_string();
             let env: std::collections::HashMap<String, String> = std::env::vars().collect();
-            content = wharf_config::erb::render(&text, &file.local, &env)?.into_bytes();
+            content = wharf_config::erb::render_untrimmed(&text, &file.local, &env)?.into_bytes();
         }
         c.exec(host, &a.make_directory_for(&file.host_path)).await?;
         let mode =

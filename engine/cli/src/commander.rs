@@ -343,7 +343,7 @@ impl Commander {
             0 => Ok(ok),
             1 => Err(failures.pop().unwrap().1),
             n => {
-                let class = failures[0].1.class;
+                let class = failures[0].1.class.clone();
                 let text: Vec<String> = failures
                     .iter()
                     .map(|(h, e)| {

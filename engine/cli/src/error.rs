@@ -1,17 +1,22 @@
 //! The error every command ends in: Kamal prints `  ERROR (<Class>): <message>` in red and exits 1;
 //! the class names are Kamal's, so scripts that grep for them keep working.
 
+use std::borrow::Cow;
 use std::fmt;
 
 #[derive(Debug)]
 pub struct CliError {
-    pub class: &'static str,
+    /// Kamal's (or Ruby's) exception class: `RuntimeError`, `KeyError`, `Errno::ENOENT`...
+    pub class: Cow<'static, str>,
     pub message: String,
+    /// End with this status and print nothing (deploy.yml's ERB called `exit`/`abort`, which
+    /// ends Kamal's process the same way).
+    pub exit_code: Option<i32>,
 }
 
 impl CliError {
-    pub fn new(class: &'static str, message: impl Into<String>) -> Self {
-        Self { class, message: message.into() }
+    pub fn new(class: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self { class: class.into(), message: message.into(), exit_code: None }
     }
     pub fn runtime(message: impl Into<String>) -> Self {
         Self::new("RuntimeError", message)
@@ -37,7 +42,9 @@ impl std::error::Error for CliError {}
 
 impl From<wharf_config::ConfigError> for CliError {
     fn from(e: wharf_config::ConfigError) -> Self {
-        CliError::new(e.ruby_class(), e.to_string())
+        let mut error = CliError::new(e.ruby_class().to_string(), e.to_string());
+        error.exit_code = e.exit_code();
+        error
     }
 }
 

@@ -52,13 +52,22 @@ fn raw_extension(global: &Global, dir: &std::path::Path) -> Result<wharf_config:
     if !file.exists() {
         return Ok(Default::default());
     }
-    let raw = wharf_config::load::load_raw_config(&wharf_config::LoadOptions {
-        config_file: file,
+    let raw = load_raw(global, dir)?;
+    Ok(wharf_config::extension::WharfExtension::parse(&raw)?)
+}
+
+/// deploy.yml (with `-d`) rendered and merged but not validated, its ERB's ENV changes applied.
+fn load_raw(global: &Global, dir: &std::path::Path) -> Result<serde_yaml::Value> {
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let (raw, after) = wharf_config::load::load_raw_config_with_env(&wharf_config::LoadOptions {
+        config_file: dir.join(&global.config_file),
         destination: global.destination.clone(),
-        env: std::env::vars().collect(),
+        env: env.clone(),
+        cache_renders: true,
         ..Default::default()
     })?;
-    Ok(wharf_config::extension::WharfExtension::parse(&raw)?)
+    apply_erb_env_changes(&wharf_config::load::env_changes(&env, &after));
+    Ok(raw)
 }
 
 /// Secrets of `path`, whose `$(kamal secrets fetch -a NAME ...)` use Kamal's adapters (built-in
@@ -91,9 +100,11 @@ fn load_config(
         version: global.version.clone(),
         env: std::env::vars().collect(),
         secrets: lazy.clone(),
+        cache_renders: true,
         ..Default::default()
     };
     let config = wharf_config::Configuration::load(options)?;
+    apply_erb_env_changes(config.erb_env_changes());
     let secrets = make_secrets(dir, &config.secrets_path(), global.destination.as_deref(), config.wharf());
     let _ = lazy.0.set(secrets.clone());
     if !config.has_version() {
@@ -101,6 +112,17 @@ fn load_config(
         config.set_version(git::version(dir, clean_clone).map_err(CliError::runtime)?);
     }
     Ok((config, secrets))
+}
+
+/// ENV changes made by deploy.yml's ERB (`Dotenv.load`, `ENV[...] =`) live on in Kamal's
+/// process: its secrets, hooks and commands see them. Wharf applies them to its own environment.
+fn apply_erb_env_changes(changes: &[(String, Option<String>)]) {
+    for (name, value) in changes {
+        match value {
+            Some(v) => std::env::set_var(name, v),
+            None => std::env::remove_var(name),
+        }
+    }
 }
 
 /// Kamal's aliases: a first word that is not a command but an alias in deploy.yml is replaced by
@@ -157,6 +179,7 @@ fn expand_aliases(argv: Vec<String>) -> Vec<String> {
         config_file: PathBuf::from(config_file),
         destination,
         env: std::env::vars().collect(),
+        cache_renders: true,
         ..Default::default()
     };
     let Ok(config) = wharf_config::Configuration::load(options) else { return argv };
@@ -182,8 +205,9 @@ fn main() {
     let verbose = cli.global.verbose;
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::exit(0),
+        Err(e) if e.exit_code.is_some() => std::process::exit(e.exit_code.unwrap_or(1)),
         Err(e) => {
-            output::error(e.class, &e.message);
+            output::error(&e.class, &e.message);
             if verbose {
                 eprintln!("  (run with the same arguments to retry; nothing was left half-done on servers)");
             }
@@ -639,12 +663,7 @@ fn secrets_command(global: &Global, dir: &std::path::Path, cmd: &SecretsCommand)
             Ok(())
         }
         SecretsCommand::Print => {
-            let raw = wharf_config::load::load_raw_config(&wharf_config::LoadOptions {
-                config_file: dir.join(&global.config_file),
-                destination: global.destination.clone(),
-                env: std::env::vars().collect(),
-                ..Default::default()
-            })?;
+            let raw = load_raw(global, dir)?;
             let path = wharf_config::model::secrets_path_of(&raw);
             let ext = wharf_config::extension::WharfExtension::parse(&raw)?;
             let secrets = make_secrets(dir, &path, global.destination.as_deref(), &ext);

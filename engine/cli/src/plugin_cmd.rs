@@ -71,6 +71,7 @@ fn configured(global: &Global, dir: &Path) -> Result<Option<Vec<PluginSpec>>> {
         config_file: file,
         destination: global.destination.clone(),
         env: std::env::vars().collect(),
+        cache_renders: true,
         ..Default::default()
     };
     let raw = wharf_config::load::load_raw_config(&options)?;

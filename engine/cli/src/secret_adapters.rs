@@ -149,7 +149,7 @@ mod tests {
         assert_eq!(without_class("\u{1}ArgumentError\u{1}No secrets given to fetch"), "No secrets given to fetch");
         assert_eq!(without_class("plain"), "plain");
         let e = cli_error(wharf_secrets::cli::CliError::Adapter("No secrets given to fetch".into()));
-        assert_eq!((e.class, e.message.as_str()), ("ArgumentError", "No secrets given to fetch"));
+        assert_eq!((e.class.as_ref(), e.message.as_str()), ("ArgumentError", "No secrets given to fetch"));
         let e = cli_error(wharf_secrets::cli::CliError::Adapter("other".into()));
         assert_eq!(e.class, "RuntimeError");
     }

@@ -11,6 +11,7 @@ fn main() {
         env: std::env::vars().collect(),
         secrets: Arc::new(wharf_config::NoSecrets),
         docker_arch: Some("amd64".into()),
+        ..Default::default()
     };
     match wharf_config::Configuration::load(options).and_then(|c| wharf_config::summary::config_yaml(&c)) {
         Ok(s) => println!("{s}"),

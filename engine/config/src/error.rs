@@ -17,8 +17,13 @@ pub enum ErrorKind {
     Key,
     /// `Psych::SyntaxError`: the YAML could not be parsed.
     Yaml,
-    /// ERB that Wharf does not understand (Kamal would have run it as Ruby), or ERB syntax errors.
+    /// ERB that Wharf cannot render (Kamal would have run it with Ruby) and no system Ruby did.
     Erb,
+    /// A Ruby exception raised by the template itself: its class is in [`ConfigError::ruby_class`]
+    /// (`NameError`, `Errno::ENOENT`, ...).
+    Ruby,
+    /// The template called `exit`/`abort`: the process ends with [`ConfigError::exit_code`].
+    Exit,
     /// Reading a file failed for another reason than its absence.
     Io,
 }
@@ -29,12 +34,38 @@ pub enum ErrorKind {
 pub struct ConfigError {
     kind: ErrorKind,
     message: String,
+    /// The Ruby class of a [`ErrorKind::Ruby`] error.
+    class: Option<String>,
+    exit_code: Option<i32>,
 }
 
 impl ConfigError {
     /// An error of the given kind with Kamal's message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ConfigError { kind, message: message.into() }
+        ConfigError { kind, message: message.into(), class: None, exit_code: None }
+    }
+
+    /// An exception a template raised, with its Ruby class.
+    pub fn ruby(class: impl Into<String>, message: impl Into<String>) -> Self {
+        let class = class.into();
+        let kind = match class.as_str() {
+            "KeyError" => ErrorKind::Key,
+            "ArgumentError" => ErrorKind::Argument,
+            "RuntimeError" => ErrorKind::Runtime,
+            _ => ErrorKind::Ruby,
+        };
+        ConfigError { kind, message: message.into(), class: Some(class), exit_code: None }
+    }
+
+    /// A template that called `exit`/`abort` with this status.
+    pub fn exit(code: i32) -> Self {
+        ConfigError { kind: ErrorKind::Exit, message: format!("exit {code}"), class: None, exit_code: Some(code) }
+    }
+
+    /// The status the process should end with instead of printing an error (`exit` in a
+    /// template), if any.
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit_code
     }
 
     /// A `Kamal::ConfigurationError`.
@@ -63,14 +94,19 @@ impl ConfigError {
     }
 
     /// The Ruby class name Kamal would print: `Kamal::ConfigurationError`, `ArgumentError`, ...
-    pub fn ruby_class(&self) -> &'static str {
+    pub fn ruby_class(&self) -> &str {
+        if let Some(c) = &self.class {
+            return c;
+        }
         match self.kind {
             ErrorKind::Configuration => "Kamal::ConfigurationError",
             ErrorKind::Argument => "ArgumentError",
             ErrorKind::Runtime => "RuntimeError",
             ErrorKind::Key => "KeyError",
             ErrorKind::Yaml => "Psych::SyntaxError",
-            ErrorKind::Erb => "SyntaxError",
+            ErrorKind::Erb => "Wharf::UnsupportedERB",
+            ErrorKind::Ruby => "StandardError",
+            ErrorKind::Exit => "SystemExit",
             ErrorKind::Io => "Errno",
         }
     }

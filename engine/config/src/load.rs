@@ -2,7 +2,14 @@
 //! path), then `deploy.<destination>.yml` next to it, each ERB-rendered and YAML-loaded, the
 //! destination file deep-merged over the base (hashes merge recursively, other values are
 //! replaced). `KAMAL_DESTINATION` is set in the ERB environment to the destination.
+//!
+//! Both files render in one [`ErbSession`] (one Ruby process in Kamal): what the base file
+//! defines or sets in ENV, the destination file sees. The ENV changes the templates made are kept
+//! on the [`Configuration`] ([`Configuration::erb_env_changes`]) for the CLI to apply to its own
+//! environment, as they live on in Kamal's process (`Dotenv.load` in deploy.yml feeds
+//! `.kamal/secrets`).
 
+use crate::erb::ErbSession;
 use crate::error::{ConfigError, ErrorKind};
 use crate::model::Configuration;
 use crate::ruby::deep_merge;
@@ -10,7 +17,7 @@ use crate::secrets::{NoSecrets, SecretLookup};
 use serde_yaml::{Mapping, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// How to load a configuration.
 #[derive(Clone)]
@@ -31,6 +38,13 @@ pub struct LoadOptions {
     /// The local docker's architecture (`docker info`, `amd64`/`arm64`), which decides which
     /// arches a builder with a `remote` builds locally. `None`: this machine's architecture.
     pub docker_arch: Option<String>,
+    /// Where the ERB runs (`Dir.pwd`, relative paths, commands). `None`: the process's working
+    /// directory, as in Kamal.
+    pub cwd: Option<PathBuf>,
+    /// Render each file once per process and reuse the result when the same file (and
+    /// destination) is loaded again, as Kamal renders deploy.yml once per run: commands in the
+    /// ERB run once. Off by default (library callers load with different environments).
+    pub cache_renders: bool,
 }
 
 impl Default for LoadOptions {
@@ -42,6 +56,8 @@ impl Default for LoadOptions {
             env: HashMap::new(),
             secrets: Arc::new(NoSecrets),
             docker_arch: None,
+            cwd: None,
+            cache_renders: false,
         }
     }
 }
@@ -69,6 +85,20 @@ pub fn destination_config_file(base: &Path, destination: &str) -> PathBuf {
 
 /// Renders and loads one config file: ERB with `env`, then YAML; the root is a hash.
 pub fn load_config_file(file: &Path, env: &HashMap<String, String>) -> Result<Value, ConfigError> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let mut session = ErbSession::new(env.clone(), cwd);
+    load_file_in(&mut session, file, false)
+}
+
+/// Renderings kept for the rest of the process: (file, destination) → (text, ENV after).
+type RenderCache = Mutex<HashMap<(PathBuf, Option<String>), (String, HashMap<String, String>)>>;
+
+fn render_cache() -> &'static RenderCache {
+    static CACHE: OnceLock<RenderCache> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn load_file_in(session: &mut ErbSession, file: &Path, cache: bool) -> Result<Value, ConfigError> {
     let display = file.display().to_string();
     let template = match std::fs::read_to_string(file) {
         Ok(t) => t,
@@ -77,7 +107,21 @@ pub fn load_config_file(file: &Path, env: &HashMap<String, String>) -> Result<Va
         }
         Err(e) => return Err(ConfigError::new(ErrorKind::Io, format!("{display}: {e}"))),
     };
-    let rendered = crate::erb::render(&template, &display, env)?;
+    let key = (file.to_path_buf(), session.env().get("KAMAL_DESTINATION").cloned());
+    let cached = if cache { render_cache().lock().unwrap().get(&key).cloned() } else { None };
+    let rendered = match cached {
+        Some((text, env)) => {
+            session.set_env(env);
+            text
+        }
+        None => {
+            let text = session.render(&template, &display)?;
+            if cache {
+                render_cache().lock().unwrap().insert(key, (text.clone(), session.env().clone()));
+            }
+            text
+        }
+    };
     let value = crate::yaml::load_str(&rendered, None)?;
     match value {
         Value::Mapping(_) => Ok(value),
@@ -98,6 +142,11 @@ pub fn load_config_file(file: &Path, env: &HashMap<String, String>) -> Result<Va
 /// `load_raw_config`: the base file, with the destination file deep-merged over it.
 /// `KAMAL_DESTINATION` is set (or removed) in the environment the ERB sees.
 pub fn load_raw_config(options: &LoadOptions) -> Result<Value, ConfigError> {
+    Ok(load_raw_config_with_env(options)?.0)
+}
+
+/// [`load_raw_config`], and ENV as the templates left it.
+pub fn load_raw_config_with_env(options: &LoadOptions) -> Result<(Value, HashMap<String, String>), ConfigError> {
     let mut env = options.env.clone();
     match &options.destination {
         Some(d) => {
@@ -111,12 +160,26 @@ pub fn load_raw_config(options: &LoadOptions) -> Result<Value, ConfigError> {
     if let Some(d) = &options.destination {
         files.push(destination_config_file(&options.config_file, d));
     }
+    let cwd = options.cwd.clone().or_else(|| std::env::current_dir().ok()).unwrap_or_else(|| PathBuf::from("."));
+    let mut session = ErbSession::new(env, cwd);
     let mut config = Value::Mapping(Mapping::new());
     for file in files {
-        let loaded = load_config_file(&file, &env)?;
+        let loaded = load_file_in(&mut session, &file, options.cache_renders)?;
         config = deep_merge(&config, &symbolize(loaded));
     }
-    Ok(config)
+    Ok((config, session.env().clone()))
+}
+
+/// What changed between two environments: `(name, new value or None when removed)`, sorted.
+pub fn env_changes(before: &HashMap<String, String>, after: &HashMap<String, String>) -> Vec<(String, Option<String>)> {
+    let mut changes: Vec<(String, Option<String>)> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), Some(v.clone())))
+        .chain(before.keys().filter(|k| !after.contains_key(*k)).map(|k| (k.clone(), None)))
+        .collect();
+    changes.sort();
+    changes
 }
 
 fn symbolize(v: Value) -> Value {
@@ -139,8 +202,12 @@ fn symbolize(v: Value) -> Value {
 impl Configuration {
     /// Loads, validates and resolves the configuration (`Kamal::Configuration.create_from`).
     pub fn load(options: LoadOptions) -> Result<Configuration, ConfigError> {
-        let raw = load_raw_config(&options)?;
+        let (raw, env) = load_raw_config_with_env(&options)?;
+        let changes = env_changes(&options.env, &env);
+        let options = LoadOptions { env, ..options };
         let exists = |path: &str| Path::new(path).exists();
-        Configuration::build(raw, &options, Some(&exists))
+        let mut config = Configuration::build(raw, &options, Some(&exists))?;
+        config.env_changes = changes;
+        Ok(config)
     }
 }

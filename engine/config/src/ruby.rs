@@ -78,38 +78,7 @@ pub fn inspect(v: &Value) -> String {
 
 /// Ruby's `Float#to_s`: shortest round-trip digits, `1.0`, `1.0e+16`, `1.0e-05`, `Infinity`, `NaN`.
 pub fn float_to_s(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
-    }
-    // Shortest digits via `{:e}`: "1.2345e3"
-    let sci = format!("{:e}", f);
-    let (mantissa, exp) = sci.split_once('e').unwrap();
-    let exp: i32 = exp.parse().unwrap();
-    let negative = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    let sign = if negative { "-" } else { "" };
-    let decpt = exp + 1; // position of the decimal point relative to the digits
-    if (-3..=16).contains(&decpt) {
-        if decpt <= 0 {
-            format!("{sign}0.{}{}", "0".repeat((-decpt) as usize), digits)
-        } else if (decpt as usize) >= digits.len() {
-            format!("{sign}{}{}.0", digits, "0".repeat(decpt as usize - digits.len()))
-        } else {
-            let (a, b) = digits.split_at(decpt as usize);
-            format!("{sign}{a}.{b}")
-        }
-    } else {
-        let (a, b) = digits.split_at(1);
-        let b = if b.is_empty() { "0" } else { b };
-        let e = decpt - 1;
-        format!("{sign}{a}.{b}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
-    }
+    wharf_erb::float_to_s(f)
 }
 
 /// Looks up a string key in a mapping value (`hash["key"]`); `None` when `v` is not a hash or

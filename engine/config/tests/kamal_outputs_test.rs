@@ -24,6 +24,7 @@ fn wharf_output(file: &Path, destination: Option<&str>) -> String {
         env: Default::default(),
         secrets: Arc::new(NoSecrets),
         docker_arch: Some("amd64".into()),
+        ..Default::default()
     };
     match Configuration::load(options).and_then(|c| summary::config_yaml(&c)) {
         Ok(s) => s,

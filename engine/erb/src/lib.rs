@@ -27,6 +27,7 @@ mod value;
 
 pub use context::{Captured, Context, RUBY_VERSION};
 pub use system_ruby::RubyMode;
+pub use value::float_to_s;
 
 use error::{Ctrl, Stop};
 use std::path::PathBuf;
@@ -57,10 +58,18 @@ impl Evaluator {
         Evaluator { interp: interp::Interp::new(ctx) }
     }
 
-    /// Renders one template.
+    /// Renders one template (`ERB.new(template, trim_mode: "-")`).
     pub fn render(&mut self, template: &str) -> Result<String, RenderError> {
-        let program = template::compile(template);
-        let tree = parser::parse_program(&program)
+        self.render_program(&template::compile(template))
+    }
+
+    /// Renders one template without a trim mode (`ERB.new(template)`).
+    pub fn render_untrimmed(&mut self, template: &str) -> Result<String, RenderError> {
+        self.render_program(&template::compile_untrimmed(template))
+    }
+
+    fn render_program(&mut self, program: &str) -> Result<String, RenderError> {
+        let tree = parser::parse_program(program)
             .map_err(|e| RenderError::Syntax { line: e.line, message: e.message })?;
         match self.interp.run_toplevel(&tree) {
             Ok(v) => Ok(v.as_str().unwrap_or_default()),
@@ -135,29 +144,46 @@ impl Renderer {
         self.evaluator.into_context()
     }
 
-    /// Renders `template`; `file` names it in the notice.
+    /// Renders `template` as `ERB.new(template, trim_mode: "-")`; `file` names it in the notice.
     pub fn render(&mut self, template: &str, file: &str) -> Result<String, TemplateError> {
+        self.render_with(template, file, true)
+    }
+
+    /// Renders `template` as `ERB.new(template)` (no trim mode).
+    pub fn render_untrimmed(&mut self, template: &str, file: &str) -> Result<String, TemplateError> {
+        self.render_with(template, file, false)
+    }
+
+    fn render_with(&mut self, template: &str, file: &str, trim: bool) -> Result<String, TemplateError> {
         if self.mode == RubyMode::Always {
-            return self.with_ruby(template, file, None);
+            return self.with_ruby(template, file, None, trim);
         }
         let env_before = self.evaluator.context().env.clone();
-        match self.evaluator.render(template) {
+        let rendered =
+            if trim { self.evaluator.render(template) } else { self.evaluator.render_untrimmed(template) };
+        match rendered {
             Ok(s) => Ok(s),
             Err(RenderError::Raised { class, message, .. }) => Err(TemplateError::Raised { class, message }),
             Err(RenderError::Exit(code)) => Err(TemplateError::Exit(code)),
             Err(RenderError::Unsupported { line, what }) => {
                 // start again from the environment the template started with
                 self.evaluator.context_mut().env = env_before;
-                self.with_ruby(template, file, Some((line, what, false)))
+                self.with_ruby(template, file, Some((line, what, false)), trim)
             }
             Err(RenderError::Syntax { line, message }) => {
                 self.evaluator.context_mut().env = env_before;
-                self.with_ruby(template, file, Some((line, message, true)))
+                self.with_ruby(template, file, Some((line, message, true)), trim)
             }
         }
     }
 
-    fn with_ruby(&mut self, template: &str, file: &str, why: Option<(u32, String, bool)>) -> Result<String, TemplateError> {
+    fn with_ruby(
+        &mut self,
+        template: &str,
+        file: &str,
+        why: Option<(u32, String, bool)>,
+        trim: bool,
+    ) -> Result<String, TemplateError> {
         let (line, what, syntax) = why.clone().unwrap_or((0, String::new(), false));
         let needs = |ruby: NoRuby| TemplateError::NeedsRuby { line, what: what.clone(), syntax, ruby };
         if self.mode == RubyMode::Never {
@@ -175,7 +201,7 @@ impl Renderer {
             let ctx = self.evaluator.context_mut();
             let _ = writeln!(ctx.err, "Rendering {file} with {}{reason}", ruby.display());
         }
-        match system_ruby::render(&ruby, template, self.evaluator.context()) {
+        match system_ruby::render(&ruby, template, self.evaluator.context(), trim) {
             system_ruby::RubyOutcome::Rendered { output, env } => {
                 self.evaluator.context_mut().env = env;
                 Ok(output)

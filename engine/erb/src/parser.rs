@@ -858,30 +858,11 @@ impl Parser {
         in_parens: bool,
     ) -> PResult<()> {
         let line = self.line();
+        if let Some(pair) = self.labelled_pair(")")? {
+            kwargs.push(pair);
+            return Ok(());
+        }
         match self.peek().clone() {
-            Tok::Label(name) => {
-                self.next();
-                self.skip_newlines();
-                let value = if matches!(self.peek(), Tok::Op(",") | Tok::Op(")")) {
-                    // `foo(x:)` shorthand
-                    self.name_node(&name, line)
-                } else {
-                    self.arg_no_command()?
-                };
-                kwargs.push((Some(Node::new(Kind::Sym(name), line)), value));
-            }
-            Tok::StrLabel(parts) => {
-                self.next();
-                self.skip_newlines();
-                let value = self.arg_no_command()?;
-                let parts = self.parts(parts)?;
-                kwargs.push((Some(Node::new(Kind::DSym(parts), line)), value));
-            }
-            Tok::Op("**@") => {
-                self.next();
-                let value = self.arg_no_command()?;
-                kwargs.push((None, value));
-            }
             Tok::Op("&@") => {
                 self.next();
                 if matches!(self.peek(), Tok::Op(")" | ",")) {
@@ -911,6 +892,32 @@ impl Parser {
             }
         }
         Ok(())
+    }
+
+    /// `name: value`, `"name": value` or `**hash` in a hash or argument list closed by `close`;
+    /// `name:` alone is `name: name`.
+    fn labelled_pair(&mut self, close: &str) -> PResult<Option<(Option<Node>, Node)>> {
+        let line = self.line();
+        Ok(Some(match self.peek().clone() {
+            Tok::Label(name) => {
+                self.next();
+                self.skip_newlines();
+                let value = if self.is_op(",") || self.is_op(close) { self.name_node(&name, line) } else { self.arg()? };
+                (Some(Node::new(Kind::Sym(name), line)), value)
+            }
+            Tok::StrLabel(parts) => {
+                self.next();
+                self.skip_newlines();
+                let value = self.arg()?;
+                let parts = self.parts(parts)?;
+                (Some(Node::new(Kind::DSym(parts), line)), value)
+            }
+            Tok::Op("**@") => {
+                self.next();
+                (None, self.arg()?)
+            }
+            _ => return Ok(None),
+        }))
     }
 
     fn statement_in_parens(&mut self) -> PResult<Node> {
@@ -1272,38 +1279,15 @@ impl Parser {
         let mut pairs = vec![];
         self.skip_newlines();
         while !self.is_op("}") {
-            let l = self.line();
-            match self.peek().clone() {
-                Tok::Label(name) => {
-                    self.next();
-                    self.skip_newlines();
-                    let value = if matches!(self.peek(), Tok::Op(",") | Tok::Op("}")) {
-                        self.name_node(&name, l)
-                    } else {
-                        self.arg()?
-                    };
-                    pairs.push((Some(Node::new(Kind::Sym(name), l)), value));
-                }
-                Tok::StrLabel(parts) => {
-                    self.next();
-                    self.skip_newlines();
-                    let value = self.arg()?;
-                    let parts = self.parts(parts)?;
-                    pairs.push((Some(Node::new(Kind::DSym(parts), l)), value));
-                }
-                Tok::Op("**@") => {
-                    self.next();
-                    let value = self.arg()?;
-                    pairs.push((None, value));
-                }
-                _ => {
-                    let key = self.arg()?;
-                    self.skip_newlines();
-                    self.expect_op("=>")?;
-                    self.skip_newlines();
-                    let value = self.arg()?;
-                    pairs.push((Some(key), value));
-                }
+            if let Some(pair) = self.labelled_pair("}")? {
+                pairs.push(pair);
+            } else {
+                let key = self.arg()?;
+                self.skip_newlines();
+                self.expect_op("=>")?;
+                self.skip_newlines();
+                let value = self.arg()?;
+                pairs.push((Some(key), value));
             }
             self.skip_newlines();
             if !self.eat_op(",") {

@@ -95,8 +95,10 @@ rescue LoadError
 end
 template_path, out_path, env_path, error_path = ARGV.shift(4)
 ENV.delete("WHARF_KAMAL_VERSION")
+trim = ENV.delete("WHARF_ERB_TRIM") == "-"
 begin
-  result = ERB.new(File.read(template_path), trim_mode: "-").result
+  erb = trim ? ERB.new(File.read(template_path), trim_mode: "-") : ERB.new(File.read(template_path))
+  result = erb.result
   File.binwrite(out_path, result)
   File.write(env_path, JSON.generate(ENV.to_h))
 rescue Exception => e
@@ -116,8 +118,9 @@ pub enum RubyOutcome {
     Failed(String),
 }
 
-/// Renders `template` with `ruby` in the context's directory and environment.
-pub fn render(ruby: &Path, template: &str, ctx: &Context) -> RubyOutcome {
+/// Renders `template` with `ruby` in the context's directory and environment (`trim`:
+/// `trim_mode: "-"`).
+pub fn render(ruby: &Path, template: &str, ctx: &Context, trim: bool) -> RubyOutcome {
     let dir = match tempfile_dir() {
         Ok(d) => d,
         Err(e) => return RubyOutcome::Failed(format!("could not create a temporary directory: {e}")),
@@ -139,6 +142,7 @@ pub fn render(ruby: &Path, template: &str, ctx: &Context) -> RubyOutcome {
             .env_clear()
             .envs(&ctx.env)
             .env("WHARF_KAMAL_VERSION", &ctx.kamal_version)
+            .env("WHARF_ERB_TRIM", if trim { "-" } else { "" })
             .current_dir(&ctx.cwd)
             .stdin(Stdio::inherit());
         let output = if ctx.inherit_stdio {

@@ -9,9 +9,21 @@
 //! - A tag that is never closed is text, as in ERB.
 //!
 //! The program appends to `_erbout` (`_erbout = +''; _erbout.<< "text".freeze; ...; _erbout`).
+//!
+//! [`compile_untrimmed`] is ERB without a trim mode (`ERB.new(text)`, Kamal's accessory files):
+//! `<%-` and `-%>` are then ordinary tags whose code starts or ends with `-`.
 
-/// The Ruby source ERB would evaluate for `template`.
+/// The Ruby source ERB would evaluate for `template` (`trim_mode: "-"`).
 pub fn compile(template: &str) -> String {
+    compile_with(template, true)
+}
+
+/// The Ruby source of `ERB.new(template)` (no trim mode).
+pub fn compile_untrimmed(template: &str) -> String {
+    compile_with(template, false)
+}
+
+fn compile_with(template: &str, trim: bool) -> String {
     let mut compiler = Compiler { line: vec!["_erbout = +''".to_string()], script: String::new(), content: String::new() };
     let mut stag: Option<&'static str> = None;
     let bytes = template.as_bytes();
@@ -19,7 +31,7 @@ pub fn compile(template: &str) -> String {
     while pos < template.len() {
         if stag.is_none() {
             // stag_reg = /(.*?)(^[ \t]*<%-|<%-|<%%|<%=|<%#|<%|\z)/m
-            let (text_end, elem_end, elem) = find_stag(template, pos);
+            let (text_end, elem_end, elem) = find_stag(template, pos, trim);
             compiler.content.push_str(&template[pos..text_end]);
             pos = elem_end;
             match elem {
@@ -33,7 +45,7 @@ pub fn compile(template: &str) -> String {
         } else {
             // etag_reg = /(.*?)(-%>|%%>|%>|\z)/m
             let rest = &template[pos..];
-            let found = [rest.find("-%>"), rest.find("%%>"), rest.find("%>")];
+            let found = [if trim { rest.find("-%>") } else { None }, rest.find("%%>"), rest.find("%>")];
             let next = found.iter().flatten().min().copied();
             let Some(off) = next else {
                 compiler.content.push_str(rest);
@@ -41,7 +53,7 @@ pub fn compile(template: &str) -> String {
             };
             compiler.content.push_str(&rest[..off]);
             let at = pos + off;
-            if template[at..].starts_with("-%>") {
+            if trim && template[at..].starts_with("-%>") {
                 pos = at + 3;
                 compiler.close_tag(stag.take().unwrap());
                 // yield(:cr) if scanner.scan(/(\r?\n|\z)/)
@@ -74,12 +86,12 @@ pub fn compile(template: &str) -> String {
 }
 
 /// Finds the next start tag from `pos`: (end of text, end of tag, tag kind).
-fn find_stag(template: &str, pos: usize) -> (usize, usize, Option<&'static str>) {
+fn find_stag(template: &str, pos: usize, trim: bool) -> (usize, usize, Option<&'static str>) {
     let bytes = template.as_bytes();
     let mut i = pos;
     while i < bytes.len() {
         // `^[ \t]*<%-`: at a line start, indentation followed by `<%-`
-        if i == 0 || bytes[i - 1] == b'\n' {
+        if trim && (i == 0 || bytes[i - 1] == b'\n') {
             let mut j = i;
             while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
                 j += 1;
@@ -91,7 +103,7 @@ fn find_stag(template: &str, pos: usize) -> (usize, usize, Option<&'static str>)
         if bytes[i] == b'<' && template[i..].starts_with("<%") {
             let next = bytes.get(i + 2).copied();
             return match next {
-                Some(b'-') => (i, i + 3, Some("<%")),
+                Some(b'-') if trim => (i, i + 3, Some("<%")),
                 Some(b'%') => (i, i + 3, Some("<%%")),
                 Some(b'=') => (i, i + 3, Some("<%=")),
                 Some(b'#') => (i, i + 3, Some("<%#")),

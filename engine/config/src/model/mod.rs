@@ -169,6 +169,8 @@ pub struct Configuration {
     sshkit: Sshkit,
     registry: Registry,
     wharf: crate::extension::WharfExtension,
+    /// ENV changes made by the templates (see [`Configuration::erb_env_changes`]).
+    pub(crate) env_changes: Vec<(String, Option<String>)>,
 }
 
 impl std::fmt::Debug for Configuration {
@@ -394,6 +396,7 @@ impl Configuration {
             sshkit,
             registry,
             wharf,
+            env_changes: vec![],
         };
         config.ensure(options, hook_exists)?;
         Ok(config)
@@ -898,6 +901,13 @@ impl Configuration {
     /// `builder`.
     pub fn builder(&self) -> &Builder {
         &self.builder
+    }
+
+    /// The ENV changes deploy.yml's ERB made (`ENV[...] =`, `Dotenv.load`): `(name, value)`, a
+    /// `None` value for a removed variable. Kamal's process keeps them, so hooks, secrets and
+    /// commands see them; the CLI applies them to its own environment.
+    pub fn erb_env_changes(&self) -> &[(String, Option<String>)] {
+        &self.env_changes
     }
 
     /// The root `env`.

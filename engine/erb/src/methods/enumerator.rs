@@ -114,13 +114,3 @@ pub fn call(it: &mut Interp, l: &Rc<Lib>, name: &str, args: &Args) -> R<Option<V
         }
     }
 }
-
-/// An enumerator over the items for Enumerable methods called without a block.
-pub fn over_items(recv: &Value, name: &str, args: &Args) -> Option<Value> {
-    if args.block.is_none() && ENUMERATOR_METHODS.contains(&name) {
-        Some(make(recv, name, args))
-    } else {
-        None
-    }
-}
-

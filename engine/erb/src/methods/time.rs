@@ -137,15 +137,7 @@ fn time(it: &mut Interp, recv: &Value, secs: i64, nanos: u32, offset: i32, utc: 
                 }
                 return it.raise("ArgumentError", "comparison of Time with other failed");
             };
-            let ord = (secs, nanos).cmp(&o);
-            match name {
-                "<=>" => Value::Int(ord as i64),
-                "<" => Value::Bool(ord.is_lt()),
-                ">" => Value::Bool(ord.is_gt()),
-                "<=" => Value::Bool(ord.is_le()),
-                ">=" => Value::Bool(ord.is_ge()),
-                _ => Value::Bool(ord.is_eq()),
-            }
+            compared(name, (secs, nanos).cmp(&o))
         }
         _ => {
             let _ = recv;
@@ -229,19 +221,23 @@ fn date(it: &mut Interp, recv: &Value, days: i64, name: &str, args: &Args) -> R<
             let Some(o) = other else {
                 return Ok(Some(if name == "==" { Value::Bool(false) } else { Value::Nil }));
             };
-            let ord = days.cmp(&o);
-            match name {
-                "<=>" => Value::Int(ord as i64),
-                "<" => Value::Bool(ord.is_lt()),
-                ">" => Value::Bool(ord.is_gt()),
-                "<=" => Value::Bool(ord.is_le()),
-                ">=" => Value::Bool(ord.is_ge()),
-                _ => Value::Bool(ord.is_eq()),
-            }
+            compared(name, days.cmp(&o))
         }
         _ => return Ok(None),
     };
     Ok(Some(v))
+}
+
+/// The answer of a comparison operator given the ordering.
+fn compared(op: &str, ord: std::cmp::Ordering) -> Value {
+    match op {
+        "<=>" => Value::Int(ord as i64),
+        "<" => Value::Bool(ord.is_lt()),
+        ">" => Value::Bool(ord.is_gt()),
+        "<=" => Value::Bool(ord.is_le()),
+        ">=" => Value::Bool(ord.is_ge()),
+        _ => Value::Bool(ord.is_eq()),
+    }
 }
 
 /// `Time.at(secs)`, `Time.now`, `Time.utc(...)`.
