@@ -27,7 +27,16 @@ pub struct Context {
     pub inherit_stdio: bool,
     /// `Kamal::VERSION`.
     pub kamal_version: String,
+    /// How many evaluation steps a template may take before it is stopped (an endless loop
+    /// would otherwise hang the deploy).
+    pub max_steps: u64,
+    /// Whether the template may run commands (backticks, `%x()`, `system`); off, they stop
+    /// evaluation as needing a real Ruby. On for deploy.yml, as in Kamal.
+    pub allow_commands: bool,
 }
+
+/// The default step budget: far more than any deploy.yml takes.
+pub const MAX_STEPS: u64 = 200_000_000;
 
 impl Context {
     /// A context with the given environment and directory that writes to this process's stdout
@@ -40,6 +49,8 @@ impl Context {
             err: Box::new(std::io::stderr()),
             inherit_stdio: true,
             kamal_version: "2.12.0".into(),
+            max_steps: MAX_STEPS,
+            allow_commands: true,
         }
     }
 
@@ -55,6 +66,8 @@ impl Context {
             err: Box::new(err.clone()),
             inherit_stdio: false,
             kamal_version: "2.12.0".into(),
+            max_steps: MAX_STEPS,
+            allow_commands: true,
         };
         (ctx, out, err)
     }

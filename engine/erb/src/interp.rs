@@ -64,9 +64,13 @@ struct Frame {
     args: Vec<Value>,
 }
 
-/// Evaluation limits: a template that loops forever is stopped instead of hanging the deploy.
-const MAX_STEPS: u64 = 200_000_000;
+/// How deep method calls and nested `inspect`s may go (Ruby's stack is deeper, but a template
+/// that recurses this far is broken).
 const MAX_DEPTH: usize = 2_000;
+
+/// Stack growth for deep recursion (see [`Interp::eval`]).
+pub(crate) const STACK_RED_ZONE: usize = 128 * 1024;
+pub(crate) const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
 pub struct Interp {
     pub ctx: Context,
@@ -272,13 +276,19 @@ impl Interp {
 
     fn tick(&mut self) -> R<()> {
         self.steps += 1;
-        if self.steps > MAX_STEPS {
-            return self.unsupported("a template that runs more than 200 million steps (an endless loop?)");
+        if self.steps > self.ctx.max_steps {
+            let max = self.ctx.max_steps;
+            return self.unsupported(format!("a template that runs more than {max} steps (an endless loop?)"));
         }
         Ok(())
     }
 
+    /// Evaluates a node. Deeply nested code grows the stack on demand rather than overflowing it.
     pub fn eval(&mut self, node: &Node, scope: &Rc<Scope>) -> R<Value> {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval_node(node, scope))
+    }
+
+    fn eval_node(&mut self, node: &Node, scope: &Rc<Scope>) -> R<Value> {
         self.tick()?;
         if node.line < u32::MAX / 2 {
             self.line = node.line;
@@ -1676,7 +1686,11 @@ impl Interp {
         self.inspect_or_to_s(v, true)
     }
 
-    fn inspect_or_to_s(&mut self, v: &Value, _inspect: bool) -> R<String> {
+    fn inspect_or_to_s(&mut self, v: &Value, inspect: bool) -> R<String> {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.inspect_inner(v, inspect))
+    }
+
+    fn inspect_inner(&mut self, v: &Value, _inspect: bool) -> R<String> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             self.depth -= 1;

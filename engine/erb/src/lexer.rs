@@ -893,6 +893,10 @@ impl Lexer {
 
     /// The source of `#{...}` up to its closing brace (which is consumed).
     fn interpolation_source(&mut self) -> Result<String, LexError> {
+        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.interpolation_source_inner())
+    }
+
+    fn interpolation_source_inner(&mut self) -> Result<String, LexError> {
         let start = self.pos;
         let start_line = self.line;
         let rest: String = self.chars[self.pos..].iter().collect();

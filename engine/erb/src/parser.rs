@@ -29,7 +29,7 @@ type PResult<T> = Result<T, SyntaxError>;
 /// Parses a program (a template compiled by [`crate::template::compile`], or any Ruby source).
 pub fn parse_program(src: &str) -> PResult<Node> {
     let toks = lex(src, 1)?;
-    let mut p = Parser { toks, pos: 0, scopes: vec![HashSet::new()], no_do: 0, in_def: 0 };
+    let mut p = Parser { toks, pos: 0, scopes: vec![HashSet::new()], no_do: 0, in_def: 0, nesting: 0 };
     let body = p.statements(&[])?;
     if !matches!(p.peek(), Tok::Eof) {
         return p.unexpected();
@@ -45,7 +45,12 @@ struct Parser {
     /// Inside `while`/`until`/`for` conditions, `do` belongs to the loop.
     no_do: usize,
     in_def: usize,
+    /// How deep primaries nest right now.
+    nesting: usize,
 }
+
+/// The deepest nesting of expressions the parser accepts.
+const MAX_NESTING: usize = 1_000;
 
 fn describe(tok: &Tok) -> String {
     match tok {
@@ -652,6 +657,10 @@ impl Parser {
     }
 
     fn unary_minus(&mut self) -> PResult<Node> {
+        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.unary_minus_inner())
+    }
+
+    fn unary_minus_inner(&mut self) -> PResult<Node> {
         let line = self.line();
         if self.eat_op("-@") {
             let inner = self.unary_minus()?;
@@ -673,6 +682,10 @@ impl Parser {
     }
 
     fn unary(&mut self) -> PResult<Node> {
+        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.unary_inner())
+    }
+
+    fn unary_inner(&mut self) -> PResult<Node> {
         let line = self.line();
         if self.eat_op("!") {
             let inner = self.unary()?;
@@ -1143,7 +1156,8 @@ impl Parser {
                 StrPart::Lit(s) => out.push(Part::Lit(s)),
                 StrPart::Code(src, line) => {
                     let toks = lex(&src, line)?;
-                    let mut inner = Parser { toks, pos: 0, scopes: self.scopes.clone(), no_do: 0, in_def: self.in_def };
+                    let mut inner =
+                        Parser { toks, pos: 0, scopes: self.scopes.clone(), no_do: 0, in_def: self.in_def, nesting: self.nesting };
                     let node = inner.statements(&[])?;
                     if !matches!(inner.peek(), Tok::Eof) {
                         return inner.unexpected();
@@ -1159,7 +1173,20 @@ impl Parser {
         Ok(out)
     }
 
+    /// A primary expression. Nesting is limited (no deploy.yml nests this deep) and grows the
+    /// stack on demand.
     fn primary(&mut self) -> PResult<Node> {
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            self.nesting -= 1;
+            return self.error(format!("nesting deeper than {MAX_NESTING} levels"));
+        }
+        let r = stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.primary_inner());
+        self.nesting -= 1;
+        r
+    }
+
+    fn primary_inner(&mut self) -> PResult<Node> {
         let line = self.line();
         let tok = self.next();
         Ok(match tok {

@@ -171,6 +171,7 @@ pub fn call(it: &mut Interp, name: &str, args: &Args) -> R<Option<Value>> {
             }
             return Err(Ctrl::Stop(Stop::Exit(1)));
         }
+        "sleep" if !it.ctx.allow_commands => return it.unsupported("sleep (commands are off)"),
         "sleep" => {
             let secs = match arg(args, 0) {
                 Value::Int(i) => i as f64,

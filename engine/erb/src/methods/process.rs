@@ -51,6 +51,9 @@ fn status_value(pid: u32, status: &std::process::ExitStatus) -> Value {
 
 /// `` `cmd` ``: the command's output.
 pub fn backtick(it: &mut Interp, cmd: &str) -> R<Value> {
+    if !it.ctx.allow_commands {
+        return it.unsupported(format!("running `{cmd}` (commands are off)"));
+    }
     if cmd.trim().is_empty() {
         return it.raise("Errno::ENOENT", &format!("No such file or directory - {cmd}"));
     }
@@ -84,6 +87,9 @@ fn spawn_error(it: &mut Interp, e: &std::io::Error, cmd: &str) -> R<Value> {
 
 /// `system(cmd)` / `system(prog, *args)`: true, false, or nil when it could not run.
 pub fn system(it: &mut Interp, args: &Args) -> R<Value> {
+    if !it.ctx.allow_commands {
+        return it.unsupported("system (commands are off)");
+    }
     let exception = matches!(args.kwarg("exception"), Some(Value::Bool(true)));
     if args.kwarg("out").is_some() || args.kwarg("err").is_some() || args.kwarg("chdir").is_some() {
         return it.unsupported("system with redirection options");
