@@ -40,8 +40,7 @@ fn registry_login_locally(c: &Commander, env: &[(String, String)]) -> Result<()>
 /// Prepares `<tmp>/kamal-clones/<service>-<hash>` at HEAD, as Kamal's `Clone#prepare`.
 fn prepare_clone(c: &Commander) -> Result<PathBuf> {
     let root = crate::git::root(&c.dir).ok_or_else(|| CliError::runtime("Not a git repository"))?;
-    let revision =
-        crate::git::revision(&c.dir).ok_or_else(|| CliError::runtime("The git repository has no commits"))?;
+    let revision = crate::git::revision(&c.dir);
     let tmp = std::env::temp_dir().display().to_string();
     let pwd = c.dir.display().to_string();
     let clone = GitClone::new(&c.config, &root, &revision, &tmp, &pwd);

@@ -4,6 +4,8 @@
 //!
 //! Commands from `wharf-commands` are run here: `exec` for changes (printed, not run, under
 //! `--plan`), `capture` for read-only queries (always run, so a plan sees the servers' real state).
+//! A plan for a server that cannot be reached (a new project whose servers do not exist yet)
+//! says so and goes on as for a new server: its queries answer nothing.
 
 use crate::args::Global;
 use crate::error::{CliError, Result};
@@ -39,6 +41,8 @@ pub struct Commander {
     redactor: Redactor,
     /// Commands printed under `--plan`, per host, in order.
     planned: Mutex<Vec<(String, String)>>,
+    /// Under `--plan`: hosts that could not be reached, planned as new servers.
+    unreachable: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 /// `File.fnmatch` with only `*` as a wildcard, as Kamal's `filter_specific_items`.
@@ -138,6 +142,7 @@ impl Commander {
             dir,
             redactor: Redactor::default(),
             planned: Mutex::new(vec![]),
+            unreachable: Mutex::new(Default::default()),
         })
     }
 
@@ -248,7 +253,20 @@ impl Commander {
     async fn run_logged(&self, host: &str, cmd: &Cmd) -> Result<Output> {
         self.echo(host, &cmd.to_redacted_string());
         let started = Instant::now();
-        let out = self.pool.exec(host, &cmd.to_string()).await?;
+        if self.plan && self.unreachable.lock().unwrap().contains_key(host) {
+            return Ok(Output { exit_status: 0, exit_signal: None, stdout: vec![], stderr: vec![] });
+        }
+        let out = match self.pool.exec(host, &cmd.to_string()).await {
+            Err(e) if self.plan && e.is_connection_error() => {
+                // plan on: a server that cannot be reached is planned as a new one
+                let first = self.unreachable.lock().unwrap().insert(host.to_string(), e.to_string()).is_none();
+                if first {
+                    output::say(&format!("{host} cannot be reached ({e}); planning as for a new server"));
+                }
+                return Ok(Output { exit_status: 0, exit_signal: None, stdout: vec![], stderr: vec![] });
+            }
+            other => other?,
+        };
         if self.global.verbose {
             for line in out.stdout_str().lines().chain(out.stderr_str().lines()) {
                 output::debug(host, &self.redactor.redact(line));
@@ -457,6 +475,11 @@ impl Commander {
             }
         }
         println!("Plan: {} command(s) on {} host(s); nothing was changed.", planned.len(), hosts.len());
+        let unreachable = self.unreachable.lock().unwrap();
+        if !unreachable.is_empty() {
+            let names: Vec<&str> = unreachable.keys().map(String::as_str).collect();
+            println!("Not reached, planned as new servers: {}", names.join(", "));
+        }
         for h in hosts {
             println!("\n{h}:");
             for (host, cmd) in planned.iter() {

@@ -13,8 +13,17 @@ pub fn used(dir: &Path) -> bool {
     git(dir, &["rev-parse"]).is_some()
 }
 
-pub fn revision(dir: &Path) -> Option<String> {
-    git(dir, &["rev-parse", "HEAD"]).filter(|s| !s.is_empty())
+/// `` `git rev-parse HEAD`.strip ``: what git prints, whatever its status, its errors passed
+/// through (in a repository without commits git prints `HEAD`, and so the version is `HEAD`,
+/// as in Kamal).
+pub fn revision(dir: &Path) -> String {
+    Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
 pub fn uncommitted_changes(dir: &Path) -> bool {
@@ -53,7 +62,7 @@ pub fn version(dir: &Path, builds_from_clean_clone: bool) -> Result<String, Stri
     if !used(dir) {
         return Err(format!("Can't use commit hash as version, no git repository found in {}", dir.display()));
     }
-    let revision = revision(dir).ok_or("Can't use commit hash as version, the repository has no commits")?;
+    let revision = revision(dir);
     if uncommitted_changes(dir) && !builds_from_clean_clone {
         return Ok(format!("{revision}_uncommitted_{:016x}", rand_u64()));
     }

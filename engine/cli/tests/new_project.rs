@@ -1,0 +1,104 @@
+//! A new user's first steps, as with Kamal: in a fresh git repository `wharf init` writes
+//! Kamal's files, `wharf config` prints what `kamal config` prints for them (the Rails comment
+//! line's ERB included, version `HEAD` before the first commit), and `wharf deploy --plan`
+//! plans the first deploy even though the example server (192.168.0.1) does not exist: the plan
+//! says it cannot be reached and plans it as a new server. The example server's name is pointed at
+//! a closed port on loopback by an ssh config in a throwaway HOME, so nothing leaves the machine.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn wharf(dir: &Path, home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", home)
+        .env_remove("VERSION")
+        .env_remove("SSH_AUTH_SOCK")
+        .output()
+        .unwrap()
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=New User", "-c", "user.email=new@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn kamal() -> Option<PathBuf> {
+    let bin = std::env::var_os("KAMAL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/wharf-kamal-venv/bin/kamal"));
+    let ok = Command::new(&bin).arg("version").output().map(|o| o.status.success()).unwrap_or(false);
+    ok.then_some(bin)
+}
+
+/// A port on loopback that nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn init_then_config_then_deploy_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/config"), format!("Host 192.168.0.1\n  HostName 127.0.0.1\n  Port {}\n", closed_port()))
+        .unwrap();
+    let app = tmp.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    git(&app, &["init", "-q"]);
+
+    let out = wharf(&app, &home, &["init"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let deploy_yml = std::fs::read_to_string(app.join("config/deploy.yml")).unwrap();
+    assert!(deploy_yml.contains("<%= ENV[\"RBENV_VERSION\"]") || deploy_yml.contains("<%="), "the template has ERB");
+
+    // config: before any commit the version is HEAD (what `git rev-parse HEAD` prints)
+    let out = wharf(&app, &home, &["config"]);
+    assert!(out.status.success(), "wharf config: {}", text(&out.stderr));
+    let config = text(&out.stdout);
+    assert!(config.contains(":version: HEAD\n") && config.contains(":hosts:\n- 192.168.0.1\n"), "{config}");
+    match kamal() {
+        Some(kamal) => {
+            // Kamal's own files and answer, side by side
+            let other = tmp.path().join("kamal-app");
+            std::fs::create_dir_all(&other).unwrap();
+            git(&other, &["init", "-q"]);
+            let init = Command::new(&kamal).arg("init").current_dir(&other).output().unwrap();
+            assert!(init.status.success(), "{}", text(&init.stdout));
+            // (.kamal/secrets is Kamal 2.12's, which adds a paragraph on destinations to 2.11's)
+            assert_eq!(
+                std::fs::read_to_string(app.join("config/deploy.yml")).unwrap(),
+                std::fs::read_to_string(other.join("config/deploy.yml")).unwrap(),
+                "config/deploy.yml differs from Kamal's"
+            );
+            let kamal_config = Command::new(&kamal).arg("config").current_dir(&other).env("HOME", &home).output().unwrap();
+            assert!(kamal_config.status.success());
+            assert_eq!(config, text(&kamal_config.stdout));
+        }
+        None => eprintln!("SKIPPED the side-by-side part: no Kamal (bash scripts/install-kamal)"),
+    }
+
+    // deploy --plan after the first commit: the server is unreachable, planned as a new one
+    git(&app, &["add", "-A"]);
+    git(&app, &["commit", "-q", "-m", "First"]);
+    let out = wharf(&app, &home, &["deploy", "--plan"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "deploy --plan: {stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("192.168.0.1 cannot be reached ("), "{stdout}");
+    assert!(stdout.contains("Not reached, planned as new servers: 192.168.0.1\n"), "{stdout}");
+    assert!(stdout.contains("nothing was changed"), "{stdout}");
+    let run_line = stdout.lines().find(|l| l.trim_start().starts_with("docker run --detach --restart unless-stopped --name my-app-web-"));
+    assert!(run_line.is_some(), "the plan boots the web container: {stdout}");
+    assert!(stdout.contains("docker exec kamal-proxy kamal-proxy deploy my-app-web"), "{stdout}");
+}
