@@ -12,11 +12,14 @@ pub struct CliError {
     /// End with this status and print nothing (deploy.yml's ERB called `exit`/`abort`, which
     /// ends Kamal's process the same way).
     pub exit_code: Option<i32>,
+    /// An exception Kamal does not rescue (LoadError, SyntaxError...): printed as Ruby reports an
+    /// uncaught exception (`message (Class)`), without Kamal's ERROR line; exit 1.
+    pub uncaught: bool,
 }
 
 impl CliError {
     pub fn new(class: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self { class: class.into(), message: message.into(), exit_code: None }
+        Self { class: class.into(), message: message.into(), exit_code: None, uncaught: false }
     }
     pub fn runtime(message: impl Into<String>) -> Self {
         Self::new("RuntimeError", message)
@@ -44,6 +47,7 @@ impl From<wharf_config::ConfigError> for CliError {
     fn from(e: wharf_config::ConfigError) -> Self {
         let mut error = CliError::new(e.ruby_class().to_string(), e.to_string());
         error.exit_code = e.exit_code();
+        error.uncaught = e.is_uncaught();
         error
     }
 }

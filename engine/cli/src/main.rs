@@ -101,6 +101,7 @@ fn load_config(
         env: std::env::vars().collect(),
         secrets: lazy.clone(),
         cache_renders: true,
+        probe_docker_arch: true,
         ..Default::default()
     };
     let config = wharf_config::Configuration::load(options)?;
@@ -206,6 +207,10 @@ fn main() {
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::exit(0),
         Err(e) if e.exit_code.is_some() => std::process::exit(e.exit_code.unwrap_or(1)),
+        Err(e) if e.uncaught => {
+            eprintln!("{} ({})", e.message, e.class);
+            std::process::exit(1);
+        }
         Err(e) => {
             output::error(&e.class, &e.message);
             if verbose {
@@ -276,7 +281,17 @@ async fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let (config, secrets) = load_config(&global, &dir)?;
+    // Kamal reads `ssh.key_data` when it configures SSHKit, and `config` reads it again for its
+    // output: each read warns once per inline key.
+    let key_data_warnings = config.ssh().inline_key_data().len();
+    let warn_key_data = || {
+        for _ in 0..key_data_warnings {
+            eprintln!("{}", wharf_config::model::KEY_DATA_DEPRECATION);
+        }
+    };
+    warn_key_data();
     if let Command::Config = cli.command {
+        warn_key_data();
         print!("{}", wharf_config::summary::config_yaml(&config)?);
         return Ok(());
     }

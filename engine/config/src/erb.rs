@@ -62,7 +62,7 @@ pub fn render_untrimmed(template: &str, file: &str, env: &HashMap<String, String
 
 fn error(e: TemplateError, file: &str) -> ConfigError {
     match e {
-        TemplateError::Raised { class, message } => ConfigError::ruby(class, message),
+        TemplateError::Raised { class, message, standard } => ConfigError::ruby(class, message).uncaught(!standard),
         TemplateError::Exit(code) => ConfigError::exit(code),
         TemplateError::NeedsRuby { line, what, syntax, ruby } => {
             let problem = if syntax {

@@ -37,12 +37,25 @@ pub struct ConfigError {
     /// The Ruby class of a [`ErrorKind::Ruby`] error.
     class: Option<String>,
     exit_code: Option<i32>,
+    uncaught: bool,
 }
 
 impl ConfigError {
     /// An error of the given kind with Kamal's message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ConfigError { kind, message: message.into(), class: None, exit_code: None }
+        ConfigError { kind, message: message.into(), class: None, exit_code: None, uncaught: false }
+    }
+
+    /// Marks an exception Kamal does not rescue (not a StandardError: LoadError, SyntaxError...):
+    /// Kamal then ends with Ruby's own report (`message (Class)`) instead of its ERROR line.
+    pub fn uncaught(mut self, uncaught: bool) -> Self {
+        self.uncaught = uncaught;
+        self
+    }
+
+    /// Whether Kamal would not rescue this exception (see [`ConfigError::uncaught`]).
+    pub fn is_uncaught(&self) -> bool {
+        self.uncaught
     }
 
     /// An exception a template raised, with its Ruby class.
@@ -54,12 +67,12 @@ impl ConfigError {
             "RuntimeError" => ErrorKind::Runtime,
             _ => ErrorKind::Ruby,
         };
-        ConfigError { kind, message: message.into(), class: Some(class), exit_code: None }
+        ConfigError { kind, message: message.into(), class: Some(class), exit_code: None, uncaught: false }
     }
 
     /// A template that called `exit`/`abort` with this status.
     pub fn exit(code: i32) -> Self {
-        ConfigError { kind: ErrorKind::Exit, message: format!("exit {code}"), class: None, exit_code: Some(code) }
+        ConfigError { kind: ErrorKind::Exit, message: format!("exit {code}"), class: None, exit_code: Some(code), uncaught: false }
     }
 
     /// The status the process should end with instead of printing an error (`exit` in a

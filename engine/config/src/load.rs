@@ -36,8 +36,13 @@ pub struct LoadOptions {
     /// Where secrets come from (`.kamal/secrets*` in Kamal).
     pub secrets: Arc<dyn SecretLookup>,
     /// The local docker's architecture (`docker info`, `amd64`/`arm64`), which decides which
-    /// arches a builder with a `remote` builds locally. `None`: this machine's architecture.
+    /// arches a builder with a `remote` builds locally. `None`: asked of docker when
+    /// `probe_docker_arch` is set and the builder has a `remote` (as Kamal asks), else this
+    /// machine's architecture.
     pub docker_arch: Option<String>,
+    /// Ask the local docker for its architecture (`docker info`) when a builder with a `remote`
+    /// needs it, as Kamal does (its errors pass through to stderr).
+    pub probe_docker_arch: bool,
     /// Where the ERB runs (`Dir.pwd`, relative paths, commands). `None`: the process's working
     /// directory, as in Kamal.
     pub cwd: Option<PathBuf>,
@@ -56,6 +61,7 @@ impl Default for LoadOptions {
             env: HashMap::new(),
             secrets: Arc::new(NoSecrets),
             docker_arch: None,
+            probe_docker_arch: false,
             cwd: None,
             cache_renders: false,
         }

@@ -125,8 +125,12 @@ impl Interp {
 
     /// Runs a program at the top level with fresh local variables (as ERB's `new_toplevel`).
     pub fn run_toplevel(&mut self, program: &Node) -> R<Value> {
-        let scope = Scope::new(None);
-        match self.eval(program, &scope) {
+        self.run_in_scope(program, &Scope::new(None))
+    }
+
+    /// Runs a program with the given local variables (ERB's `result(binding)`).
+    pub fn run_in_scope(&mut self, program: &Node, scope: &Rc<Scope>) -> R<Value> {
+        match self.eval(program, scope) {
             Err(Ctrl::Return(v, 0)) => Ok(v),
             Err(Ctrl::Break(..)) => self.raise("SyntaxError", "Invalid break"),
             Err(Ctrl::Next(_)) => self.raise("SyntaxError", "Invalid next"),
@@ -246,6 +250,8 @@ impl Interp {
                 Lib::MatchData { .. } => "MatchData".into(),
                 Lib::Env => "Object".into(),
                 Lib::Enumerator { .. } => "Enumerator".into(),
+                Lib::Erb { .. } => "ERB".into(),
+                Lib::Binding(_) => "Binding".into(),
                 Lib::Main => "Object".into(),
             },
         }
@@ -938,8 +944,11 @@ impl Interp {
     }
 
     /// A call without a receiver: the template's own methods, then Kernel's.
-    fn call_function(&mut self, name: &str, args: Args, vcall: bool, _scope: &Rc<Scope>) -> R<Value> {
+    fn call_function(&mut self, name: &str, args: Args, vcall: bool, scope: &Rc<Scope>) -> R<Value> {
         let self_val = self.self_val();
+        if name == "binding" && args.is_empty() && !self.object_methods.contains_key(name) {
+            return Ok(Value::lib(Lib::Binding(scope.clone())));
+        }
         // methods of the module or object `self` is
         if let Some((def, owner)) = self.find_user_method(&self_val, name) {
             return self.invoke(def, owner, self_val, args);

@@ -134,7 +134,13 @@ pub struct Lexer {
 
 /// Splits `src` into tokens; `first_line` is the line `src` starts on.
 pub fn lex(src: &str, first_line: u32) -> Result<Vec<Token>, LexError> {
+    lex_with_locals(src, first_line, &[])
+}
+
+/// Splits `src` into tokens, knowing `locals` as local variables already.
+pub fn lex_with_locals(src: &str, first_line: u32, locals: &[String]) -> Result<Vec<Token>, LexError> {
     let mut lexer = Lexer::new(src, first_line);
+    lexer.locals.extend(locals.iter().cloned());
     lexer.run()?;
     Ok(lexer.tokens)
 }

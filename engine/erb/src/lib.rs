@@ -36,8 +36,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Why the built-in evaluator did not render a template.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RenderError {
-    /// Ruby itself would raise this (Kamal prints `ERROR (<class>): <message>`).
-    Raised { class: String, message: String, line: u32 },
+    /// Ruby itself would raise this (Kamal prints `ERROR (<class>): <message>`). `standard`: a
+    /// StandardError, which Kamal rescues and prints as its ERROR line; other exceptions
+    /// (LoadError, SyntaxError...) crash Kamal with Ruby's own report.
+    Raised { class: String, message: String, line: u32, standard: bool },
     /// Ruby has this, the evaluator does not (`what` names it).
     Unsupported { line: u32, what: String },
     /// The evaluator could not parse the template's Ruby (Ruby may or may not).
@@ -74,11 +76,21 @@ impl Evaluator {
         match self.interp.run_toplevel(&tree) {
             Ok(v) => Ok(v.as_str().unwrap_or_default()),
             Err(Ctrl::Raise(e)) => {
-                Err(RenderError::Raised { class: e.class.name.clone(), message: e.message.clone(), line: e.line })
+                Err(RenderError::Raised {
+                    class: e.class.name.clone(),
+                    message: e.message.clone(),
+                    line: e.line,
+                    standard: e.class.inherits("StandardError"),
+                })
             }
             Err(Ctrl::Stop(Stop::Unsupported { line, what })) => Err(RenderError::Unsupported { line, what }),
             Err(Ctrl::Stop(Stop::Exit(code))) => Err(RenderError::Exit(code)),
-            Err(_) => Err(RenderError::Raised { class: "LocalJumpError".into(), message: "unexpected jump".into(), line: 0 }),
+            Err(_) => Err(RenderError::Raised {
+                class: "LocalJumpError".into(),
+                message: "unexpected jump".into(),
+                line: 0,
+                standard: true,
+            }),
         }
     }
 
@@ -98,8 +110,9 @@ impl Evaluator {
 /// Why a template could not be rendered at all.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TemplateError {
-    /// The exception Ruby raises (from the built-in evaluator or a system Ruby).
-    Raised { class: String, message: String },
+    /// The exception Ruby raises (from the built-in evaluator or a system Ruby); `standard`: a
+    /// StandardError (Kamal prints those as its ERROR line).
+    Raised { class: String, message: String, standard: bool },
     /// Neither the built-in evaluator nor a system Ruby could render it: `what` says what the
     /// evaluator lacks at `line`; `ruby` says why no system Ruby rendered it.
     NeedsRuby { line: u32, what: String, syntax: bool, ruby: NoRuby },
@@ -163,7 +176,9 @@ impl Renderer {
             if trim { self.evaluator.render(template) } else { self.evaluator.render_untrimmed(template) };
         match rendered {
             Ok(s) => Ok(s),
-            Err(RenderError::Raised { class, message, .. }) => Err(TemplateError::Raised { class, message }),
+            Err(RenderError::Raised { class, message, standard, .. }) => {
+                Err(TemplateError::Raised { class, message, standard })
+            }
             Err(RenderError::Exit(code)) => Err(TemplateError::Exit(code)),
             Err(RenderError::Unsupported { line, what }) => {
                 // start again from the environment the template started with
@@ -206,9 +221,9 @@ impl Renderer {
                 self.evaluator.context_mut().env = env;
                 Ok(output)
             }
-            system_ruby::RubyOutcome::Raised { class, message, env } => {
+            system_ruby::RubyOutcome::Raised { class, message, standard, env } => {
                 self.evaluator.context_mut().env = env;
-                Err(TemplateError::Raised { class, message })
+                Err(TemplateError::Raised { class, message, standard })
             }
             system_ruby::RubyOutcome::Exited(code) => Err(TemplateError::Exit(code)),
             system_ruby::RubyOutcome::Failed(e) => Err(needs(NoRuby::Failed(e))),

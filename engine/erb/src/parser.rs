@@ -28,8 +28,14 @@ type PResult<T> = Result<T, SyntaxError>;
 
 /// Parses a program (a template compiled by [`crate::template::compile`], or any Ruby source).
 pub fn parse_program(src: &str) -> PResult<Node> {
-    let toks = lex(src, 1)?;
-    let mut p = Parser { toks, pos: 0, scopes: vec![HashSet::new()], no_do: 0, in_def: 0, nesting: 0 };
+    parse_program_with_locals(src, &[])
+}
+
+/// Parses a program evaluated where `locals` are already local variables (`result(binding)`).
+pub fn parse_program_with_locals(src: &str, locals: &[String]) -> PResult<Node> {
+    let toks = crate::lexer::lex_with_locals(src, 1, locals)?;
+    let scope: HashSet<String> = locals.iter().cloned().collect();
+    let mut p = Parser { toks, pos: 0, scopes: vec![scope], no_do: 0, in_def: 0, nesting: 0 };
     let body = p.statements(&[])?;
     if !matches!(p.peek(), Tok::Eof) {
         return p.unexpected();

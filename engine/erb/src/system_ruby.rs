@@ -103,7 +103,8 @@ begin
   File.write(env_path, JSON.generate(ENV.to_h))
 rescue Exception => e
   raise if e.is_a?(SystemExit)
-  File.write(error_path, JSON.generate({ "class" => e.class.name, "message" => e.message }))
+  File.write(error_path, JSON.generate({ "class" => e.class.name, "message" => e.message,
+    "standard" => e.is_a?(StandardError).to_s }))
   File.write(env_path, JSON.generate(ENV.to_h))
   exit! 3
 end
@@ -112,7 +113,7 @@ end
 /// What a system Ruby made of a template.
 pub enum RubyOutcome {
     Rendered { output: String, env: HashMap<String, String> },
-    Raised { class: String, message: String, env: HashMap<String, String> },
+    Raised { class: String, message: String, standard: bool, env: HashMap<String, String> },
     Exited(i32),
     /// Ruby could not be run or answered in a way this module does not understand.
     Failed(String),
@@ -173,6 +174,7 @@ pub fn render(ruby: &Path, template: &str, ctx: &Context, trim: bool) -> RubyOut
                     Some(m) => RubyOutcome::Raised {
                         class: m.get("class").cloned().unwrap_or_default(),
                         message: m.get("message").cloned().unwrap_or_default(),
+                        standard: m.get("standard").map(|s| s == "true").unwrap_or(true),
                         env: read_env(),
                     },
                     None => RubyOutcome::Failed("unreadable error report".into()),

@@ -126,6 +126,15 @@ impl Scope {
         }
     }
 
+    /// The names of the variables visible here.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.vars.borrow().keys().cloned().collect();
+        if let Some(p) = &self.parent {
+            names.extend(p.names());
+        }
+        names
+    }
+
     /// Defines in this scope (block parameters shadow outer variables).
     pub fn define(&self, name: &str, value: Value) {
         self.vars.borrow_mut().insert(name.to_string(), value);
@@ -214,6 +223,10 @@ pub enum Lib {
     Env,
     /// An Enumerator: `recv.method(*args)` not yet given its block.
     Enumerator { recv: Value, method: String, args: Vec<Value> },
+    /// `ERB.new(template, trim_mode:)`.
+    Erb { template: String, trim: bool },
+    /// `binding`: the local variables of the place it was taken.
+    Binding(Rc<Scope>),
     /// The top-level `self` (`main`).
     Main,
 }

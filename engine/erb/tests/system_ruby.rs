@@ -44,13 +44,20 @@ fn system_ruby_renders_what_the_evaluator_cannot() {
 
     // exceptions raised in Ruby keep their class and message
     let e = r.render("<% require \"time\" %><%= Time.parse(\"nonsense\") %>", "config/deploy.yml").unwrap_err();
-    assert_eq!(e, TemplateError::Raised { class: "ArgumentError".into(), message: "no time information in \"nonsense\"".into() });
+    assert_eq!(
+        e,
+        TemplateError::Raised {
+            class: "ArgumentError".into(),
+            message: "no time information in \"nonsense\"".into(),
+            standard: true
+        }
+    );
 
     // syntax the evaluator does not parse (pattern matching) is Ruby's to judge
     let out = r.render("<% case [1, 2]\n   in [a, b] %><%= a + b %><% end %>", "config/deploy.yml").unwrap();
     assert_eq!(out, "3");
     let e = r.render("<% if %>", "config/deploy.yml").unwrap_err();
-    assert!(matches!(&e, TemplateError::Raised { class, .. } if class == "SyntaxError"), "{e:?}");
+    assert!(matches!(&e, TemplateError::Raised { class, standard: false, .. } if class == "SyntaxError"), "{e:?}");
 
     // exit in the template ends with its status
     assert_eq!(r.render("<% \"x\".unpack1(\"a\"); exit 3 %>", "config/deploy.yml").unwrap_err(), TemplateError::Exit(3));

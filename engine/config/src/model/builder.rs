@@ -14,8 +14,32 @@ pub struct Builder {
     image: Option<String>,
     server: Option<String>,
     service: Option<String>,
-    docker_arch: String,
+    docker_arch: DockerArch,
     secrets: Arc<dyn SecretLookup>,
+}
+
+/// The local docker's architecture: given, or asked of docker the first time a builder with a
+/// `remote` needs it (Kamal's memoized `local_arches`), so that docker is asked when Kamal asks.
+#[derive(Clone)]
+pub struct DockerArch {
+    value: Arc<std::sync::OnceLock<String>>,
+    probe: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+}
+
+impl DockerArch {
+    pub(crate) fn known(arch: String) -> DockerArch {
+        let value = std::sync::OnceLock::new();
+        let _ = value.set(arch);
+        DockerArch { value: Arc::new(value), probe: None }
+    }
+
+    pub(crate) fn probed(probe: impl Fn() -> String + Send + Sync + 'static) -> DockerArch {
+        DockerArch { value: Arc::new(std::sync::OnceLock::new()), probe: Some(Arc::new(probe)) }
+    }
+
+    fn get(&self) -> &str {
+        self.value.get_or_init(|| self.probe.as_ref().map(|p| p()).unwrap_or_default())
+    }
 }
 
 impl std::fmt::Debug for Builder {
@@ -30,7 +54,7 @@ impl Builder {
         image: Option<String>,
         server: Option<String>,
         service: Option<String>,
-        docker_arch: String,
+        docker_arch: DockerArch,
         secrets: Arc<dyn SecretLookup>,
     ) -> Builder {
         Builder {
@@ -74,7 +98,7 @@ impl Builder {
 
     /// The architecture of the local docker (`docker info`), as given to [`crate::LoadOptions`].
     pub fn docker_arch(&self) -> &str {
-        &self.docker_arch
+        self.docker_arch.get()
     }
 
     /// Arches built locally: none when `local: false`; with a remote, only the local docker's
@@ -83,7 +107,8 @@ impl Builder {
         if self.local_disabled() {
             vec![]
         } else if self.remote().is_some() {
-            self.arches().into_iter().filter(|a| *a == self.docker_arch).collect()
+            let arch = self.docker_arch();
+            self.arches().into_iter().filter(|a| a == arch).collect()
         } else {
             self.arches()
         }

@@ -41,6 +41,7 @@ use crate::load::LoadOptions;
 use crate::ruby::{file_join, get, present, present_opt, to_s, truthy, GemVersion};
 use crate::secrets::SecretLookup;
 use crate::validate;
+use builder::DockerArch;
 use serde_yaml::{Mapping, Value};
 use std::sync::{Arc, RwLock};
 
@@ -59,7 +60,7 @@ pub(crate) struct Context {
     pub(crate) destination: Option<String>,
     pub(crate) version: RwLock<Option<String>>,
     pub(crate) secrets: Arc<dyn SecretLookup>,
-    pub(crate) docker_arch: String,
+    pub(crate) docker_arch: DockerArch,
 }
 
 impl Context {
@@ -184,6 +185,15 @@ impl std::fmt::Debug for Configuration {
     }
 }
 
+/// `Kamal::Utils.docker_arch`: the local docker's architecture as Kamal asks for it
+/// (`docker info --format '{{.Architecture}}'`, `aarch64` → `arm64`, `x86_64` → `amd64`, else
+/// as reported, empty when docker does not answer).
+fn probe_docker_arch(options: &LoadOptions) -> String {
+    let cwd = options.cwd.clone().or_else(|| std::env::current_dir().ok()).unwrap_or_default();
+    let ctx = wharf_erb::Context::new(options.env.clone(), cwd);
+    wharf_erb::Evaluator::new(ctx).render("<%= Kamal::Utils.docker_arch %>").unwrap_or_default()
+}
+
 /// Maps the machine's architecture to docker's name for it (what `docker info` reports).
 pub fn host_docker_arch() -> String {
     match std::env::consts::ARCH {
@@ -226,7 +236,15 @@ impl Configuration {
             destination: options.destination.clone(),
             version: RwLock::new(version),
             secrets: options.secrets.clone(),
-            docker_arch: options.docker_arch.clone().unwrap_or_else(host_docker_arch),
+            docker_arch: match &options.docker_arch {
+                Some(arch) => DockerArch::known(arch.clone()),
+                // asked of docker when first needed, as Kamal does
+                None if options.probe_docker_arch => {
+                    let options = options.clone();
+                    DockerArch::probed(move || probe_docker_arch(&options))
+                }
+                None => DockerArch::known(host_docker_arch()),
+            },
         });
         let raw_get = |k: &str| get(&raw, k);
 

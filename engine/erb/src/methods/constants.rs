@@ -14,7 +14,7 @@ const MODULES: &[&str] = &[
     "Object", "BasicObject", "Module", "Class", "Kernel", "Comparable", "Enumerable", "String", "Symbol", "Integer",
     "Float", "Numeric", "Array", "Hash", "Range", "Regexp", "MatchData", "Proc", "NilClass", "TrueClass", "FalseClass",
     "Time", "Date", "File", "Dir", "IO", "URI", "Kamal", "Process", "Math", "JSON", "Shellwords", "Base64",
-    "SecureRandom", "Socket", "Errno",
+    "SecureRandom", "Socket", "Errno", "ERB",
 ];
 
 pub fn toplevel(it: &mut Interp, name: &str) -> R<Option<Value>> {

@@ -378,6 +378,10 @@ fn float(it: &mut Interp, args: &Args) -> R<Value> {
 /// `require`: what Kamal's process has loaded already answers false; dotenv is built in;
 /// anything else needs a real Ruby.
 pub fn require(it: &mut Interp, feature: &str) -> R<Value> {
+    // a path (`require File.expand_path(...)`, `require "./lib/x"`): that Ruby file
+    if feature.starts_with('/') || feature.starts_with("./") || feature.starts_with("../") {
+        return load_ruby_file(it, feature, feature);
+    }
     let name = feature.trim_end_matches(".rb");
     if it.loaded.contains(name) {
         return Ok(Value::Bool(false));
@@ -402,6 +406,13 @@ pub fn require(it: &mut Interp, feature: &str) -> R<Value> {
 /// `require_relative`: a Ruby file beside... the ERB, whose `__FILE__` is "(erb)": Ruby resolves
 /// it against the working directory. The file is evaluated by the built-in evaluator.
 fn require_relative(it: &mut Interp, feature: &str) -> R<Value> {
+    let shown = it.ctx.path(feature).display().to_string();
+    load_ruby_file(it, feature, &shown)
+}
+
+/// Evaluates a Ruby file once (`require`/`require_relative` of a path), with the built-in
+/// evaluator; `shown` is how a LoadError names it.
+fn load_ruby_file(it: &mut Interp, feature: &str, shown: &str) -> R<Value> {
     let mut path = it.ctx.path(feature);
     if path.extension().is_none() {
         path.set_extension("rb");
@@ -413,7 +424,7 @@ fn require_relative(it: &mut Interp, feature: &str) -> R<Value> {
     let source = match std::fs::read_to_string(&path) {
         Ok(s) => s,
         Err(_) => {
-            return it.raise("LoadError", &format!("cannot load such file -- {}", path.display()));
+            return it.raise("LoadError", &format!("cannot load such file -- {shown}"));
         }
     };
     it.loaded.insert(key);

@@ -60,6 +60,7 @@ pub fn dispatch(it: &mut Interp, recv: &Value, name: &str, args: &Args) -> R<Opt
             Lib::MatchData { .. } => regexp::match_data(it, l, name, args)?,
             Lib::Main => None,
             Lib::Enumerator { .. } => enumerator::call(it, l, name, args)?,
+            Lib::Erb { .. } | Lib::Binding(_) => module::erb_object(it, l, name, args)?,
         },
         Value::Object(_) => None,
     };
@@ -97,7 +98,7 @@ pub fn lib_to_s(it: &mut Interp, l: &Lib) -> R<String> {
     Ok(match l {
         Lib::Env => "ENV".into(),
         Lib::Main => "main".into(),
-        Lib::Enumerator { .. } => return lib_inspect(it, l),
+        Lib::Enumerator { .. } | Lib::Erb { .. } | Lib::Binding(_) => return lib_inspect(it, l),
         Lib::Status { pid, code, signal } => match (code, signal) {
             (Some(c), _) => format!("pid {pid} exit {c}"),
             (None, Some(s)) => format!("pid {pid} SIG{} (signal {s})", process::signal_name(*s)),
@@ -136,6 +137,8 @@ pub fn lib_inspect(it: &mut Interp, l: &Lib) -> R<String> {
             let r = it.inspect(recv)?;
             format!("#<Enumerator: {r}:{method}>")
         }
+        Lib::Erb { .. } => "#<ERB>".into(),
+        Lib::Binding(_) => "#<Binding>".into(),
     })
 }
 

@@ -175,6 +175,22 @@ fn library(it: &mut Interp, m: &Rc<RModule>, name: &str, args: &Args) -> R<Optio
         "Date" => super::time::date_class(it, name, args),
         "Dotenv" => super::dotenv::call(it, name, args),
         "Kernel" => super::kernel::call(it, name, args),
+        "ERB" => match name {
+            "new" => {
+                let template = it.expect_str(&arg(args, 0))?;
+                // `trim_mode: "-"` (or the old third positional argument)
+                let mode = match args.kwarg("trim_mode").or_else(|| args.pos.get(2).cloned()) {
+                    Some(Value::Nil) | None => String::new(),
+                    Some(v) => it.to_s(&v)?,
+                };
+                match mode.as_str() {
+                    "" => Ok(Some(Value::lib(Lib::Erb { template, trim: false }))),
+                    "-" => Ok(Some(Value::lib(Lib::Erb { template, trim: true }))),
+                    other => it.unsupported(format!("ERB.new with trim_mode {}", inspect_str(other))).map(Some),
+                }
+            }
+            _ => Ok(None),
+        },
         "URI" => match name {
             "parse" => Ok(Some(super::uri::parse(it, &arg(args, 0))?)),
             "encode_www_form_component" | "encode_uri_component" => {
@@ -364,6 +380,48 @@ fn library(it: &mut Interp, m: &Rc<RModule>, name: &str, args: &Args) -> R<Optio
             _ => Ok(None),
         },
         _ if m.inherits("Exception") => Ok(None),
+        _ => Ok(None),
+    }
+}
+
+/// Methods of `ERB.new(...)` objects and bindings.
+pub fn erb_object(it: &mut Interp, l: &Rc<Lib>, name: &str, args: &Args) -> R<Option<Value>> {
+    let Lib::Erb { template, trim } = &**l else {
+        return match name {
+            "local_variable_get" | "local_variables" | "eval" => it.unsupported(format!("Binding#{name}")).map(Some),
+            _ => Ok(None),
+        };
+    };
+    let program = if *trim { crate::template::compile(template) } else { crate::template::compile_untrimmed(template) };
+    match name {
+        "src" => Ok(Some(Value::str(program))),
+        "result" | "result_with_hash" => {
+            let pos = args.positional();
+            let scope = match (name, pos.first()) {
+                ("result", None) => crate::value::Scope::new(None),
+                ("result", Some(Value::Lib(b))) => match &**b {
+                    Lib::Binding(s) => s.clone(),
+                    _ => return it.raise("TypeError", "wrong argument type (expected binding)"),
+                },
+                ("result_with_hash", Some(Value::Hash(h))) => {
+                    let scope = crate::value::Scope::new(None);
+                    for (k, v) in h.borrow().pairs() {
+                        let k = it.to_s(&k)?;
+                        scope.define(&k, v);
+                    }
+                    scope
+                }
+                _ => return it.raise("TypeError", "wrong argument type (expected binding)"),
+            };
+            let tree = match crate::parser::parse_program_with_locals(&program, &scope.names()) {
+                Ok(t) => t,
+                Err(e) => return it.unsupported(format!("ERB.new(...).{name} of a template the evaluator cannot parse (line {}: {})", e.line, e.message)),
+            };
+            let line = it.line;
+            let out = it.run_in_scope(&tree, &scope)?;
+            it.line = line;
+            Ok(Some(out))
+        }
         _ => Ok(None),
     }
 }
