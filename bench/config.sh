@@ -62,7 +62,7 @@ done
 
 rev=$(git rev-parse --short HEAD)$(git diff --quiet || echo "-dirty")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-python3 - "$root/$BENCH_OUT" "$SECTION" "$results" <<PY
+WHARF_BENCH_DIR="$root/bench" python3 - "$root/$BENCH_OUT" "$SECTION" "$results" <<PY
 import os, re, sys
 out, section, results = sys.argv[1:4]
 rows = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
@@ -84,12 +84,7 @@ lines = [
 for name, variant, wm, ws, km, ks, ratio in rows:
     lines.append(f"| {names[name]} | \`{variant}\` | {wm} ms ± {ws} | {km} ms ± {ks} | {ratio} × |")
 block = "\n".join(lines) + "\n"
-text = open(out).read() if os.path.exists(out) else "# Benchmarks\n\n"
-pat = re.compile(r"^" + re.escape(section) + r"[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
-if pat.search(text):
-    text = pat.sub(lambda _m: block + "\n", text, count=1)
-else:
-    text = text.rstrip("\n") + "\n\n" + block
-open(out, "w").write(text.rstrip("\n") + "\n")
-print(f"wrote {out}", file=sys.stderr)
+sys.path.insert(0, os.environ["WHARF_BENCH_DIR"])
+from write_section import write_section
+write_section(out, section, block)
 PY

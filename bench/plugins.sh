@@ -60,7 +60,7 @@ cpy=$(/opt/wharf-py-venv/bin/componentize-py --version 2>/dev/null || echo compo
 npmv() { node -p "require('./sdk/js/node_modules/$1/package.json').version" 2>/dev/null || echo "?"; }
 jco=$(npmv @bytecodealliance/jco) cjs=$(npmv @bytecodealliance/componentize-js) qjs=$(npmv componentize-qjs)
 
-"$PY" - "$root/$BENCH_OUT" "$SECTION" <<PY
+WHARF_BENCH_DIR="$root/bench" "$PY" - "$root/$BENCH_OUT" "$SECTION" <<PY
 import os, re, sys
 out, section = sys.argv[1], sys.argv[2]
 table = """$table"""
@@ -86,12 +86,7 @@ lines = [
 ]
 block = "\n".join(lines)
 print(block)
-text = open(out).read() if os.path.exists(out) else "# Benchmarks\n\n"
-pat = re.compile(r"^" + re.escape(section) + r"[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
-if pat.search(text):
-    text = pat.sub(lambda _m: block + "\n", text, count=1)
-else:
-    text = text.rstrip("\n") + "\n\n" + block
-open(out, "w").write(text.rstrip("\n") + "\n")
-print(f"wrote {out}", file=sys.stderr)
+sys.path.insert(0, os.environ["WHARF_BENCH_DIR"])
+from write_section import write_section
+write_section(out, section, block)
 PY

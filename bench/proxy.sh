@@ -203,7 +203,7 @@ nginx_version=$(nginx -v 2>&1 | sed 's/^nginx version: //')
 wrk_version=$( (wrk -v 2>&1 || true) | awk 'NR == 1 { print $1, $2 }')
 proxy_rev=$(git -C "$root" describe --always --dirty 2>/dev/null || echo "an uncommitted tree")
 
-"$PY" - "$root/$BENCH_OUT" "$SECTION" "$tmp" <<PY
+WHARF_BENCH_DIR="$root/bench" "$PY" - "$root/$BENCH_OUT" "$SECTION" "$tmp" <<PY
 import os, re, sys
 out, section, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
 res = {}
@@ -250,12 +250,7 @@ lines += [
 block = "\n".join(lines)
 print(block)
 
-text = open(out).read() if os.path.exists(out) else "# Benchmarks\n\n"
-pat = re.compile(r"^" + re.escape(section) + r"[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
-if pat.search(text):
-    text = pat.sub(lambda _m: block + "\n", text, count=1)
-else:
-    text = text.rstrip("\n") + "\n\n" + block
-open(out, "w").write(text.rstrip("\n") + "\n")
-print(f"wrote {out}", file=sys.stderr)
+sys.path.insert(0, os.environ["WHARF_BENCH_DIR"])
+from write_section import write_section
+write_section(out, section, block)
 PY

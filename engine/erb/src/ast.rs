@@ -26,6 +26,8 @@ pub struct Params {
     pub keywords: Vec<(String, Option<Node>)>,
     pub kwrest: Option<String>,
     pub block: Option<String>,
+    /// Block-local variables (`|x; y|`).
+    pub block_locals: Vec<String>,
 }
 
 impl Params {

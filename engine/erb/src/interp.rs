@@ -1199,6 +1199,9 @@ impl Interp {
                 scope.define(name, args.block.map(Value::Proc).unwrap_or(Value::Nil));
             }
         }
+        for name in &params.block_locals {
+            scope.define(name, Value::Nil);
+        }
         Ok(())
     }
 

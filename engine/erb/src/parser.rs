@@ -35,7 +35,7 @@ pub fn parse_program(src: &str) -> PResult<Node> {
 pub fn parse_program_with_locals(src: &str, locals: &[String]) -> PResult<Node> {
     let toks = crate::lexer::lex_with_locals(src, 1, locals)?;
     let scope: HashSet<String> = locals.iter().cloned().collect();
-    let mut p = Parser { toks, pos: 0, scopes: vec![scope], no_do: 0, in_def: 0, nesting: 0 };
+    let mut p = Parser { toks, pos: 0, scopes: vec![(scope, true)], no_pipe: 0, no_do: 0, in_def: 0, nesting: 0 };
     let body = p.statements(&[])?;
     if !matches!(p.peek(), Tok::Eof) {
         return p.unexpected();
@@ -46,8 +46,11 @@ pub fn parse_program_with_locals(src: &str, locals: &[String]) -> PResult<Node> 
 struct Parser {
     toks: Vec<Token>,
     pos: usize,
-    /// Local variable names per scope; blocks see their parents' (`def` starts afresh).
-    scopes: Vec<HashSet<String>>,
+    /// Local variable names per scope, and whether the scope starts afresh (`def`, `module`,
+    /// `class`) rather than seeing its parent's (blocks).
+    scopes: Vec<(HashSet<String>, bool)>,
+    /// Inside block parameters: `|` ends them rather than being an operator (`|a, b = 2|`).
+    no_pipe: usize,
     /// Inside `while`/`until`/`for` conditions, `do` belongs to the loop.
     no_do: usize,
     in_def: usize,
@@ -163,12 +166,29 @@ impl Parser {
         }
     }
 
+    /// Parses with a scope of its own that does not see the enclosing local variables (module
+    /// and class bodies).
+    fn fresh_scope<T>(&mut self, f: impl FnOnce(&mut Parser) -> PResult<T>) -> PResult<T> {
+        self.scopes.push((HashSet::new(), true));
+        let r = f(self);
+        self.scopes.pop();
+        r
+    }
+
     fn declare(&mut self, name: &str) {
-        self.scopes.last_mut().unwrap().insert(name.to_string());
+        self.scopes.last_mut().unwrap().0.insert(name.to_string());
     }
 
     fn is_local(&self, name: &str) -> bool {
-        self.scopes.iter().rev().any(|s| s.contains(name))
+        for (scope, fresh) in self.scopes.iter().rev() {
+            if scope.contains(name) {
+                return true;
+            }
+            if *fresh {
+                return false;
+            }
+        }
+        false
     }
 
     // ---- statements ------------------------------------------------------------------------
@@ -591,6 +611,9 @@ impl Parser {
     fn bit_or(&mut self) -> PResult<Node> {
         let mut left = self.bit_and()?;
         while let Tok::Op(o @ ("|" | "^")) = self.peek() {
+            if *o == "|" && self.no_pipe > 0 {
+                break;
+            }
             let op = *o;
             let line = self.line();
             self.next();
@@ -995,7 +1018,7 @@ impl Parser {
 
     fn block_body(&mut self, close: &str) -> PResult<Rc<BlockDef>> {
         let saved_no_do = std::mem::replace(&mut self.no_do, 0);
-        self.scopes.push(HashSet::new());
+        self.scopes.push((HashSet::new(), false));
         let result = (|| -> PResult<BlockDef> {
             self.skip_newlines();
             let mut has_params = false;
@@ -1005,6 +1028,18 @@ impl Parser {
             } else if self.eat_op("|") {
                 has_params = true;
                 params = self.param_list(&["|"])?;
+                // block-local variables: `|x; y, z|`
+                if matches!(self.peek(), Tok::Nl) {
+                    self.next();
+                    while let Tok::Ident(n) = self.peek().clone() {
+                        self.next();
+                        self.declare(&n);
+                        params.block_locals.push(n);
+                        if !self.eat_op(",") {
+                            break;
+                        }
+                    }
+                }
                 self.expect_op("|")?;
             }
             let body = if close == "}" {
@@ -1034,8 +1069,10 @@ impl Parser {
                 Tok::Ident(name) => {
                     self.declare(&name);
                     if self.eat_op("=") {
-                        let default = self.ternary()?;
-                        params.optional.push((name, default));
+                        self.no_pipe += 1;
+                        let default = self.ternary();
+                        self.no_pipe -= 1;
+                        params.optional.push((name, default?));
                     } else if params.rest.is_some() {
                         params.post.push(Target::Local(name));
                     } else {
@@ -1091,15 +1128,6 @@ impl Parser {
                     } else {
                         params.required.push(inner);
                     }
-                }
-                Tok::Op(";") | Tok::Nl if closers.contains(&"|") => {
-                    // block-local variables: `|x; y|`
-                    while let Tok::Ident(n) = self.peek().clone() {
-                        self.next();
-                        self.declare(&n);
-                        self.eat_op(",");
-                    }
-                    continue;
                 }
                 _ => {
                     self.pos -= 1;
@@ -1162,15 +1190,22 @@ impl Parser {
                 StrPart::Lit(s) => out.push(Part::Lit(s)),
                 StrPart::Code(src, line) => {
                     let toks = lex(&src, line)?;
-                    let mut inner =
-                        Parser { toks, pos: 0, scopes: self.scopes.clone(), no_do: 0, in_def: self.in_def, nesting: self.nesting };
+                    let mut inner = Parser {
+                        toks,
+                        pos: 0,
+                        scopes: self.scopes.clone(),
+                        no_pipe: 0,
+                        no_do: 0,
+                        in_def: self.in_def,
+                        nesting: self.nesting,
+                    };
                     let node = inner.statements(&[])?;
                     if !matches!(inner.peek(), Tok::Eof) {
                         return inner.unexpected();
                     }
                     // names assigned inside `#{}` are locals afterwards too
                     if let (Some(mine), Some(theirs)) = (self.scopes.last_mut(), inner.scopes.last()) {
-                        mine.extend(theirs.iter().cloned());
+                        mine.0.extend(theirs.0.iter().cloned());
                     }
                     out.push(Part::Code(node));
                 }
@@ -1334,7 +1369,7 @@ impl Parser {
     }
 
     fn lambda(&mut self, line: u32) -> PResult<Node> {
-        self.scopes.push(HashSet::new());
+        self.scopes.push((HashSet::new(), false));
         let result = (|| -> PResult<BlockDef> {
             let mut params = Params::default();
             if self.eat_op("(") || self.eat_op("(call") {
@@ -1412,20 +1447,20 @@ impl Parser {
             "def" => self.def(line)?,
             "module" => {
                 let path = self.const_path()?;
-                let body = self.statements(&["end"])?;
+                let body = self.fresh_scope(|p| p.statements(&["end"]))?;
                 self.expect_kw("end")?;
                 Node::new(Kind::Module(Box::new(path), Box::new(body)), line)
             }
             "class" => {
                 if self.eat_op("<<") {
                     let target = self.arg()?;
-                    let body = self.statements(&["end"])?;
+                    let body = self.fresh_scope(|p| p.statements(&["end"]))?;
                     self.expect_kw("end")?;
                     return Ok(Node::new(Kind::SClass(Box::new(target), Box::new(body)), line));
                 }
                 let path = self.const_path()?;
                 let superclass = if self.eat_op("<") { Some(Box::new(self.arg()?)) } else { None };
-                let body = self.statements(&["end"])?;
+                let body = self.fresh_scope(|p| p.statements(&["end"]))?;
                 self.expect_kw("end")?;
                 Node::new(Kind::Class(Box::new(path), superclass, Box::new(body)), line)
             }
@@ -1655,7 +1690,7 @@ impl Parser {
             self.next();
             name.push('=');
         }
-        self.scopes.push(HashSet::new());
+        self.scopes.push((HashSet::new(), true));
         self.in_def += 1;
         let result = (|| -> PResult<(Params, Node)> {
             let params = if self.eat_op("(call") || self.eat_op("(") {

@@ -434,3 +434,103 @@ pub fn inspect_sym(s: &str) -> String {
         format!(":{}", inspect_str(s))
     }
 }
+
+/// `f` with `digits` decimals, rounded on its shortest decimal form (the digits `Float#to_s`
+/// shows), as Ruby does: `half_even` for `format("%.2f")` (12.345 → "12.34", 2.675 → "2.68"),
+/// half away from zero for `Float#round` (12.345 → 12.35).
+pub fn decimal_round(f: f64, digits: usize, half_even: bool) -> String {
+    if !f.is_finite() {
+        return if f.is_nan() { "NaN".into() } else if f > 0.0 { "Inf".into() } else { "-Inf".into() };
+    }
+    let negative = f.is_sign_negative() && f != 0.0;
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap();
+    let exp: i64 = exp.parse().unwrap();
+    let mut ds: Vec<u8> = mantissa.bytes().filter(|b| b.is_ascii_digit()).map(|b| b - b'0').collect();
+    // the value is 0.d1d2d3... × 10^(exp+1): position of the decimal point in `ds`
+    let mut point = exp + 1;
+    // keep `point + digits` digits
+    let keep = point + digits as i64;
+    if keep < 0 {
+        ds = vec![0];
+        point = 1;
+    } else {
+        let keep = keep as usize;
+        if ds.len() > keep {
+            let rest = &ds[keep..];
+            let first = rest[0];
+            let exactly_half = first == 5 && rest[1..].iter().all(|d| *d == 0);
+            let last_kept = if keep > 0 { ds[keep - 1] } else { 0 };
+            let round_up = first > 5 || (first == 5 && !exactly_half) || (exactly_half && (!half_even || last_kept % 2 == 1));
+            ds.truncate(keep);
+            if round_up {
+                let mut i = ds.len();
+                loop {
+                    if i == 0 {
+                        ds.insert(0, 1);
+                        point += 1;
+                        break;
+                    }
+                    i -= 1;
+                    if ds[i] == 9 {
+                        ds[i] = 0;
+                    } else {
+                        ds[i] += 1;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    // lay out integer and fraction parts
+    let mut int_part = String::new();
+    let mut frac_part = String::new();
+    for (i, d) in ds.iter().enumerate() {
+        let c = (b'0' + d) as char;
+        if (i as i64) < point {
+            int_part.push(c);
+        } else {
+            frac_part.push(c);
+        }
+    }
+    if point > ds.len() as i64 {
+        for _ in 0..(point - ds.len() as i64) {
+            int_part.push('0');
+        }
+    }
+    if point < 0 {
+        frac_part = "0".repeat((-point) as usize) + &frac_part;
+    }
+    let int_part = int_part.trim_start_matches('0');
+    let int_part = if int_part.is_empty() { "0" } else { int_part };
+    while frac_part.len() < digits {
+        frac_part.push('0');
+    }
+    frac_part.truncate(digits);
+    let all_zero = int_part == "0" && frac_part.chars().all(|c| c == '0');
+    let sign = if negative && !all_zero { "-" } else if negative && half_even { "-" } else { "" };
+    if digits == 0 {
+        format!("{sign}{int_part}")
+    } else {
+        format!("{sign}{int_part}.{frac_part}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal_round;
+
+    #[test]
+    fn rounds_as_ruby() {
+        // format("%.2f") in Ruby 3.3
+        for (f, d, want) in [(12.345, 2, "12.34"), (2.675, 2, "2.68"), (0.125, 2, "0.12"), (0.375, 2, "0.38"), (1.005, 2, "1.00"),
+            (0.25, 1, "0.2"), (0.35, 1, "0.4"), (2.5, 0, "2"), (3.5, 0, "4"), (12.355, 2, "12.36"), (1.0005, 3, "1.000"),
+            (-3.14159, 3, "-3.142"), (1e20, 1, "100000000000000000000.0"), (0.0001234, 5, "0.00012"), (9.995, 2, "10.00")] {
+            assert_eq!(decimal_round(f, d, true), want, "{f} {d}");
+        }
+        // Float#round
+        assert_eq!(decimal_round(12.345, 2, false), "12.35");
+        assert_eq!(decimal_round(0.125, 2, false), "0.13");
+        assert_eq!(decimal_round(1234.5678, 2, false), "1234.57");
+    }
+}

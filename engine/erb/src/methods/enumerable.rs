@@ -338,15 +338,14 @@ pub fn call(it: &mut Interp, recv: &Value, items: Vec<Value>, name: &str, args: 
             acc.unwrap_or(Value::Nil)
         }
         "sum" => {
-            let mut acc = args.pos.first().cloned().unwrap_or(Value::Int(0));
+            let mut values = vec![];
             for x in items {
-                let x = match &args.block {
+                values.push(match &args.block {
                     Some(b) => it.yield1(b, x)?,
                     None => x,
-                };
-                acc = it.call_method(&acc, "+", Args::new(vec![x]))?;
+                });
             }
-            acc
+            sum(it, args.pos.first().cloned().unwrap_or(Value::Int(0)), values)?
         }
         "count" => match (&args.block, args.pos.first()) {
             (_, Some(target)) => {
@@ -443,6 +442,18 @@ pub fn call(it: &mut Interp, recv: &Value, items: Vec<Value>, name: &str, args: 
         "sort_by" | "min_by" | "max_by" | "group_by" | "uniq" | "index_by" | "to_set" | "tally" | "chunk_while" => {
             return keyed(it, items, name, args).map(Some)
         }
+        "min" | "max" if !args.pos.is_empty() => {
+            let n = it.expect_int(&arg(args, 0))?;
+            if n < 0 {
+                return it.raise("ArgumentError", &format!("negative size ({n})"));
+            }
+            let mut sorted = sort_values(it, items, args.block.as_ref())?;
+            if name == "max" {
+                sorted.reverse();
+            }
+            sorted.truncate(n as usize);
+            Value::array(sorted)
+        }
         "min" | "max" => {
             if items.is_empty() {
                 return Ok(Some(Value::Nil));
@@ -531,6 +542,45 @@ pub fn call(it: &mut Interp, recv: &Value, items: Vec<Value>, name: &str, args: 
         _ => return Ok(None),
     };
     Ok(Some(v))
+}
+
+/// `sum` as Ruby adds: integers exactly, floats with Kahan-Babuska compensation (so
+/// `[0.1, 0.2, 0.3].sum == 0.6`), anything else with `+`.
+fn sum(it: &mut Interp, init: Value, values: Vec<Value>) -> R<Value> {
+    let mut acc = init;
+    let mut rest = values.into_iter().peekable();
+    // integers first, exactly
+    while let (Value::Int(a), Some(Value::Int(b))) = (&acc, rest.peek()) {
+        acc = match a.checked_add(*b) {
+            Some(v) => Value::Int(v),
+            None => return it.unsupported("an Integer beyond 64 bits"),
+        };
+        rest.next();
+    }
+    if matches!(acc, Value::Int(_) | Value::Float(_)) && matches!(rest.peek(), Some(Value::Float(_))) {
+        let mut f = if let Value::Int(i) = acc { i as f64 } else if let Value::Float(x) = acc { x } else { 0.0 };
+        let mut c = 0.0;
+        while let Some(x) = rest.peek() {
+            let x = match x {
+                Value::Float(x) => *x,
+                Value::Int(i) => *i as f64,
+                _ => break,
+            };
+            rest.next();
+            let t = f + x;
+            if f.abs() >= x.abs() {
+                c += (f - t) + x;
+            } else {
+                c += (x - t) + f;
+            }
+            f = t;
+        }
+        acc = Value::Float(f + c);
+    }
+    for x in rest {
+        acc = it.call_method(&acc, "+", Args::new(vec![x]))?;
+    }
+    Ok(acc)
 }
 
 /// Methods that compute a key per item with the block.

@@ -131,7 +131,7 @@ pub fn sprintf(it: &mut Interp, fmt: &str, values: &[Value]) -> R<String> {
                 };
                 let p = precision.unwrap_or(6);
                 let s = match conv {
-                    'f' => format!("{:.*}", p, f.abs()),
+                    'f' => crate::value::decimal_round(f.abs(), p, true),
                     'e' | 'E' => {
                         let s = format!("{:.*e}", p, f.abs());
                         let (m, e) = s.split_once('e').unwrap();
@@ -145,7 +145,7 @@ pub fn sprintf(it: &mut Interp, fmt: &str, values: &[Value]) -> R<String> {
                     }
                     _ => return it.unsupported("format %g"),
                 };
-                sign(f < 0.0, plus, space) + &s
+                sign(f.is_sign_negative() && !f.is_nan(), plus, space) + &s
             }
             'x' | 'X' | 'o' | 'b' | 'B' => {
                 let n = to_integer(it, &value)?;

@@ -98,6 +98,9 @@ pub fn call(it: &mut Interp, recv: &Value, name: &str, args: &Args) -> R<Option<
             if !f.is_finite() {
                 return it.raise("FloatDomainError", &float_to_s(*f));
             }
+            if f.abs() >= 9.2e18 {
+                return it.unsupported("an Integer beyond 64 bits");
+            }
             Value::Int(f.trunc() as i64)
         }
         (Value::Float(f), "floor" | "ceil" | "round") => {
@@ -106,13 +109,14 @@ pub fn call(it: &mut Interp, recv: &Value, name: &str, args: &Args) -> R<Option<
                 _ => 0,
             };
             if digits > 0 {
+                if name == "round" {
+                    // on the shortest decimal form, half away from zero (12.345.round(2) == 12.35)
+                    let s = crate::value::decimal_round(*f, digits as usize, false);
+                    return Ok(Some(Value::Float(s.parse().unwrap_or(*f))));
+                }
                 let p = 10f64.powi(digits as i32);
                 let x = f * p;
-                let r = match name {
-                    "floor" => x.floor(),
-                    "ceil" => x.ceil(),
-                    _ => round_half_away(x),
-                };
+                let r = if name == "floor" { x.floor() } else { x.ceil() };
                 Value::Float(r / p)
             } else {
                 if !f.is_finite() {
@@ -229,6 +233,33 @@ pub fn call(it: &mut Interp, recv: &Value, name: &str, args: &Args) -> R<Option<
         (_, "coerce") => Value::array(vec![other.clone(), recv.clone()]),
         (Value::Int(i), "hash") => Value::Int(*i),
         (_, "integer?") => Value::Bool(matches!(recv, Value::Int(_))),
+        (Value::Int(i), "step") => {
+            let (Value::Int(limit), step) = (arg(args, 0), args.pos.get(1).cloned().unwrap_or(Value::Int(1))) else {
+                return it.unsupported("Numeric#step with these arguments");
+            };
+            let Value::Int(step) = step else { return it.unsupported("Numeric#step with a Float step") };
+            if step == 0 {
+                return it.raise("ArgumentError", "step can't be 0");
+            }
+            let mut items = vec![];
+            let mut k = *i;
+            while (step > 0 && k <= limit) || (step < 0 && k >= limit) {
+                items.push(Value::Int(k));
+                k += step;
+                if items.len() > 10_000_000 {
+                    return it.unsupported("a step of more than ten million items");
+                }
+            }
+            match &args.block {
+                Some(b) => {
+                    for x in items {
+                        it.yield1(b, x)?;
+                    }
+                    recv.clone()
+                }
+                None => Value::array(items),
+            }
+        }
         (_, "step") => return it.unsupported("Numeric#step"),
         _ => return Ok(None),
     };
@@ -302,7 +333,8 @@ pub fn arith(it: &mut Interp, a: &Value, op: &str, b: &Value) -> R<Value> {
                 }
                 "**" => {
                     if y < 0 {
-                        return Ok(Value::Float((x as f64).powf(y as f64)));
+                        // Ruby answers a Rational (2 ** -1 == (1/2))
+                        return it.unsupported("a Rational (an Integer to a negative power)");
                     }
                     x.checked_pow(y.min(u32::MAX as i64) as u32)
                 }

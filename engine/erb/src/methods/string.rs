@@ -25,7 +25,11 @@ pub fn call(it: &mut Interp, recv: &Value, rs: &Rc<RString>, name: &str, args: &
                 Some(Value::Int(b)) => *b as u32,
                 _ => 10,
             };
-            Value::Int(to_i(&s, base))
+            let n = to_i(&s, base);
+            if n == i64::MAX {
+                return it.unsupported("an Integer beyond 64 bits");
+            }
+            Value::Int(n)
         }
         "to_f" => Value::Float(to_f(&s)),
         "to_r" | "to_c" => return it.unsupported(format!("String#{name}")),
@@ -454,7 +458,11 @@ pub fn to_i(s: &str, base: u32) -> i64 {
         }
         match c.to_digit(base) {
             Some(d) => {
-                n = n.saturating_mul(base as i64).saturating_add(d as i64);
+                n = match n.checked_mul(base as i64).and_then(|m| m.checked_add(d as i64)) {
+                    Some(m) => m,
+                    // beyond 64 bits: Ruby has a Bignum, the evaluator does not (see `to_i`)
+                    None => return i64::MAX,
+                };
                 any = true;
                 prev_underscore = false;
             }
