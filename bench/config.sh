@@ -39,7 +39,7 @@ app() {
   (cd "$work/$name" && git init -q && git add -A && git -c user.name=b -c user.email=b@example.com commit -qm bench)
 }
 mkdir -p "$work/init" && (cd "$work/init" && git init -q && "$wharf" init >/dev/null && git add -A && git -c user.name=b -c user.email=b@example.com commit -qm bench)
-app corpus engine/cli/tests/corpus/real/marcbey--rails-chat/config/deploy.yml
+app corpus engine/cli/tests/corpus/real/forem--forem/config/deploy.yml
 app accessories engine/config/tests/fixtures/deploy_with_accessories.yml
 export DOCKER_HOST=unix:///nonexistent/docker.sock
 
@@ -67,7 +67,7 @@ import os, re, sys
 out, section, results = sys.argv[1:4]
 rows = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
 names = {"init": "\`wharf init\`'s deploy.yml (ERB in a comment)",
-         "corpus": "corpus: marcbey--rails-chat (ERB with locals, split/map)",
+         "corpus": "corpus: forem/forem (ERB: ENV lookups with or-defaults)",
          "accessories": "Kamal's fixture deploy_with_accessories.yml"}
 lines = [
     section,

@@ -57,13 +57,24 @@ pub fn performer(dir: &Path) -> String {
 }
 
 /// Kamal's version: the commit, with `_uncommitted_<16 hex>` when the tree is dirty and the
-/// build does not come from a clean clone.
-pub fn version(dir: &Path, builds_from_clean_clone: bool) -> Result<String, String> {
-    if !used(dir) {
+/// build does not come from a clean clone (`builds_from_clean_clone` answers that, given
+/// whether git is used). Kamal's `git rev-parse` (is this a repository?) and `git rev-parse
+/// HEAD` are one process here (`git rev-parse --git-dir HEAD`, git's errors passed through as
+/// Kamal's are), and `git status` runs only when its answer matters.
+pub fn version(dir: &Path, builds_from_clean_clone: impl FnOnce(bool) -> bool) -> Result<String, String> {
+    let out = Command::new("git")
+        .args(["rev-parse", "--git-dir", "HEAD"])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("git: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    if lines.next().is_none_or(|l| l.trim().is_empty()) {
         return Err(format!("Can't use commit hash as version, no git repository found in {}", dir.display()));
     }
-    let revision = revision(dir);
-    if uncommitted_changes(dir) && !builds_from_clean_clone {
+    let revision = lines.next().unwrap_or("").trim().to_string();
+    if !builds_from_clean_clone(true) && uncommitted_changes(dir) {
         return Ok(format!("{revision}_uncommitted_{:016x}", rand_u64()));
     }
     Ok(revision)

@@ -109,8 +109,8 @@ fn load_config(
     let secrets = make_secrets(dir, &config.secrets_path(), global.destination.as_deref(), config.wharf());
     let _ = lazy.0.set(secrets.clone());
     if !config.has_version() {
-        let clean_clone = config.builder().git_clone(git::used(dir));
-        config.set_version(git::version(dir, clean_clone).map_err(CliError::runtime)?);
+        let version = git::version(dir, |used| config.builder().git_clone(used)).map_err(CliError::runtime)?;
+        config.set_version(version);
     }
     Ok((config, secrets))
 }
