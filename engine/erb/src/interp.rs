@@ -96,6 +96,8 @@ pub struct Interp {
     pub line: u32,
     pub main: Value,
     pub env_obj: Value,
+    /// Inside `class << self`: `def` defines singleton methods.
+    in_singleton_class: bool,
 }
 
 impl Interp {
@@ -118,6 +120,7 @@ impl Interp {
             line: 1,
             main: main.clone(),
             env_obj: Value::lib(Lib::Env),
+            in_singleton_class: false,
         };
         interp.frames.push(Frame { id: 0, self_val: main, lexical: vec![], block: None, method: None, args: vec![] });
         interp
@@ -1568,12 +1571,9 @@ impl Interp {
             return Ok(name);
         }
         let module = self.frames.last().and_then(|f| f.lexical.last().cloned());
-        let in_singleton_class = self.frames.last().map(|f| matches!(f.self_val, Value::Lib(ref l) if matches!(**l, Lib::Env))).unwrap_or(false);
-        let _ = in_singleton_class;
         match module {
             Some(m) => {
-                let sclass = self.globals.get("\0sclass").is_some_and(|v| v.truthy());
-                if sclass {
+                if self.in_singleton_class {
                     m.smethods.borrow_mut().insert(def.name.clone(), def.clone());
                 } else {
                     m.imethods.borrow_mut().insert(def.name.clone(), def.clone());
@@ -1650,14 +1650,10 @@ impl Interp {
         lexical.push(module.clone());
         let id = self.frames.last().map(|f| f.id).unwrap_or(0);
         self.frames.push(Frame { id, self_val: Value::Module(module.clone()), lexical, block: None, method: None, args: vec![] });
-        let saved = self.globals.get("\0sclass").cloned();
-        self.globals.insert("\0sclass".into(), Value::Bool(singleton_class));
+        let saved = std::mem::replace(&mut self.in_singleton_class, singleton_class);
         let scope = Scope::new(None);
         let result = self.eval(body, &scope);
-        match saved {
-            Some(v) => self.globals.insert("\0sclass".into(), v),
-            None => self.globals.remove("\0sclass"),
-        };
+        self.in_singleton_class = saved;
         self.frames.pop();
         result
     }

@@ -391,6 +391,11 @@ pub fn require(it: &mut Interp, feature: &str) -> R<Value> {
             it.loaded.insert(name.to_string());
             Ok(Value::Bool(true))
         }
+        // the `time` library: Time#iso8601 and friends (see methods::time)
+        "time" => {
+            it.loaded.insert(name.to_string());
+            Ok(Value::Bool(true))
+        }
         "dotenv/load" => {
             // loads .env into ENV, as the gem's dotenv/load does
             it.loaded.insert("dotenv".to_string());

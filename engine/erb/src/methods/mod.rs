@@ -111,10 +111,6 @@ pub fn lib_to_s(it: &mut Interp, l: &Lib) -> R<String> {
             _ => String::new(),
         },
     })
-    .map(|s| {
-        let _ = &it;
-        s
-    })
 }
 
 /// `inspect` of library objects.

@@ -100,6 +100,35 @@ fn time(it: &mut Interp, recv: &Value, secs: i64, nanos: u32, offset: i32, utc: 
         }
         "to_s" | "inspect" => Value::str(to_s(&Lib::Time { secs, nanos, offset, utc })),
         "to_date" => Value::lib(Lib::Date { days: days_of(t.date_naive()) }),
+        // what `require "time"` adds
+        "iso8601" | "xmlschema" if it.loaded.contains("time") => {
+            let digits = match args.pos.first() {
+                Some(v) => it.expect_int(v)?.max(0) as usize,
+                None => 0,
+            };
+            let mut s = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+            if digits > 0 {
+                let frac = format!("{nanos:09}");
+                s.push('.');
+                s.push_str(&frac[..digits.min(9)]);
+                for _ in 9..digits {
+                    s.push('0');
+                }
+            }
+            if utc {
+                s.push('Z');
+            } else {
+                s.push_str(&t.format("%:z").to_string());
+            }
+            Value::str(s)
+        }
+        "httpdate" if it.loaded.contains("time") => {
+            Value::str(datetime(secs, nanos, 0).format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        }
+        "rfc2822" | "rfc822" if it.loaded.contains("time") => {
+            let zone = if utc { "-0000".to_string() } else { t.format("%z").to_string() };
+            Value::str(format!("{} {zone}", t.format("%a, %d %b %Y %H:%M:%S")))
+        }
         "+" | "-" => match arg(args, 0) {
             Value::Int(n) => {
                 let s = if name == "+" { secs + n } else { secs - n };
@@ -274,7 +303,9 @@ pub fn time_class(it: &mut Interp, name: &str, args: &Args) -> R<Option<Value>> 
                 Value::lib(Lib::Time { secs: t.timestamp(), nanos: 0, offset: t.offset().local_minus_utc(), utc: false })
             }
         }
-        "parse" | "iso8601" | "strptime" => return it.unsupported(format!("Time.{name}")),
+        "parse" | "iso8601" | "xmlschema" | "strptime" | "rfc2822" | "httpdate" if it.loaded.contains("time") => {
+            return it.unsupported(format!("Time.{name}"))
+        }
         _ => return Ok(None),
     };
     Ok(Some(v))
