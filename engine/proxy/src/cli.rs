@@ -69,6 +69,21 @@ pub struct RunArgs {
     /// Enable HTTP/3 (accepted for compatibility; this proxy serves HTTP/1.1 and HTTP/2)
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool, default_value = "false")]
     pub http3: bool,
+    /// Time a client has to send a request's headers, from the connection's start or the request's first byte (default 60s; 0 = no limit)
+    #[arg(long, value_parser = go_duration)]
+    pub http_header_timeout: Option<Duration>,
+    /// Time a keep-alive connection may stay idle between requests (default 75s; 0 = no limit)
+    #[arg(long, value_parser = go_duration)]
+    pub http_idle_timeout: Option<Duration>,
+    /// Longest pause allowed while a client sends a request body; the request then gets 408 (default 60s; 0 = no limit)
+    #[arg(long, value_parser = go_duration)]
+    pub http_body_timeout: Option<Duration>,
+    /// Longest time a client may take none of a response before it is disconnected (default 60s; 0 = no limit)
+    #[arg(long, value_parser = go_duration)]
+    pub http_write_timeout: Option<Duration>,
+    /// Maximum open client connections; at the limit the longest-idle one is closed for a new one (default 16384, fewer if the open-files limit is lower; 0 = no limit)
+    #[arg(long)]
+    pub max_connections: Option<usize>,
 }
 
 /// Upstream reads `KAMAL_PROXY_<KEY>`, then `<KEY>`; unparsable values fall back to the default.
@@ -88,6 +103,25 @@ impl RunArgs {
     }
     pub fn metrics_port(&self) -> u16 {
         self.metrics_port.unwrap_or_else(|| env_value("METRICS_PORT").and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// The connection limits: each flag, else its environment variable, else the default.
+    /// `fd_budget`: how many connections the open-files limit leaves room for (caps the default).
+    pub fn limits(&self, fd_budget: Option<usize>) -> crate::limits::Limits {
+        use crate::limits::*;
+        let duration = |flag: Option<Duration>, key: &str, default: Duration| {
+            flag.unwrap_or_else(|| env_value(key).and_then(|v| go_duration(&v).ok()).unwrap_or(default))
+        };
+        let default_max = DEFAULT_MAX_CONNECTIONS.min(fd_budget.unwrap_or(usize::MAX));
+        Limits {
+            header_timeout: duration(self.http_header_timeout, "HTTP_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT),
+            idle_timeout: duration(self.http_idle_timeout, "HTTP_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT),
+            body_timeout: duration(self.http_body_timeout, "HTTP_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT),
+            write_timeout: duration(self.http_write_timeout, "HTTP_WRITE_TIMEOUT", DEFAULT_WRITE_TIMEOUT),
+            max_connections: self
+                .max_connections
+                .unwrap_or_else(|| env_value("MAX_CONNECTIONS").and_then(|v| v.parse().ok()).unwrap_or(default_max)),
+        }
     }
 }
 

@@ -41,6 +41,11 @@ async fn run(args: cli::RunArgs) -> i32 {
     if args.http3 {
         wharf_proxy::log_warn!("HTTP/3 is not supported by this proxy; serving HTTP/1.1 and HTTP/2");
     }
+    let fd_budget = wharf_proxy::limits::raise_file_limit();
+    let limits = args.limits(fd_budget);
+    if let Some(budget) = fd_budget.filter(|b| limits.max_connections == 0 || limits.max_connections > *b) {
+        wharf_proxy::log_warn!("The open-files limit allows fewer connections than --max-connections", "connections" => budget, "max_connections" => limits.max_connections);
+    }
     let config = server::RunConfig {
         bind: String::from("0.0.0.0"),
         http_port: args.http_port(),
@@ -48,6 +53,7 @@ async fn run(args: cli::RunArgs) -> i32 {
         metrics_port: args.metrics_port(),
         state_path: paths::state_path(),
         socket_path: rpc::socket_path(),
+        limits,
     };
     let running = match server::start(config).await {
         Ok(r) => r,

@@ -1,10 +1,16 @@
 //! `kamal-proxy run`: the HTTP and HTTPS listeners, the metrics listener, the command socket,
-//! and the per-request pipeline around the router (request ID, routing, JSON request log and
-//! metrics once the response body has been sent).
+//! and the per-request pipeline around the router (request ID, the request's host, routing, JSON
+//! request log and metrics once the response body has been sent). Client connections are
+//! counted and timed by `connections`; the plain HTTP port speaks HTTP/1 only (HTTP/2 is offered
+//! over TLS, as nginx and upstream do).
 
 use crate::body::{self, Body};
+use crate::connections::{Conn, RequestGuard, Table};
+use crate::limits::{enabled, Limits};
+use crate::request_host::{self, RequestHost};
 use crate::router::Router;
-use crate::service::{self, Connection, RequestNotes};
+use crate::service::{Connection, RequestNotes};
+use crate::tracked_io::TrackedIo;
 use crate::{commands, log_info, log_warn, metrics, pages};
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
@@ -17,7 +23,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub struct RunConfig {
@@ -27,6 +33,7 @@ pub struct RunConfig {
     pub metrics_port: u16,
     pub state_path: std::path::PathBuf,
     pub socket_path: std::path::PathBuf,
+    pub limits: Limits,
 }
 
 /// The listeners' actual addresses (ports may be 0 in tests).
@@ -48,9 +55,13 @@ impl Running {
     }
 }
 
-struct Ports {
+/// What every connection's task shares.
+struct Listening {
     http: u16,
     https: u16,
+    router: Arc<Router>,
+    table: Table,
+    shutdown: CancellationToken,
 }
 
 pub async fn start(config: RunConfig) -> anyhow::Result<Running> {
@@ -83,24 +94,30 @@ pub async fn start(config: RunConfig) -> anyhow::Result<Running> {
         .await
         .map_err(|e| anyhow::anyhow!("listen tcp :{}: {e}", config.https_port))?;
     let (http_addr, https_addr) = (http.local_addr()?, https.local_addr()?);
-    let ports = Arc::new(Ports { http: http_addr.port(), https: https_addr.port() });
-    tasks.push(tokio::spawn(accept_loop(http, false, router.clone(), ports.clone(), shutdown.clone())));
-    tasks.push(tokio::spawn(accept_loop(https, true, router.clone(), ports.clone(), shutdown.clone())));
+    let listening = Arc::new(Listening {
+        http: http_addr.port(),
+        https: https_addr.port(),
+        router: router.clone(),
+        table: Table::new(config.limits),
+        shutdown: shutdown.clone(),
+    });
+    tasks.push(tokio::spawn(accept_loop(http, false, listening.clone())));
+    tasks.push(tokio::spawn(accept_loop(https, true, listening.clone())));
     let commands = commands::listen(&config.socket_path, router.clone())?;
     tasks.push(tokio::spawn(commands::serve(commands, router.clone(), shutdown.clone(), config.socket_path.clone())));
-    log_info!("Server started", "http" => ports.http, "https" => ports.https);
+    log_info!("Server started", "http" => listening.http, "https" => listening.https);
     Ok(Running { http: http_addr, https: https_addr, metrics: metrics_addr, router, shutdown, tasks })
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    tls: bool,
-    router: Arc<Router>,
-    ports: Arc<Ports>,
-    shutdown: CancellationToken,
-) {
+async fn accept_loop(listener: TcpListener, tls: bool, listening: Arc<Listening>) {
     let connections = tokio_util::task::TaskTracker::new();
+    let shutdown = listening.shutdown.clone();
     loop {
+        // At the connection limit with nothing to evict, new clients wait in the accept queue.
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = listening.table.wait_for_room() => {}
+        }
         let (tcp, client_addr) = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
@@ -112,22 +129,35 @@ async fn accept_loop(
                 }
             },
         };
+        // Room may have gone while accept waited: hold the new client (unread) until there is.
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = listening.table.wait_for_room() => {}
+        }
         let _ = tcp.set_nodelay(true);
-        let router = router.clone();
-        let ports = ports.clone();
-        let shutdown = shutdown.clone();
+        let slot = listening.table.admit(Some(std::os::fd::AsRawFd::as_raw_fd(&tcp)));
+        let listening = listening.clone();
         connections.spawn(async move {
-            if tls {
-                match crate::tls::accept(router.as_ref(), tcp).await {
-                    Ok(Some(stream)) => serve_connection(TokioIo::new(stream), client_addr, true, router, ports, shutdown).await,
+            let conn = slot.conn().clone();
+            let io = TrackedIo::new(tcp, slot, enabled(listening.table.limits().write_timeout));
+            let served = async {
+                if !tls {
+                    return serve_connection(TokioIo::new(io), client_addr, false, &conn, &listening).await;
+                }
+                match crate::tls::accept(listening.router.as_ref(), io).await {
+                    Ok(Some(stream)) => serve_connection(TokioIo::new(stream), client_addr, true, &conn, &listening).await,
                     Ok(None) => {}
                     Err(crate::tls::AcceptError::Certificate(e)) => {
                         log_warn!("Unable to obtain a TLS certificate", "client_addr" => client_addr.to_string(), "error" => e)
                     }
                     Err(e) => crate::log_debug!("TLS handshake failed", "client_addr" => client_addr.to_string(), "error" => e.to_string()),
                 }
-            } else {
-                serve_connection(TokioIo::new(tcp), client_addr, false, router, ports, shutdown).await;
+            };
+            tokio::select! {
+                _ = served => {}
+                reason = conn.closed() => {
+                    crate::log_debug!("Closing connection", "client_addr" => client_addr.to_string(), "reason" => reason.as_str());
+                }
             }
         });
     }
@@ -135,30 +165,44 @@ async fn accept_loop(
     connections.wait().await;
 }
 
-async fn serve_connection<I>(
-    io: I,
-    client_addr: SocketAddr,
-    tls: bool,
-    router: Arc<Router>,
-    ports: Arc<Ports>,
-    shutdown: CancellationToken,
-) where
+async fn serve_connection<I>(io: I, client_addr: SocketAddr, tls: bool, conn: &Arc<Conn>, listening: &Arc<Listening>)
+where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let svc = service_fn(move |req| {
-        let router = router.clone();
-        let ports = ports.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle(req, client_addr, tls, &router, &ports).await) }
-    });
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection_with_upgrades(io, svc);
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = shutdown.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
+    let svc = service_fn({
+        let conn = conn.clone();
+        let listening = listening.clone();
+        move |req| {
+            let guard = conn.begin_request();
+            let listening = listening.clone();
+            async move { Ok::<_, std::convert::Infallible>(handle(req, client_addr, tls, &listening, guard).await) }
         }
+    });
+    // Serves `conn` until it ends or the server stops (then lets it finish what it is doing).
+    macro_rules! until_shutdown {
+        ($conn:expr) => {{
+            let conn = $conn;
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = listening.shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        }};
+    }
+    if tls {
+        // HTTP/2 or HTTP/1.1, as the client's preface says (ALPN offered both).
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().header_read_timeout(None);
+        until_shutdown!(builder.serve_connection_with_upgrades(io, svc));
+    } else {
+        // HTTP/1 only: prior-knowledge HTTP/2 (h2c) is not served on the plain port; its
+        // preface is not an HTTP/1.1 request, so the connection is closed.
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.header_read_timeout(None);
+        until_shutdown!(builder.serve_connection(io, svc).with_upgrades());
     }
 }
 
@@ -166,8 +210,8 @@ async fn handle(
     mut req: Request<Incoming>,
     client_addr: SocketAddr,
     tls: bool,
-    router: &Router,
-    ports: &Ports,
+    listening: &Listening,
+    guard: RequestGuard,
 ) -> Response<Body> {
     let started = Instant::now();
     if !req.headers().contains_key("x-request-id") {
@@ -175,24 +219,23 @@ async fn handle(
             req.headers_mut().insert("x-request-id", v);
         }
     }
-    let entry = LogEntry::from_request(&req, client_addr, tls, if tls { ports.https } else { ports.http });
-    let host = service::request_host(&req);
+    let port = if tls { listening.https } else { listening.http };
+    let host = request_host::of(&req);
+    let entry =
+        LogEntry::from_request(&req, host.as_ref().map(|h| h.raw.as_str()).unwrap_or(""), client_addr, tls, port);
     let mut notes = RequestNotes::default();
-    let response = match router.route(service::strip_port(&host), req.uri().path()) {
-        Some((svc, route)) => {
-            metrics::add_in_flight(&svc.name, 1.0);
-            let conn = Connection { client_addr, tls };
-            let resp = svc.handle(req, &route, &conn, &mut notes).await;
-            metrics::add_in_flight(&svc.name, -1.0);
-            resp
+    let response = match host {
+        Err(reason) => {
+            crate::log_debug!("Bad request", "client_addr" => client_addr.to_string(), "error" => reason);
+            bad_request()
         }
-        None => {
-            let mut resp = Response::new(body::full(pages::default_page(404, "")));
-            *resp.status_mut() = StatusCode::NOT_FOUND;
-            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-            resp
-        }
+        Ok(host) => route(req, host, client_addr, tls, listening, &mut notes).await,
     };
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(conn) = guard.conn() {
+            conn.upgraded();
+        }
+    }
     let (parts, body) = response.into_parts();
     let notes_response_headers = std::mem::take(&mut notes.log_response_headers);
     let logged = LoggedBody {
@@ -205,8 +248,44 @@ async fn handle(
         )),
         bytes: 0,
         started,
+        guard: Some(guard),
     };
     Response::from_parts(parts, body::boxed(logged))
+}
+
+async fn route(
+    req: Request<Incoming>,
+    host: RequestHost,
+    client_addr: SocketAddr,
+    tls: bool,
+    listening: &Listening,
+    notes: &mut RequestNotes,
+) -> Response<Body> {
+    match listening.router.route(&host.name, req.uri().path()) {
+        Some((svc, route)) => {
+            metrics::add_in_flight(&svc.name, 1.0);
+            let body_timeout = enabled(listening.table.limits().body_timeout);
+            let conn = Connection { client_addr, tls, body_timeout };
+            let resp = svc.handle(req, host, &route, &conn, notes).await;
+            metrics::add_in_flight(&svc.name, -1.0);
+            resp
+        }
+        None => {
+            let mut resp = Response::new(body::full(pages::default_page(404, "")));
+            *resp.status_mut() = StatusCode::NOT_FOUND;
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            resp
+        }
+    }
+}
+
+/// 400 for a request the client got wrong; the connection is closed after it.
+fn bad_request() -> Response<Body> {
+    let mut resp = Response::new(body::full(pages::default_page(400, "")));
+    *resp.status_mut() = StatusCode::BAD_REQUEST;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
 }
 
 /// The response headers the log line needs: the content type and each `--log-response-header`.
@@ -245,12 +324,12 @@ struct LogEntry {
 }
 
 impl LogEntry {
-    fn from_request(req: &Request<Incoming>, client: SocketAddr, tls: bool, port: u16) -> Self {
+    fn from_request(req: &Request<Incoming>, host: &str, client: SocketAddr, tls: bool, port: u16) -> Self {
         let h = req.headers();
         let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let xff = get("x-forwarded-for");
         Self {
-            host: service::request_host(req),
+            host: host.to_string(),
             port,
             path: req.uri().path().to_string(),
             query: req.uri().query().unwrap_or("").to_string(),
@@ -282,6 +361,8 @@ struct LoggedBody {
     entry: Option<PendingLog>,
     bytes: u64,
     started: Instant,
+    /// Keeps the connection busy until the response is done.
+    guard: Option<RequestGuard>,
 }
 
 impl HttpBody for LoggedBody {
@@ -319,6 +400,7 @@ impl Drop for LoggedBody {
 
 impl LoggedBody {
     fn finish(&mut self) {
+        self.guard = None;
         let Some((e, notes, status, resp_headers)) = self.entry.take() else { return };
         let elapsed = self.started.elapsed();
         if !notes.exclude_metrics {
@@ -372,6 +454,3 @@ async fn serve_metrics(listener: TcpListener, shutdown: CancellationToken) {
         });
     }
 }
-
-#[allow(dead_code)]
-fn _assert_send(_: TcpStream) {}

@@ -8,6 +8,7 @@ use crate::load_balancer::{self, LoadBalancer};
 use crate::options::{ServiceOptions, TargetOptions, ROOT_PATH};
 use crate::pages::{self, ErrorPages};
 use crate::pause::{PauseController, WaitAction};
+use crate::request_host::RequestHost;
 use crate::rollout::{RolloutController, ROLLOUT_COOKIE_NAME};
 use crate::target::{ForwardContext, TARGET_HEADER};
 use crate::tls::CertSource;
@@ -50,6 +51,8 @@ pub struct Route {
 pub struct Connection {
     pub client_addr: SocketAddr,
     pub tls: bool,
+    /// `--http-body-timeout` (None: off).
+    pub body_timeout: Option<std::time::Duration>,
 }
 
 /// What the request log needs to know that only the service learns.
@@ -117,6 +120,7 @@ impl Service {
     pub async fn handle(
         &self,
         req: Request<Incoming>,
+        host: RequestHost,
         route: &Route,
         conn: &Connection,
         notes: &mut RequestNotes,
@@ -125,7 +129,6 @@ impl Service {
         notes.service = self.name.clone();
         let routed_path = routed_path(req.uri().path(), &route.prefix, config.options.strip_prefix);
         notes.exclude_metrics = config.options.exclude_metrics_paths.contains(&routed_path);
-        let host = request_host(&req);
 
         if let Some(CertSource::Acme(acme)) = &config.certs {
             if let Some(token) = req.uri().path().strip_prefix("/.well-known/acme-challenge/") {
@@ -138,7 +141,7 @@ impl Service {
         if !route.tls_enabled && conn.tls {
             return error_page(&config, StatusCode::SERVICE_UNAVAILABLE, "");
         }
-        if let Some(location) = redirect_location(&req, &host, route, conn.tls, &config.options) {
+        if let Some(location) = redirect_location(&req, &host.name, route, conn.tls, &config.options) {
             let mut resp = Response::new(body::full(format!(
                 "<a href=\"{}\">Moved Permanently</a>.\n\n",
                 pages::escape_html(&location)
@@ -198,6 +201,7 @@ impl Service {
 
         let mut req = req;
         let path = req.uri().path().to_string();
+        crate::forwarded::drop_underscore_variants(req.headers_mut(), &config.options.client_ip_header);
         let target_header = match (config.target_options.forward_headers, req.headers().get(TARGET_HEADER)) {
             (true, Some(prior)) => format!("{}, {}", prior.to_str().unwrap_or(""), claim.target.address()),
             _ => claim.target.address().to_string(),
@@ -215,8 +219,9 @@ impl Service {
             path: routed_path,
             client_addr: conn.client_addr,
             tls: conn.tls,
-            host,
+            host: host.raw,
             client_ip_override,
+            body_timeout: conn.body_timeout,
         };
         let scope_prefix =
             (config.target_options.scope_cookie_paths && route.prefix != ROOT_PATH).then(|| route.prefix.clone());
@@ -244,7 +249,12 @@ impl Service {
                 } else if matches!(e, crate::target::ProxyError::Draining) {
                     crate::log_info!("Request cancelled due to draining", "target" => notes.target);
                 }
-                error_page(&config, e.status(), "")
+                let mut resp = error_page(&config, e.status(), "");
+                if e.closes_connection() {
+                    crate::log_info!("Client request body failed", "target" => notes.target, "path" => path, "error" => e.to_string());
+                    resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                resp
             }
         }
     }
@@ -297,37 +307,17 @@ pub fn routed_path(path: &str, prefix: &str, strip: bool) -> String {
     }
 }
 
-/// The request's host: the Host header, or the URI authority (HTTP/2).
-pub fn request_host(req: &Request<Incoming>) -> String {
-    req.headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()))
-        .unwrap_or_default()
-}
-
-pub fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host.split(']').next().map(|h| &h[1..]).unwrap_or(host);
-    }
-    match host.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
-        _ => host,
-    }
-}
-
 fn redirect_location(
     req: &Request<Incoming>,
-    host: &str,
+    bare_host: &str,
     route: &Route,
     tls: bool,
     options: &ServiceOptions,
 ) -> Option<String> {
-    let bare_host = strip_port(host);
     let current_scheme = if tls { "https" } else { "http" };
     let desired_scheme = if route.tls_enabled && route.tls_redirect && !tls { "https" } else { current_scheme };
-    let desired_host = if !options.canonical_host.is_empty() && bare_host != options.canonical_host {
+    let desired_host = if !options.canonical_host.is_empty() && !bare_host.eq_ignore_ascii_case(&options.canonical_host)
+    {
         options.canonical_host.as_str()
     } else {
         bare_host
@@ -381,12 +371,5 @@ mod tests {
         scope_cookie_paths(&mut h, "/app");
         let v: Vec<_> = h.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
         assert_eq!(v, vec!["a=1; Path=/app; HttpOnly", "b=2; Path=/app"]);
-    }
-
-    #[test]
-    fn strips_ports() {
-        assert_eq!(strip_port("example.com:8080"), "example.com");
-        assert_eq!(strip_port("example.com"), "example.com");
-        assert_eq!(strip_port("[::1]:80"), "::1");
     }
 }

@@ -4,6 +4,7 @@
 //! which a drain closes at once.
 
 use crate::body::{self, Body, BufferError};
+use crate::client_body::{ClientBody, ClientBodyError};
 use crate::options::TargetOptions;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -56,6 +57,12 @@ pub enum ProxyError {
     Draining,
     #[error("malformed request: {0}")]
     BadRequest(String),
+    /// The client's request body was malformed or cut short.
+    #[error("{0}")]
+    ClientBody(String),
+    /// The client paused too long while sending its request body.
+    #[error("{0}")]
+    ClientTimeout(String),
     #[error("{0}")]
     Upstream(String),
 }
@@ -66,8 +73,22 @@ impl ProxyError {
             ProxyError::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::ResponseTooLarge => StatusCode::INTERNAL_SERVER_ERROR,
             ProxyError::Timeout | ProxyError::Draining => StatusCode::GATEWAY_TIMEOUT,
-            ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ProxyError::BadRequest(_) | ProxyError::ClientBody(_) => StatusCode::BAD_REQUEST,
+            ProxyError::ClientTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ProxyError::Upstream(_) => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// The client's side of the connection is in an unknown state (its request body was not
+    /// read to the end): the answer closes it.
+    pub fn closes_connection(&self) -> bool {
+        matches!(self, ProxyError::ClientBody(_) | ProxyError::ClientTimeout(_))
+    }
+
+    fn from_client_body(e: &ClientBodyError) -> Self {
+        match e {
+            ClientBodyError::Timeout(_) => ProxyError::ClientTimeout(e.to_string()),
+            ClientBodyError::Invalid(_) => ProxyError::ClientBody(e.to_string()),
         }
     }
 }
@@ -122,6 +143,8 @@ pub struct ForwardContext {
     pub host: String,
     /// The client IP from `--client-ip-header`, when configured and present.
     pub client_ip_override: Option<String>,
+    /// `--http-body-timeout` for the client's request body.
+    pub body_timeout: Option<Duration>,
 }
 
 impl Target {
@@ -248,7 +271,7 @@ impl Target {
             .map_err(|e| ProxyError::BadRequest(format!("{e}")))?;
         let mut headers = parts.headers;
         strip_hop_by_hop(&mut headers);
-        self.forwarded_headers(&mut headers, &ctx);
+        crate::forwarded::set(&mut headers, &ctx, self.options.forward_headers);
         if let Ok(host) = HeaderValue::from_str(&ctx.host) {
             headers.insert(header::HOST, host);
         }
@@ -257,12 +280,17 @@ impl Target {
             headers.insert(header::UPGRADE, proto.clone());
         }
 
+        let incoming = ClientBody::new(incoming, ctx.body_timeout);
         let body = if self.options.buffer_requests {
             let buffered =
                 body::buffer(incoming, self.options.max_memory_buffer_size, self.options.max_request_body_size)
                     .await
                     .map_err(|e| match e {
                     BufferError::TooLarge => ProxyError::RequestTooLarge,
+                    BufferError::Body(e) => match ClientBodyError::find(e.as_ref()) {
+                        Some(client) => ProxyError::from_client_body(client),
+                        None => ProxyError::BadRequest(e.to_string()),
+                    },
                     other => ProxyError::BadRequest(other.to_string()),
                 })?;
             headers.remove(header::TRANSFER_ENCODING);
@@ -336,39 +364,14 @@ impl Target {
         });
         Response::from_parts(parts, body::empty())
     }
-
-    fn forwarded_headers(&self, headers: &mut HeaderMap, ctx: &ForwardContext) {
-        let incoming_xff: Vec<String> =
-            headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
-        let incoming_proto = headers.get("x-forwarded-proto").cloned();
-        let incoming_host = headers.get("x-forwarded-host").cloned();
-        headers.remove("x-forwarded-for");
-        headers.remove("x-forwarded-proto");
-        headers.remove("x-forwarded-host");
-        let client_ip = ctx.client_ip_override.clone().unwrap_or_else(|| ctx.client_addr.ip().to_string());
-        let mut xff = if self.options.forward_headers { incoming_xff } else { vec![] };
-        xff.push(client_ip);
-        if let Ok(v) = HeaderValue::from_str(&xff.join(", ")) {
-            headers.insert("x-forwarded-for", v);
-        }
-        if let Ok(v) = HeaderValue::from_str(&ctx.host) {
-            headers.insert("x-forwarded-host", v);
-        }
-        headers.insert("x-forwarded-proto", HeaderValue::from_static(if ctx.tls { "https" } else { "http" }));
-        if self.options.forward_headers {
-            if let Some(p) = incoming_proto {
-                headers.insert("x-forwarded-proto", p);
-            }
-            if let Some(h) = incoming_host {
-                headers.insert("x-forwarded-host", h);
-            }
-        }
-    }
 }
 
 type BoxedError = Box<dyn std::error::Error + Send + Sync>;
 
 fn classify_client_error(e: hyper_util::client::legacy::Error) -> ProxyError {
+    if let Some(client) = ClientBodyError::find(&e) {
+        return ProxyError::from_client_body(client);
+    }
     let mut text = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {

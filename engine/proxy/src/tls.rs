@@ -8,7 +8,7 @@ use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::LazyConfigAcceptor;
 
@@ -114,7 +114,10 @@ impl From<String> for AcceptError {
 
 /// Completes the handshake on `tcp`. `Ok(None)`: the connection was an ACME TLS-ALPN-01
 /// validation, already answered.
-pub async fn accept(lookup: &dyn CertLookup, tcp: TcpStream) -> Result<Option<TlsStream<TcpStream>>, AcceptError> {
+pub async fn accept<IO>(lookup: &dyn CertLookup, tcp: IO) -> Result<Option<TlsStream<IO>>, AcceptError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
     let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp)
         .await
         .map_err(|e| format!("TLS handshake: {e}"))?;

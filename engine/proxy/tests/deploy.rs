@@ -4,8 +4,7 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -16,31 +15,8 @@ async fn zero_failed_requests_through_deploys_pause_and_resume_under_load() {
     let b = Backend::start("B").await;
     proxy.ok(&["deploy", "app", &a.target(), "--drain-timeout=10s"]);
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let ok = Arc::new(AtomicUsize::new(0));
-    let failures = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let mut workers = vec![];
-    for i in 0..12 {
-        // Half the workers reuse connections, half open a new one per request.
-        let client = if i % 2 == 0 { client() } else { fresh_client() };
-        let (stop, ok, failures, url) = (stop.clone(), ok.clone(), failures.clone(), proxy.url("/"));
-        workers.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                match client.get(&url).send().await {
-                    Ok(r) if r.status() == 200 => {
-                        let body = r.text().await.unwrap_or_default();
-                        if body == "A" || body == "B" {
-                            ok.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            failures.lock().unwrap().push(format!("body {body:?}"));
-                        }
-                    }
-                    Ok(r) => failures.lock().unwrap().push(format!("status {}", r.status())),
-                    Err(e) => failures.lock().unwrap().push(format!("error {e}")),
-                }
-            }
-        }));
-    }
+    // Half the workers reuse connections, half open a new one per request.
+    let load = load::Load::start(&proxy.url("/"), 12, &["A", "B"], Duration::from_secs(30));
     // Slow requests in flight on the old target when the deploy starts must complete.
     let slow = tokio::spawn({
         let url = proxy.url("/slow?ms=1500");
@@ -70,19 +46,16 @@ async fn zero_failed_requests_through_deploys_pause_and_resume_under_load() {
     proxy.ok(&["deploy", "app", &b.target()]);
 
     // Keep the load going until at least 10,000 requests have been answered.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while ok.load(Ordering::Relaxed) < 10_000 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    stop.store(true, Ordering::Relaxed);
-    for w in workers {
-        w.await.unwrap();
-    }
-    let failures = failures.lock().unwrap();
-    let total = ok.load(Ordering::Relaxed);
-    eprintln!("answered {total} requests, {} failed", failures.len());
-    assert!(failures.is_empty(), "{} failed requests, first: {:?}", failures.len(), failures.first());
-    assert!(total >= 10_000, "only {total} requests");
+    load.until_answered(10_000, Duration::from_secs(120)).await;
+    let outcome = load.stop().await;
+    eprintln!("answered {} requests, {} failed", outcome.ok, outcome.failures.len());
+    assert!(
+        outcome.failures.is_empty(),
+        "{} failed requests, first: {:?}",
+        outcome.failures.len(),
+        outcome.failures.first()
+    );
+    assert!(outcome.ok >= 10_000, "only {} requests", outcome.ok);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

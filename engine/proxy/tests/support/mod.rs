@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub mod load;
 pub mod pebble;
+pub mod raw;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kamal-proxy");
 
@@ -31,6 +33,8 @@ pub struct Proxy {
     pub metrics_port: Option<u16>,
     /// Extra environment of the server process (`kamal-proxy run`), applied at every `spawn`.
     pub env: Vec<(String, String)>,
+    /// Extra flags of `kamal-proxy run`, applied at every `spawn`.
+    pub run_args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -40,28 +44,29 @@ impl Proxy {
     }
 
     pub fn start_with(extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut p = Proxy {
-            dir,
-            http_port: free_port(),
-            https_port: free_port(),
-            metrics_port: None,
-            env: Vec::new(),
-            child: None,
-        };
-        if extra.contains(&"--metrics") {
-            p.metrics_port = Some(free_port());
-        }
-        p.spawn();
-        p
+        Self::launch(extra.contains(&"--metrics"), &[], &[])
     }
 
     /// `start`, with extra environment variables for the server process (e.g. `SSL_CERT_FILE`).
     pub fn start_with_env(env: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut p =
-            Proxy { dir, http_port: free_port(), https_port: free_port(), metrics_port: None, env, child: None };
+        Self::launch(false, env, &[])
+    }
+
+    /// `start`, with extra flags for `kamal-proxy run` (e.g. `--http-idle-timeout=1s`).
+    pub fn start_with_run_args(args: &[&str]) -> Self {
+        Self::launch(false, &[], args)
+    }
+
+    fn launch(metrics: bool, env: &[(&str, &str)], run_args: &[&str]) -> Self {
+        let mut p = Proxy {
+            dir: tempfile::tempdir().unwrap(),
+            http_port: free_port(),
+            https_port: free_port(),
+            metrics_port: metrics.then(free_port),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            run_args: run_args.iter().map(|a| a.to_string()).collect(),
+            child: None,
+        };
         p.spawn();
         p
     }
@@ -93,6 +98,7 @@ impl Proxy {
             .env("HOME", self.home())
             .env("KAMAL_PROXY_SOCKET", self.socket())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(&self.run_args)
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log));
         if let Some(m) = self.metrics_port {
