@@ -84,7 +84,7 @@ impl Vault {
         let (plugin, manifest) = plugin(name);
         let mut grant = Grant::new().workdir(self.dir.path());
         for rule in &manifest.capabilities.programs {
-            grant = grant.program(rule.program.clone(), ["**"]);
+            grant = grant.program(rule.program.clone(), [wharf_plugin_host::ANY_ARGUMENTS]);
         }
         for v in &manifest.capabilities.env {
             grant = grant.var(v.clone());

@@ -53,7 +53,7 @@ async fn build(dir: &Path, path: &str, req: &BuildRequest) -> Result<Vec<String>
     let host = PluginHost::new(HostConfig { cache_dir: None, ..HostConfig::default() }).unwrap();
     let manifest = Manifest::from_toml(b.manifest, "docker").unwrap();
     let plugin = host.load(manifest.clone(), b.wasm).unwrap();
-    let mut grant = Grant::new().program("docker", ["**"]).env("PATH", path).workdir(dir);
+    let mut grant = Grant::new().program("docker", [wharf_plugin_host::ANY_ARGUMENTS]).env("PATH", path).workdir(dir);
     grant.vars = manifest.capabilities.env.clone();
     let result = plugin.build(req, &grant, &CallOptions::new()).await.map_err(|e| e.to_string());
     let calls = std::fs::read_to_string(dir.join("calls")).unwrap_or_default();

@@ -31,7 +31,7 @@ use wharf_commands::{cmd, Builder, Cmd};
 use wharf_ssh::{shell_quote, ExecOptions, Line};
 
 fn registry_login_locally(c: &Commander, env: &[(String, String)]) -> Result<()> {
-    if let Some(login) = Registry::new(&c.config).login(None)? {
+    if let Some(login) = Registry::new(&c.config).login_password_stdin(None)? {
         local::exec(&login, &c.dir, env, c.global.verbose)?;
     }
     Ok(())
@@ -348,7 +348,7 @@ async fn remote_ssh_push(c: &Commander, remote: &RemoteBuilder, build_dir: &Path
     c.exec(host, &cmd!["true"]).await?;
     let registry = Registry::new(&c.config);
     if !registry.local() {
-        if let Some(login) = registry.login(None)? {
+        if let Some(login) = registry.login_password_stdin(None)? {
             c.exec(host, &login).await?;
         }
     }
@@ -467,7 +467,7 @@ pub async fn pull(c: &Commander) -> Result<()> {
     let registry = Registry::new(&c.config);
     let hosts = c.app_hosts();
     if !registry.local() {
-        if let Some(login) = registry.login(None)? {
+        if let Some(login) = registry.login_password_stdin(None)? {
             c.on(&hosts, |h| {
                 let login = login.clone();
                 async move { c.exec(&h, &login).await.map(|_| ()) }

@@ -256,7 +256,11 @@ impl Commander {
         if self.plan && self.unreachable.lock().unwrap().contains_key(host) {
             return Ok(Output { exit_status: 0, exit_signal: None, stdout: vec![], stderr: vec![] });
         }
-        let out = match self.pool.exec(host, &cmd.to_string()).await {
+        let sent = match cmd.stdin() {
+            Some(stdin) => self.pool.exec_with_stdin(host, &cmd.to_string(), stdin).await,
+            None => self.pool.exec(host, &cmd.to_string()).await,
+        };
+        let out = match sent {
             Err(e) if self.plan && e.is_connection_error() => {
                 // plan on: a server that cannot be reached is planned as a new one
                 let first = self.unreachable.lock().unwrap().insert(host.to_string(), e.to_string()).is_none();
@@ -450,7 +454,8 @@ impl Commander {
                     self.secrets.to_map().map(|m| m.iter().map(|(_, v)| v.to_string()).collect()).unwrap_or_default()
                 }
             };
-            self.plugins.run_hooks(hook, &env, &mask, quiet)?;
+            let secret_names: Vec<String> = secrets.iter().flatten().map(|(k, _)| k.clone()).collect();
+            self.plugins.run_hooks(hook, &env, &secret_names, &mask, quiet)?;
         }
         Ok(())
     }

@@ -35,7 +35,7 @@ pub async fn proxy_boot(c: &Commander) -> Result<()> {
         })
         .await?;
         let proxy_hosts = c.proxy_hosts();
-        let login = Registry::new(&c.config).login(None)?;
+        let login = Registry::new(&c.config).login_password_stdin(None)?;
         c.on(&proxy_hosts, |h| {
             let login = login.clone();
             async move {

@@ -106,7 +106,7 @@ async fn setup_command(c: &Commander, f: &RegistryFlags) -> Result<()> {
         }
         return Ok(());
     }
-    if let Some(login) = registry.login(None)? {
+    if let Some(login) = registry.login_password_stdin(None)? {
         if !f.skip_local {
             if c.plan {
                 output::say(&format!("Would run locally: {}", login.to_redacted_string()));

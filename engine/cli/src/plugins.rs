@@ -46,11 +46,15 @@ where
 {
     std::thread::scope(|s| {
         s.spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
+            let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .expect("a tokio runtime for a plugin call")
-                .block_on(fut)
+                .expect("a tokio runtime for a plugin call");
+            let out = runtime.block_on(fut);
+            // A host call the plugin's deadline cut short (a read of a FIFO, say) may still
+            // hold a blocking thread: do not wait for it.
+            runtime.shutdown_background();
+            out
         })
         .join()
         .unwrap_or_else(|p| std::panic::resume_unwind(p))
@@ -120,6 +124,15 @@ pub fn grant_for(config: &PluginConfig, project: &Path) -> Grant {
     g.timeout = a.timeout.map(Duration::from_secs);
     g.terminal = a.terminal;
     g
+}
+
+/// The hook environment one plugin is given: `env` without the secrets (`secret_names`) it
+/// was not granted.
+pub fn hook_env_for(env: &BTreeMap<String, String>, secret_names: &[String], granted: &[String]) -> Vec<(String, String)> {
+    env.iter()
+        .filter(|(k, _)| !secret_names.contains(k) || granted.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// The project's plugins.
@@ -194,18 +207,24 @@ impl Plugins {
 
     /// Runs the WASM hooks attached to `hook`, in order, with Kamal's hook environment `env`.
     /// The first failure stops them and fails like a script hook. `secrets`: values to mask.
+    /// `secret_names`: the variables of `env` that hold secrets; a plugin is given only those
+    /// its `allow: secrets:` names.
     pub fn run_hooks(
         &self,
         hook: &str,
         env: &BTreeMap<String, String>,
+        secret_names: &[String],
         secrets: &[String],
         quiet: bool,
     ) -> std::result::Result<(), HookError> {
         for name in self.ext.hook_plugins(hook) {
             let fail = |output: String| HookError { hook: hook.to_string(), output };
             let plugin = self.load(name, World::Hook).map_err(|e| fail(e.message))?;
-            let ctx =
-                HookContext { name: hook.to_string(), env: env.iter().map(|(k, v)| (k.clone(), v.clone())).collect() };
+            let granted = self.ext.plugin(name).map(|p| p.allow.secrets.as_slice()).unwrap_or_default();
+            let ctx = HookContext {
+                name: hook.to_string(),
+                env: hook_env_for(env, secret_names, granted),
+            };
             let verbosity = Verbosity { info: !quiet, debug: self.verbosity.debug };
             let opts = CallOptions::new().secrets(secrets.iter().cloned()).log(terminal_sink(verbosity));
             let grant = self.grant(name);
@@ -231,7 +250,7 @@ impl Plugins {
         } else {
             // The built-in docker builder runs the user's own docker, as Kamal does: docker
             // with any arguments, Wharf's whole environment.
-            let mut g = Grant::new().program("docker", ["**"]);
+            let mut g = Grant::new().program("docker", [wharf_plugin_host::ANY_ARGUMENTS]);
             g.env = std::env::vars().collect();
             g.vars = plugin.manifest().capabilities.env.clone();
             g
@@ -291,5 +310,22 @@ impl wharf_secrets::cli::AdapterFetcher for ConfiguredAdapters {
         let pairs = block_on(plugin.fetch_secrets(account, from, names, &grant, &opts)).map_err(|e| e.to_string())?;
         fetched.lock().unwrap().extend(pairs.iter().map(|(_, v)| v.clone()));
         Ok(pairs.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hook_plugin_is_given_only_the_secrets_it_is_allowed() {
+        let env: BTreeMap<String, String> = [("KAMAL_VERSION", "abc"), ("DB_PASSWORD", "pw"), ("SLACK_TOKEN", "tok")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let secrets = vec!["DB_PASSWORD".to_string(), "SLACK_TOKEN".to_string()];
+        let given = hook_env_for(&env, &secrets, &["SLACK_TOKEN".to_string()]);
+        assert_eq!(given, [("KAMAL_VERSION".to_string(), "abc".to_string()), ("SLACK_TOKEN".into(), "tok".into())]);
+        assert_eq!(hook_env_for(&env, &secrets, &[]), [("KAMAL_VERSION".to_string(), "abc".to_string())]);
     }
 }

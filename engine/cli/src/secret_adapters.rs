@@ -126,7 +126,7 @@ pub fn grant(manifest: &Manifest) -> Grant {
         grant = grant.workdir(cwd);
     }
     for rule in &manifest.capabilities.programs {
-        grant = grant.program(rule.program.clone(), ["**"]);
+        grant = grant.program(rule.program.clone(), [wharf_plugin_host::ANY_ARGUMENTS]);
     }
     for var in &manifest.capabilities.env {
         grant = grant.var(var.clone());

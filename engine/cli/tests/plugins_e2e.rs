@@ -251,7 +251,7 @@ fn a_custom_builder_plugin_and_bad_plugin_config_are_reported() {
     let (_guard, lab) = lab();
     let app = AppDir::new(lab);
     // The built-in docker builder under another name, configured as the builder.
-    let extra = "x-wharf:\n  plugins:\n    mybuilder:\n      source: builtin:docker\n      allow:\n        programs: [\"docker **\"]\n        env: [DOCKER_BUILDKIT, DOCKER_HOST]\n  builder: mybuilder\n";
+    let extra = "x-wharf:\n  plugins:\n    mybuilder:\n      source: builtin:docker\n      allow:\n        programs: [\"docker **unchecked\"]\n        env: [DOCKER_BUILDKIT, DOCKER_HOST]\n  builder: mybuilder\n";
     app.write("config/deploy.yml", &(deploy_yml("custombuild", "custombuild.test", "", "") + extra));
     let version = app.commit("custom builder");
     let out = app.ok(&["setup"]);
@@ -260,7 +260,7 @@ fn a_custom_builder_plugin_and_bad_plugin_config_are_reported() {
 
     // A builder that may not run docker: stopped, naming the plugin and the program.
     let yml = std::fs::read_to_string(app.path().join("config/deploy.yml")).unwrap();
-    app.write("config/deploy.yml", &yml.replace("programs: [\"docker **\"]", "programs: [\"docker version\"]"));
+    app.write("config/deploy.yml", &yml.replace("programs: [\"docker **unchecked\"]", "programs: [\"docker version\"]"));
     app.commit("builder without docker");
     let out = app.wharf(&["deploy"]);
     assert_eq!(out.status.code(), Some(1));

@@ -73,6 +73,19 @@ impl From<&String> for Token {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Cmd {
     tokens: Vec<Token>,
+    /// What the command reads on standard input (a secret, kept out of its arguments and
+    /// so out of `ps`); executors feed it.
+    stdin: Option<SecretInput>,
+}
+
+/// Bytes for a command's standard input, shown only as `[REDACTED]`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SecretInput(Vec<u8>);
+
+impl fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
 }
 
 impl Cmd {
@@ -87,7 +100,18 @@ impl Cmd {
         I: IntoIterator<Item = T>,
         T: Into<Token>,
     {
-        Cmd { tokens: words.into_iter().map(Into::into).collect() }
+        Cmd { tokens: words.into_iter().map(Into::into).collect(), stdin: None }
+    }
+
+    /// The command with `bytes` for its standard input.
+    pub fn with_stdin(mut self, bytes: impl Into<Vec<u8>>) -> Cmd {
+        self.stdin = Some(SecretInput(bytes.into()));
+        self
+    }
+
+    /// What the command reads on standard input, if anything.
+    pub fn stdin(&self) -> Option<&[u8]> {
+        self.stdin.as_ref().map(|s| s.0.as_slice())
     }
 
     /// The words.

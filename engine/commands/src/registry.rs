@@ -41,6 +41,31 @@ impl<'a> Registry<'a> {
         ])))
     }
 
+    /// What Wharf runs instead of [`login`](Self::login): the same login with the password on
+    /// standard input (`docker login <server> -u "<user>" --password-stdin`), so that it never
+    /// appears in `ps` on this machine or on the servers. `None` for a local registry.
+    pub fn login_password_stdin(
+        &self,
+        registry_config: Option<&wharf_config::Registry>,
+    ) -> Result<Option<Cmd>, ConfigError> {
+        let registry = registry_config.unwrap_or_else(|| self.config.registry());
+        if registry.local() {
+            return Ok(None);
+        }
+        let username = registry.username()?.unwrap_or_default();
+        let password = registry.password()?.unwrap_or_default();
+        Ok(Some(
+            docker(cmd![
+                "login",
+                registry.server(),
+                "-u",
+                Token::sensitive(escape_shell_value(&username), "[REDACTED]"),
+                "--password-stdin"
+            ])
+            .with_stdin(password),
+        ))
+    }
+
     /// `logout(registry_config:)`: `docker logout [<server>]`.
     pub fn logout(&self, registry_config: Option<&wharf_config::Registry>) -> Cmd {
         let registry = registry_config.unwrap_or_else(|| self.config.registry());

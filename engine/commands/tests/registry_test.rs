@@ -35,6 +35,17 @@ fn registry_login() {
 }
 
 #[test]
+fn registry_login_with_the_password_on_stdin() {
+    // Wharf's own: the password goes to standard input, never to argv.
+    let raw = base();
+    let login = registry(&raw, &SECRETS, |r, _| r.login_password_stdin(None).unwrap().unwrap());
+    assert_eq!(login.to_string(), r#"docker login hub.docker.com -u "dhh" --password-stdin"#);
+    assert_eq!(login.to_redacted_string(), "docker login hub.docker.com -u [REDACTED] --password-stdin");
+    assert_eq!(login.stdin(), Some(&b"secret"[..]));
+    assert!(!format!("{login:?}").contains("secret"));
+}
+
+#[test]
 fn given_registry_login() {
     // Kamal: test "given registry login"
     let raw = base();

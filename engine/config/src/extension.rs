@@ -13,8 +13,9 @@
 //!         directories: ["."]                  # relative to the project
 //!         hosts: ["hooks.example.com"]        # wasi:http
 //!         env: [NOTIFY_CHANNEL]               # variables it may read and set on programs
-//!         memory: 256                         # MiB
-//!         timeout: 60                         # seconds
+//!         secrets: [SLACK_TOKEN]              # secrets a hook is given (others are withheld)
+//!         memory: 256                         # MiB, 1 to 4096
+//!         timeout: 60                         # seconds, 1 to 86400
 //!         terminal: false                     # programs it runs may prompt the user
 //!   hooks:
 //!     post-deploy: [notify]
@@ -82,6 +83,9 @@ pub struct PluginAllow {
     pub directories: Vec<String>,
     pub hosts: Vec<String>,
     pub env: Vec<String>,
+    /// Secrets (names from `.kamal/secrets`) a hook plugin is given in its environment, for the
+    /// hooks Kamal gives secrets to; the others are withheld from it.
+    pub secrets: Vec<String>,
     /// MiB.
     pub memory: Option<u64>,
     /// Seconds.
@@ -117,6 +121,20 @@ fn positive(v: &Value, key: &str) -> Result<u64, ConfigError> {
     }
 }
 
+/// A positive integer no larger than `max` (`unit` names it in the message).
+fn bounded(v: &Value, key: &str, max: u64, unit: &str) -> Result<u64, ConfigError> {
+    let n = positive(v, key)?;
+    if n > max {
+        return Err(err(key, &format!("should be at most {max} {unit}, found {n}")));
+    }
+    Ok(n)
+}
+
+/// The largest memory a plugin may be given (a 32-bit WebAssembly memory's size), in MiB.
+pub const MAX_MEMORY_MIB: u64 = 4096;
+/// The longest a plugin call may be allowed to run, in seconds (a day).
+pub const MAX_TIMEOUT_SECS: u64 = 86_400;
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
@@ -142,7 +160,7 @@ fn check_keys(m: &serde_yaml::Mapping, key: &str, allowed: &[&str]) -> Result<()
 impl PluginAllow {
     fn parse(v: &Value, key: &str) -> Result<PluginAllow, ConfigError> {
         let m = mapping(v, key)?;
-        check_keys(m, key, &["programs", "directories", "hosts", "env", "memory", "timeout", "terminal"])?;
+        check_keys(m, key, &["programs", "directories", "hosts", "env", "secrets", "memory", "timeout", "terminal"])?;
         let list = |k: &str| get(v, k).map(|x| string_list(x, &format!("{key}/{k}"))).transpose();
         let mut programs = vec![];
         for (i, p) in list("programs")?.unwrap_or_default().into_iter().enumerate() {
@@ -165,8 +183,11 @@ impl PluginAllow {
             directories: list("directories")?.unwrap_or_default(),
             hosts: list("hosts")?.unwrap_or_default(),
             env,
-            memory: get(v, "memory").map(|x| positive(x, &format!("{key}/memory"))).transpose()?,
-            timeout: get(v, "timeout").map(|x| positive(x, &format!("{key}/timeout"))).transpose()?,
+            secrets: list("secrets")?.unwrap_or_default(),
+            memory: get(v, "memory").map(|x| bounded(x, &format!("{key}/memory"), MAX_MEMORY_MIB, "MiB")).transpose()?,
+            timeout: get(v, "timeout")
+                .map(|x| bounded(x, &format!("{key}/timeout"), MAX_TIMEOUT_SECS, "seconds"))
+                .transpose()?,
             terminal: match get(v, "terminal") {
                 None | Some(Value::Null) => false,
                 Some(Value::Bool(b)) => *b,
@@ -307,7 +328,9 @@ mod tests {
             ("x-wharf:\n  plugins:\n    a:\n      source: http://h/a.wasm", "x-wharf/plugins/a/source: plain http is not allowed; use https with a sha256"),
             ("x-wharf:\n  plugins:\n    a:\n      source: x\n      sha256: abc", "x-wharf/plugins/a/sha256: should be 64 hex digits, found \"abc\""),
             ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        memory: -1", "x-wharf/plugins/a/allow/memory: should be a positive integer, found -1"),
-            ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        net: []", "x-wharf/plugins/a/allow/net: unknown key (expected one of: programs, directories, hosts, env, memory, timeout, terminal)"),
+            ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        net: []", "x-wharf/plugins/a/allow/net: unknown key (expected one of: programs, directories, hosts, env, secrets, memory, timeout, terminal)"),
+            ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        timeout: 9223372036854775807", "x-wharf/plugins/a/allow/timeout: should be at most 86400 seconds, found 9223372036854775807"),
+            ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        memory: 18446744073709551615", "x-wharf/plugins/a/allow/memory: should be at most 4096 MiB, found 18446744073709551615"),
             ("x-wharf:\n  plugins:\n    a:\n      source: x\n      allow:\n        env: [A-B]", "x-wharf/plugins/a/allow/env: \"A-B\" is not a variable name"),
             ("x-wharf:\n  hooks:\n    post-deploy: [nope]", "x-wharf/hooks/post-deploy: no plugin named nope under x-wharf/plugins"),
             ("x-wharf:\n  hooks:\n    post-traefik-reboot: []", "x-wharf/hooks/post-traefik-reboot: unknown hook (hooks are: docker-setup, pre-connect, pre-build, pre-deploy, post-deploy, pre-app-boot, post-app-boot, pre-proxy-reboot, post-proxy-reboot)"),

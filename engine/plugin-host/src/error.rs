@@ -42,6 +42,10 @@ pub enum PluginError {
     #[error("plugin {plugin} failed: {message}")]
     Failed { plugin: String, message: String },
 
+    /// The guest returned more than the host accepts (too many secrets, say).
+    #[error("plugin {plugin} returned too much: {message}")]
+    TooMuch { plugin: String, message: String },
+
     /// The host could not set up the call, or the engine could not be created.
     #[error("plugin {plugin}: {message}")]
     Host { plugin: String, message: String },
@@ -60,6 +64,7 @@ impl PluginError {
             | PluginError::OutputLimit { plugin, .. }
             | PluginError::Trap { plugin, .. }
             | PluginError::Failed { plugin, .. }
+            | PluginError::TooMuch { plugin, .. }
             | PluginError::Host { plugin, .. } => plugin,
         }
     }

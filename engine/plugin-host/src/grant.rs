@@ -3,7 +3,7 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use crate::manifest::{glob_match, Manifest, ProgramRule, World};
+use crate::manifest::{Manifest, ProgramRule, World};
 
 /// Resource limits of one plugin call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,7 +152,11 @@ impl Grant {
             }
         }
         for h in &manifest.capabilities.hosts {
-            if !self.hosts.iter().any(|g| g == h || glob_match(g, h)) {
+            let (host, port) = split_host_port(h);
+            let covered = self.hosts.iter().any(|g| {
+                g == h || host_matches(g, host, port.unwrap_or(0)) && (port.is_some() || split_host_port(g).1.is_none())
+            });
+            if !covered {
                 out.push(format!("host {h}"));
             }
         }
@@ -259,37 +263,85 @@ impl Effective {
     }
 
     /// Whether wasi:http may reach `host` on `port`: the manifest's and the grant's lists must
-    /// each have a pattern matching it, a pattern without a port (`example.com`,
-    /// `*.example.com`) matching any port, one with a port (`127.0.0.1:8080`) only that port.
+    /// each have a pattern matching it (see [`host_matches`]).
     pub fn host_allowed(&self, host: &str, port: u16) -> bool {
-        let with_port = format!("{host}:{port}");
-        let m = |list: &[String]| {
-            list.iter().any(|p| p == host || p == &with_port || glob_match(p, host) || glob_match(p, &with_port))
-        };
-        m(&self.manifest_hosts) && m(&self.grant_hosts)
+        self.grant_pattern_for(host, port).is_some() && self.manifest_hosts.iter().any(|p| host_matches(p, host, port))
+    }
+
+    /// The grant's pattern that allows `host:port`, if any.
+    pub fn grant_pattern_for(&self, host: &str, port: u16) -> Option<&str> {
+        self.grant_hosts.iter().find(|p| host_matches(p, host, port)).map(String::as_str)
+    }
+
+    /// A guest-given path as messages show it: absolute (joined to the working directory) and
+    /// lexically normalized, never resolved, so that a denial says nothing of what exists.
+    pub fn shown(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        match (&self.workdir, p.is_absolute()) {
+            (Some(w), false) => normalize(&w.join(p)),
+            _ => normalize(p),
+        }
     }
 
     /// Resolves a guest-given path (absolute, or relative to the working directory), follows
-    /// symbolic links, and returns it when it lies inside a readable directory.
+    /// symbolic links, and returns it when it lies inside a readable directory. A denial names
+    /// the path as given (see [`Effective::shown`]) and is the same whether or not it exists.
     pub fn readable(&self, path: &str) -> Result<PathBuf, PathDenial> {
         let p = Path::new(path);
-        let joined = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            match &self.workdir {
-                Some(w) => w.join(p),
-                None => return Err(PathDenial::NotGranted(normalize(p))),
-            }
-        };
-        let lexical = normalize(&joined);
+        if !p.is_absolute() && self.workdir.is_none() {
+            return Err(PathDenial::NotGranted(normalize(p)));
+        }
+        let lexical = self.shown(path);
         match std::fs::canonicalize(&lexical) {
             Ok(real) if self.dirs.iter().any(|d| real.starts_with(d)) => Ok(real),
-            Ok(real) => Err(PathDenial::NotGranted(real)),
-            // Say "not found" only inside a readable directory: outside, do not reveal
-            // what exists.
+            // "not found" only inside a readable directory: outside, do not reveal what exists
             Err(e) if self.dirs.iter().any(|d| lexical.starts_with(d)) => Err(PathDenial::Io(lexical, e)),
-            Err(_) => Err(PathDenial::NotGranted(lexical)),
+            _ => Err(PathDenial::NotGranted(lexical)),
         }
+    }
+}
+
+/// Whether a host pattern allows `host` on `port`. A pattern is a host name or address,
+/// optionally with `:port` (without one, or with `:*`, any port). Host names match label by label, case
+/// insensitively: `*` stands for exactly one whole label (`*.example.com` matches
+/// `a.example.com`, not `example.com` nor `a.b.example.com`), and a label is never matched by a
+/// part of another (`10.0.0.*` matches `10.0.0.7`, not `10.0.0.evil.example`). A lone `*`
+/// matches any host.
+pub fn host_matches(pattern: &str, host: &str, port: u16) -> bool {
+    let (p_host, p_port) = split_host_port(pattern);
+    if let Some(pp) = p_port {
+        if pp != port {
+            return false;
+        }
+    }
+    if p_host == "*" {
+        return true;
+    }
+    let p_labels: Vec<&str> = p_host.split('.').collect();
+    let h_labels: Vec<&str> = host.split('.').collect();
+    p_labels.len() == h_labels.len()
+        && p_labels
+            .iter()
+            .zip(&h_labels)
+            .all(|(p, h)| !h.is_empty() && (*p == "*" || p.eq_ignore_ascii_case(h)))
+}
+
+/// `host[:port]`, `[v6]:port`.
+fn split_host_port(pattern: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = pattern.strip_prefix('[') {
+        if let Some((h, tail)) = rest.split_once(']') {
+            return (h, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+        }
+    }
+    if let Some(h) = pattern.strip_suffix(":*") {
+        return split_host_port(h);
+    }
+    match pattern.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => match p.parse() {
+            Ok(port) => (h, Some(port)),
+            Err(_) => (pattern, None),
+        },
+        _ => (pattern, None),
     }
 }
 
@@ -396,6 +448,23 @@ mod tests {
         let e = Effective::new(&m, &Grant::new().host("hooks.slack.com:8443"));
         assert!(e.host_allowed("hooks.slack.com", 8443));
         assert!(!e.host_allowed("hooks.slack.com", 443));
+    }
+
+    #[test]
+    fn host_patterns_match_whole_labels() {
+        assert!(host_matches("10.0.0.*", "10.0.0.7", 80));
+        assert!(!host_matches("10.0.0.*", "10.0.0.evil.example", 80));
+        assert!(!host_matches("10.0.0.*", "10.0.0.7.evil.example", 80));
+        assert!(host_matches("*.example.com", "A.Example.COM", 443));
+        assert!(!host_matches("*.example.com", "example.com", 443));
+        assert!(!host_matches("*.example.com", "a.b.example.com", 443));
+        assert!(!host_matches("*.example.com", "evilexample.com", 443));
+        assert!(!host_matches("*.example.com", ".example.com", 443));
+        assert!(host_matches("example.com:8443", "example.com", 8443));
+        assert!(!host_matches("example.com:8443", "example.com", 443));
+        assert!(host_matches("127.0.0.1:*", "127.0.0.1", 1234));
+        assert!(host_matches("[::1]:8080", "::1", 8080));
+        assert!(host_matches("*", "anything.at.all", 1));
     }
 
     #[test]

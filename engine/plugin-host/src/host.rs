@@ -9,7 +9,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::v0_1;
-use crate::cache::{sha256_hex, Cache};
+use crate::cache::{default_cache_key_file, sha256_hex, Cache};
 use crate::error::PluginError;
 use crate::manifest::{api_compatible, Manifest, World};
 use crate::plugin::{LoadSource, Plugin, PluginInner, WorldPre};
@@ -21,6 +21,9 @@ pub struct HostConfig {
     /// Where precompiled components are kept; `None` compiles every time.
     /// Default: [`default_cache_dir`].
     pub cache_dir: Option<PathBuf>,
+    /// The key that authenticates the cache's files, kept apart from them; created when
+    /// missing. Default: [`default_cache_key_file`].
+    pub cache_key_file: Option<PathBuf>,
     /// How often the epoch advances: the granularity of deadlines, and how often a busy guest
     /// yields to the async executor. Default 10 ms.
     pub epoch_tick: Duration,
@@ -37,6 +40,7 @@ impl Default for HostConfig {
     fn default() -> Self {
         HostConfig {
             cache_dir: default_cache_dir(),
+            cache_key_file: default_cache_key_file(),
             epoch_tick: Duration::from_millis(10),
             pooling: true,
             max_concurrent_calls: 64,
@@ -122,9 +126,12 @@ impl PluginHost {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(host_error)?;
         v0_1::imports::Imports::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(host_error)?;
 
-        let (cache, cache_error) = match &config.cache_dir {
-            None => (None, None),
-            Some(dir) => match Cache::open(dir) {
+        let (cache, cache_error) = match (&config.cache_dir, &config.cache_key_file) {
+            (None, _) => (None, None),
+            (Some(dir), None) => {
+                (None, Some(format!("plugin cache {}: no place for its key (set HOME or XDG_STATE_HOME)", dir.display())))
+            }
+            (Some(dir), Some(key)) => match Cache::open(dir, key) {
                 Ok(c) => (Some(c), None),
                 Err(e) => (None, Some(format!("plugin cache {}: {e}", dir.display()))),
             },

@@ -1,4 +1,10 @@
 //! The host side of `wharf:plugin/{log,process,files}` (version 0.1.0).
+//!
+//! Every host call is bounded by the plugin's deadline: file system work runs on the blocking
+//! pool and is awaited under the time left (a hung read never holds the executor), files are
+//! opened without blocking and only regular files are read (a FIFO or a device is refused), and
+//! a program runs in a process group of its own that is killed whole when the call is over or
+//! out of time (what it forked goes with it).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -88,7 +94,8 @@ async fn run(call: &Call, cmd: process::Command) -> Result<process::Output, proc
     if let Some(ms) = cmd.timeout_ms {
         limit = limit.min(Duration::from_millis(ms.into()));
     }
-    let mut child = match tokio::process::Command::new(&program)
+    let mut command = tokio::process::Command::new(&program);
+    command
         .args(&cmd.args)
         .env_clear()
         .envs(call.caps.env.iter().map(|(k, v)| (k, v)))
@@ -97,12 +104,17 @@ async fn run(call: &Call, cmd: process::Command) -> Result<process::Output, proc
         .stdin(if cmd.terminal { Stdio::inherit() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(if cmd.terminal { Stdio::inherit() } else { Stdio::piped() })
-        .kill_on_drop(true)
-        .spawn()
-    {
+        .kill_on_drop(true);
+    // A process group of its own, killed whole (a program given the terminal stays in the
+    // foreground group, or it could not read the user's answer: only it is killed).
+    if !cmd.terminal {
+        command.process_group(0);
+    }
+    let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) => return Err(process::Error::SpawnFailed(format!("cannot start {}: {e}", program.display()))),
     };
+    let _group = (!cmd.terminal).then(|| ProcessGroup(child.id()));
     let cap = call.limits.output;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -124,6 +136,21 @@ async fn run(call: &Call, cmd: process::Command) -> Result<process::Output, proc
         Err(_) => {
             let _ = child.kill().await;
             Err(process::Error::TimedOut(limit.as_millis().min(u32::MAX as u128) as u32))
+        }
+    }
+}
+
+/// Kills a program's whole process group when dropped: when the call is over, timed out, or
+/// abandoned (the plugin's own deadline dropping the call).
+struct ProcessGroup(Option<u32>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // SAFETY: killpg only sends a signal; the group is the one the child leads.
+            unsafe {
+                libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+            }
         }
     }
 }
@@ -182,51 +209,88 @@ fn file_error(call: &Call, denial: PathDenial, path_is_file: bool) -> files::Err
 }
 
 fn read_file(call: &Call, path: &str) -> Result<Vec<u8>, files::Error> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     let real = call.caps.readable(path).map_err(|d| file_error(call, d, true))?;
-    let io = |e: std::io::Error| files::Error::Io(format!("{}: {e}", real.display()));
-    let meta = std::fs::metadata(&real).map_err(io)?;
+    let shown = call.caps.shown(path);
+    let io = |e: std::io::Error| files::Error::Io(format!("{}: {e}", shown.display()));
+    // Opened without blocking (a FIFO would otherwise wait for a writer), then only a
+    // regular file is read.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&real)
+        .map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
     if meta.is_dir() {
-        return Err(files::Error::Io(format!("{}: is a directory", real.display())));
+        return Err(files::Error::Io(format!("{}: is a directory", shown.display())));
+    }
+    if !meta.is_file() {
+        return Err(files::Error::Io(format!("{}: not a regular file", shown.display())));
     }
     if meta.len() > call.limits.memory {
         return Err(files::Error::TooLarge(meta.len()));
     }
-    std::fs::read(&real).map_err(io)
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.by_ref().take(call.limits.memory + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > call.limits.memory {
+        return Err(files::Error::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn list_dir(call: &Call, path: &str) -> Result<Vec<files::DirEntry>, files::Error> {
+    let real = call.caps.readable(path).map_err(|d| file_error(call, d, false))?;
+    let shown = call.caps.shown(path);
+    let rd = std::fs::read_dir(&real).map_err(|e| files::Error::Io(format!("{}: {e}", shown.display())))?;
+    let mut entries = vec![];
+    for entry in rd.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Follow links only to where the plugin may read.
+        let meta = call.caps.readable(&entry.path().to_string_lossy()).ok().and_then(|p| std::fs::metadata(p).ok());
+        let (is_dir, size) = meta.map(|m| (m.is_dir(), if m.is_dir() { 0 } else { m.len() })).unwrap_or((false, 0));
+        entries.push(files::DirEntry { name, is_dir, size });
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
+/// Runs file system work on the blocking pool, bounded by the time the call has left: a slow
+/// or hung file system holds a pool thread, never the executor, and the call ends on time.
+async fn blocking<T: Send + 'static>(
+    call: &std::sync::Arc<Call>,
+    work: impl FnOnce(&Call) -> T + Send + 'static,
+) -> wasmtime::Result<T> {
+    let c = call.clone();
+    let task = tokio::task::spawn_blocking(move || work(&c));
+    match tokio::time::timeout(call.remaining(), task).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(wasmtime::Error::msg(format!("file system task failed: {e}"))),
+        Err(_) => {
+            call.timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+            Err(wasmtime::Error::new(crate::state::DeadlineHit))
+        }
+    }
 }
 
 impl files::Host for State {
     async fn read(&mut self, path: String) -> wasmtime::Result<Result<Vec<u8>, files::Error>> {
-        Ok(read_file(&self.call, &path))
+        blocking(&self.call, move |c| read_file(c, &path)).await
     }
 
     async fn read_string(&mut self, path: String) -> wasmtime::Result<Result<String, files::Error>> {
-        Ok(read_file(&self.call, &path)
-            .and_then(|b| String::from_utf8(b).map_err(|_| files::Error::Io(format!("{path}: not valid UTF-8")))))
+        blocking(&self.call, move |c| {
+            read_file(c, &path)
+                .and_then(|b| String::from_utf8(b).map_err(|_| files::Error::Io(format!("{path}: not valid UTF-8"))))
+        })
+        .await
     }
 
     async fn list_dir(&mut self, path: String) -> wasmtime::Result<Result<Vec<files::DirEntry>, files::Error>> {
-        let call = self.call.clone();
-        let real = match call.caps.readable(&path) {
-            Ok(p) => p,
-            Err(d) => return Ok(Err(file_error(&call, d, false))),
-        };
-        let rd = match std::fs::read_dir(&real) {
-            Ok(rd) => rd,
-            Err(e) => return Ok(Err(files::Error::Io(format!("{}: {e}", real.display())))),
-        };
-        let mut entries = vec![];
-        for entry in rd.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // Follow links only to where the plugin may read.
-            let meta = call.caps.readable(&entry.path().to_string_lossy()).ok().and_then(|p| std::fs::metadata(p).ok());
-            let (is_dir, size) = meta.map(|m| (m.is_dir(), if m.is_dir() { 0 } else { m.len() })).unwrap_or((false, 0));
-            entries.push(files::DirEntry { name, is_dir, size });
-        }
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Ok(entries))
+        blocking(&self.call, move |c| list_dir(c, &path)).await
     }
 
     async fn exists(&mut self, path: String) -> wasmtime::Result<bool> {
-        Ok(self.call.caps.readable(&path).is_ok())
+        blocking(&self.call, move |c| c.caps.readable(&path).is_ok()).await
     }
 }

@@ -48,8 +48,9 @@ mod state;
 
 pub use error::PluginError;
 pub use grant::{Grant, Limits};
+pub use cache::default_cache_key_file;
 pub use host::{default_cache_dir, Allocator, HostConfig, PluginHost};
-pub use manifest::{Capabilities, Manifest, ProgramRule, World, SUPPORTED_APIS};
+pub use manifest::{Capabilities, Manifest, ProgramRule, World, ANY_ARGUMENTS, SUPPORTED_APIS};
 pub use mask::Masker;
 pub use plugin::{BuildRequest, BuildResult, CallOptions, HookContext, LoadSource, Plugin};
 pub use state::{stderr_sink, Level, LogRecord, LogSink, Stream};

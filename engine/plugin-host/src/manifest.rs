@@ -10,8 +10,8 @@
 //!                                 # (default: NAME.wasm beside it)
 //!
 //! [capabilities]                  # optional; every list defaults to empty
-//! # Programs the plugin may run through `process`, with one pattern per argument:
-//! # `*` and `?` match within one argument, a final `**` matches any number of remaining ones.
+//! # Programs the plugin may run through `process`, with one pattern per argument (see
+//! # "Argument patterns" below).
 //! programs = [{ program = "git", args = ["rev-parse", "--short", "*"] }]
 //! # Directories the plugin may read (through `files` and WASI, read-only). Relative paths are
 //! # relative to the grant's working directory (the project); `~/` is the user's home.
@@ -23,6 +23,20 @@
 //!
 //! Declaring a capability grants nothing: the user's [`Grant`](crate::Grant) must allow it
 //! too, and only what both allow is available.
+//!
+//! # Argument patterns
+//!
+//! Each pattern matches one argument: literal text, with `*` (any run of characters) and `?`
+//! (one character) inside it. Options are safe by construction: an argument that starts with
+//! `-` is matched only by a pattern that starts with `-` too (`--format=*`, `-n`), never by a
+//! wildcard, so `git log *` cannot become `git log --output=/some/file`. A final `**` matches
+//! any number of remaining *operands* (arguments not starting with `-`); after an argument
+//! `--` every argument is an operand. A final `**unchecked` matches any remaining arguments,
+//! options included: the program can then be made to do anything its options allow (`git -c`,
+//! `docker run -v /:/host`), so it is for programs the user trusts the plugin with entirely
+//! (Wharf's built-in plugins use it for the vendor CLIs they drive). A program that runs its
+//! operands as commands (`sh -c`, `env`, `xargs`, `find -exec`) grants running anything
+//! whatever the patterns.
 
 use std::path::{Path, PathBuf};
 
@@ -65,7 +79,7 @@ impl std::fmt::Display for World {
 pub struct ProgramRule {
     /// A bare name (`git`, looked up on `PATH`) or an absolute path.
     pub program: String,
-    /// One pattern per argument; a final `**` matches any number of remaining arguments.
+    /// One pattern per argument (see "Argument patterns" in the module docs).
     pub args: Vec<String>,
 }
 
@@ -202,14 +216,53 @@ pub(crate) fn api_compatible(offered: &str, built: &str) -> bool {
     }
 }
 
-/// Matches arguments against patterns (see the module docs).
+/// A final pattern matching any remaining arguments, options included.
+pub const ANY_ARGUMENTS: &str = "**unchecked";
+
+/// Matches arguments against patterns (see "Argument patterns" in the module docs).
 pub(crate) fn args_match(patterns: &[String], args: &[String]) -> bool {
-    match patterns.split_last() {
-        Some((last, init)) if last == "**" => {
-            args.len() >= init.len() && init.iter().zip(args).all(|(p, a)| glob_match(p, a))
-        }
-        _ => patterns.len() == args.len() && patterns.iter().zip(args).all(|(p, a)| glob_match(p, a)),
+    let (fixed, rest) = match patterns.split_last() {
+        Some((last, init)) if last == "**" || last == ANY_ARGUMENTS => (init, Some(last.as_str())),
+        _ => (patterns, None),
+    };
+    if args.len() < fixed.len() || (rest.is_none() && args.len() != fixed.len()) {
+        return false;
     }
+    let mut operands_only = false;
+    for (p, a) in fixed.iter().zip(args) {
+        let ok = if operands_only { glob_match(p, a) } else { arg_match(p, a) };
+        if !ok {
+            return false;
+        }
+        if a == "--" && p == "--" {
+            operands_only = true;
+        }
+    }
+    match rest {
+        None => true,
+        Some(ANY_ARGUMENTS) => true,
+        Some(_) => {
+            for a in &args[fixed.len()..] {
+                if operands_only {
+                    continue;
+                }
+                if a == "--" {
+                    operands_only = true;
+                } else if a.starts_with('-') {
+                    return false;
+                }
+            }
+            true
+        }
+    }
+}
+
+/// One argument against one pattern: an option only by a pattern that is an option too.
+fn arg_match(pattern: &str, arg: &str) -> bool {
+    if arg.starts_with('-') && !pattern.starts_with('-') {
+        return false;
+    }
+    glob_match(pattern, arg)
 }
 
 /// `*` matches any run of characters, `?` one character; everything else is literal.
@@ -301,7 +354,17 @@ hosts = ["hooks.slack.com"]
         assert!(!args_match(&s(&["rev-parse", "*"]), &s(&["rev-parse"])));
         assert!(!args_match(&s(&["rev-parse", "*"]), &s(&["rev-parse", "HEAD", "x"])));
         assert!(args_match(&s(&["log", "**"]), &s(&["log"])));
-        assert!(args_match(&s(&["log", "**"]), &s(&["log", "-1", "--oneline"])));
+        // wildcards never match options: they must be written out
+        assert!(!args_match(&s(&["log", "**"]), &s(&["log", "-1", "--oneline"])));
+        assert!(!args_match(&s(&["log", "**"]), &s(&["log", "--output=/tmp/x"])));
+        assert!(!args_match(&s(&["log", "*"]), &s(&["log", "--output=/tmp/x"])));
+        assert!(args_match(&s(&["log", "--format=*", "**"]), &s(&["log", "--format=%H", "main"])));
+        assert!(!args_match(&s(&["log", "--format=*", "**"]), &s(&["log", "--output=x", "main"])));
+        // after `--`, everything is an operand
+        assert!(args_match(&s(&["rm", "--", "**"]), &s(&["rm", "--", "-rf"])));
+        assert!(args_match(&s(&["log", "**"]), &s(&["log", "main", "--", "--odd-file-name"])));
+        // the explicit escape hatch
+        assert!(args_match(&s(&["**unchecked"]), &s(&["--anything", "-x", "y"])));
         assert!(!args_match(&s(&["log", "**"]), &s(&["push"])));
         assert!(args_match(&s(&["**"]), &s(&[])));
         assert!(args_match(&s(&[]), &s(&[])));

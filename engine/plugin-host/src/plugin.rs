@@ -12,7 +12,7 @@ use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::bindings::v0_1;
-use crate::error::PluginError;
+use crate::error::{bytes, PluginError};
 use crate::grant::{Effective, Grant, Limits};
 use crate::host::HostInner;
 use crate::manifest::{Manifest, World};
@@ -192,6 +192,16 @@ impl Plugin {
             adapter.call_fetch(&mut store, account, from, names).await
         };
         let res = guard(&call, fut).await;
+        if let Ok(Ok(pairs)) = &res {
+            if let Some(message) = too_many_secrets(pairs) {
+                // What the adapter logged may hold the values it returned, which are not taken
+                // and so cannot be masked: its output is withheld.
+                drop(res);
+                call.flush();
+                call.discard("it may hold the secrets that were refused");
+                return Err(PluginError::TooMuch { plugin: self.name().to_string(), message });
+            }
+        }
         // What the adapter logged while fetching is passed on only now, with the values it
         // returned masked too.
         let values: Vec<String> = match &res {
@@ -298,6 +308,9 @@ impl Plugin {
             if Instant::now() >= c.deadline {
                 c.timed_out.store(true, Ordering::SeqCst);
                 Err(wasmtime::Error::new(DeadlineHit))
+            } else if c.output_exceeded.load(Ordering::SeqCst) {
+                // the host's lines about the plugin went over its output limit
+                Err(wasmtime::Error::new(crate::state::OutputLimitHit))
             } else {
                 // Give the executor a turn every tick: a busy guest never blocks other tasks.
                 Ok(UpdateDeadline::Yield(1))
@@ -333,6 +346,20 @@ impl Plugin {
             }
         }
     }
+}
+
+/// The most secrets one `fetch` may return.
+pub const MAX_SECRETS: usize = 10_000;
+/// The most bytes one `fetch` may return, names and values together.
+pub const MAX_SECRETS_BYTES: usize = 16 << 20;
+
+/// Why `pairs` is more than a secrets adapter may return, if it is.
+fn too_many_secrets(pairs: &[(String, String)]) -> Option<String> {
+    if pairs.len() > MAX_SECRETS {
+        return Some(format!("{} secrets (at most {MAX_SECRETS} are accepted)", pairs.len()));
+    }
+    let total: usize = pairs.iter().map(|(k, v)| k.len() + v.len()).sum();
+    (total > MAX_SECRETS_BYTES).then(|| format!("{} of secrets (at most {} are accepted)", bytes(total as u64), bytes(MAX_SECRETS_BYTES as u64)))
 }
 
 /// The call, bounded by the deadline even while it waits in a host function (a grace second

@@ -1,5 +1,10 @@
 //! What one call's `Store` holds: WASI, the limiter, and the call's shared state (identity,
 //! grant, limits, output accounting, log sink).
+//!
+//! Everything said about a call counts against its output limit: the guest's log lines,
+//! stdout and stderr, and the host's own lines about it (denials, the programs it runs), so a
+//! plugin cannot make Wharf print, or keep in memory, more than its limit. Records pass one
+//! behind: a secret written in two pieces by consecutive writes is masked in both.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,6 +104,9 @@ pub(crate) struct Call {
     /// Records held back until the call returns (secrets adapters: so that the values they
     /// return are masked in what they logged while fetching them).
     held: Option<Mutex<Vec<LogRecord>>>,
+    /// The last record, not yet passed on (unmasked), and the byte ranges at its start that
+    /// belong to a secret begun in the record before it.
+    pending: Mutex<Option<(LogRecord, Vec<(usize, usize)>)>>,
 }
 
 #[derive(Default)]
@@ -109,6 +117,9 @@ struct Output {
     /// The last few stderr lines (masked), to explain a crash.
     stderr_tail: std::collections::VecDeque<String>,
 }
+
+/// What a table element is counted as against the memory limit (a reference, with room).
+const TABLE_ELEMENT_BYTES: usize = 16;
 
 /// How many stderr lines are kept for a crash message.
 const STDERR_TAIL: usize = 4;
@@ -123,8 +134,12 @@ impl Call {
             sink,
             caps,
             limits,
-            deadline: Instant::now() + limits.timeout,
+            // (a timeout too long to add is as good as none)
+            deadline: Instant::now()
+                .checked_add(limits.timeout)
+                .unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(100 * 365 * 24 * 3600)),
             output: Mutex::new(Output::default()),
+            pending: Mutex::new(None),
             timed_out: AtomicBool::new(false),
             output_exceeded: AtomicBool::new(false),
             memory_exceeded: AtomicBool::new(false),
@@ -141,18 +156,42 @@ impl Call {
         Ok(())
     }
 
+    /// Passes a record on (held, or to the sink one record behind, masked).
     pub(crate) fn emit(&self, level: Level, stream: Stream, message: &str) {
+        let record = LogRecord { plugin: self.plugin.clone(), level, stream, message: message.to_string() };
         if let Some(held) = &self.held {
-            let message = message.to_string();
-            held.lock().unwrap().push(LogRecord { plugin: self.plugin.clone(), level, stream, message });
+            held.lock().unwrap().push(record);
             return;
         }
-        let message = self.masker.mask(message).into_owned();
-        (self.sink)(&LogRecord { plugin: self.plugin.clone(), level, stream, message });
+        let ready = {
+            let mut pending = self.pending.lock().unwrap();
+            let (ready, carried) = match pending.take() {
+                Some((prev, prev_extra)) => {
+                    let (prev_masked, carried) = mask_pair(&self.masker, &prev.message, &prev_extra, &record.message);
+                    (Some(LogRecord { message: prev_masked, ..prev }), carried)
+                }
+                None => (None, vec![]),
+            };
+            *pending = Some((record, carried));
+            ready
+        };
+        if let Some(r) = ready {
+            (self.sink)(&r);
+        }
+    }
+
+    /// Passes on the record still pending (at the end of the call).
+    fn emit_pending(&self) {
+        let last = self.pending.lock().unwrap().take();
+        if let Some((r, extra)) = last {
+            let message = mask_with(&self.masker, &r.message, &extra);
+            (self.sink)(&LogRecord { message, ..r });
+        }
     }
 
     /// Passes on the held records, masking `extra` secret values too.
     pub fn release(&self, extra: &[String]) {
+        self.emit_pending();
         let Some(held) = &self.held else { return };
         let records = std::mem::take(&mut *held.lock().unwrap());
         if records.is_empty() {
@@ -160,9 +199,25 @@ impl Call {
         }
         let mut masker = self.masker.clone();
         masker.extend(extra);
-        for mut r in records {
-            r.message = masker.mask(&r.message).into_owned();
-            (self.sink)(&r);
+        let mut carried = vec![];
+        for i in 0..records.len() {
+            let next = records.get(i + 1).map(|r| r.message.as_str()).unwrap_or("");
+            let (message, next_extra) = mask_pair(&masker, &records[i].message, &carried, next);
+            carried = next_extra;
+            (self.sink)(&LogRecord { message, ..records[i].clone() });
+        }
+    }
+
+    /// Drops the held records (they may hold values the host refused to take, so cannot
+    /// mask) and says so in a host line instead.
+    pub fn discard(&self, why: &str) {
+        if let Some(held) = &self.held {
+            let dropped = std::mem::take(&mut *held.lock().unwrap()).len();
+            if dropped > 0 {
+                let lines = if dropped == 1 { "line" } else { "lines" };
+                let message = format!("plugin {}: {dropped} {lines} of its output withheld ({why})", self.plugin);
+                (self.sink)(&LogRecord { plugin: self.plugin.clone(), level: Level::Warn, stream: Stream::Host, message });
+            }
         }
     }
 
@@ -173,9 +228,19 @@ impl Call {
         Ok(())
     }
 
-    /// A note from the host about the call (at `debug`; not counted against the output limit).
+    /// A line from the host about the call (a denial, a program it ran), counted against the
+    /// call's output limit like the plugin's own lines: past the limit it is dropped and the
+    /// call is stopped.
+    pub fn host_line(&self, level: Level, message: &str) {
+        if self.charge(&mut self.output.lock().unwrap(), message.len()).is_err() {
+            return;
+        }
+        self.emit(level, Stream::Host, message);
+    }
+
+    /// A note from the host about the call (at `debug`).
     pub fn note(&self, message: &str) {
-        self.emit(Level::Debug, Stream::Host, message);
+        self.host_line(Level::Debug, message);
     }
 
     /// Bytes the guest wrote to stdout or stderr: logged line by line.
@@ -217,7 +282,8 @@ impl Call {
         self.output.lock().unwrap().stderr_tail.iter().cloned().collect()
     }
 
-    /// Logs what is left of unterminated stdout/stderr lines (at the end of the call).
+    /// Logs what is left of unterminated stdout/stderr lines, and the record still pending
+    /// (at the end of the call).
     pub fn flush(&self) {
         let (o, e) = {
             let mut out = self.output.lock().unwrap();
@@ -231,6 +297,7 @@ impl Call {
             self.remember_stderr(&line);
             self.emit(Level::Warn, Stream::Stderr, &line);
         }
+        self.emit_pending();
     }
 
     /// Time left before the deadline.
@@ -239,8 +306,47 @@ impl Call {
     }
 }
 
+/// `text` masked, with the byte ranges `extra` masked too.
+fn mask_with(masker: &Masker, text: &str, extra: &[(usize, usize)]) -> String {
+    let mut spans = masker.spans(text);
+    if spans.is_empty() && extra.is_empty() {
+        return text.to_string();
+    }
+    spans.extend_from_slice(extra);
+    spans.sort();
+    crate::mask::replace(text, &spans)
+}
+
+/// Masks `text` knowing the text that follows it: a secret that starts in `text` and ends in
+/// `next` is masked in both. Returns `text` masked and the ranges of `next` to mask for it.
+fn mask_pair(masker: &Masker, text: &str, extra: &[(usize, usize)], next: &str) -> (String, Vec<(usize, usize)>) {
+    let mut own = extra.to_vec();
+    let mut carried = vec![];
+    if !next.is_empty() && masker.longest() > 1 {
+        // only the end of `text` and the start of `next` can hold a secret split between them
+        let reach = masker.longest() - 1;
+        let mut from = text.len().saturating_sub(reach);
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let mut to = reach.min(next.len());
+        while !next.is_char_boundary(to) {
+            to += 1;
+        }
+        let joined = format!("{}{}", &text[from..], &next[..to]);
+        let cut = text.len() - from;
+        for (a, b) in masker.spans(&joined) {
+            if a < cut && b > cut {
+                own.push((from + a, text.len()));
+                carried.push((0, b - cut));
+            }
+        }
+    }
+    (mask_with(masker, text, &own), carried)
+}
+
 /// Memory limiter: [`StoreLimits`] for counts and tables, plus a limit on all linear memories
-/// of the store together that records when it refused to grow.
+/// and tables of the store together that records when it refused to grow.
 pub(crate) struct Limiter {
     inner: StoreLimits,
     limit: usize,
@@ -263,7 +369,8 @@ impl Limiter {
 impl ResourceLimiter for Limiter {
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         let grow = desired.saturating_sub(current);
-        let allowed = self.inner.memory_growing(current, desired, maximum)? && self.total + grow <= self.limit;
+        let allowed =
+            self.inner.memory_growing(current, desired, maximum)? && self.total.saturating_add(grow) <= self.limit;
         if allowed {
             self.total += grow;
         } else if maximum.is_none_or(|m| desired <= m) {
@@ -273,8 +380,19 @@ impl ResourceLimiter for Limiter {
         Ok(allowed)
     }
 
+    /// Tables count against the same limit as memories (with the on-demand allocator nothing
+    /// else bounds them), at 16 bytes an element.
     fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        self.inner.table_growing(current, desired, maximum)
+        let grow = desired.saturating_sub(current).saturating_mul(TABLE_ELEMENT_BYTES);
+        let allowed = self.inner.table_growing(current, desired, maximum)? && self.total.saturating_add(grow) <= self.limit;
+        if allowed {
+            self.total += grow;
+        } else {
+            // The maximum here may be the pooling allocator's slot size as well as the
+            // table's own: either way, a refusal is the host's limit as far as the user goes.
+            self.call.memory_exceeded.store(true, Ordering::SeqCst);
+        }
+        Ok(allowed)
     }
 
     fn instances(&self) -> usize {

@@ -263,7 +263,12 @@ async fn concurrent_calls_get_their_own_instances() {
 #[test]
 fn the_second_engine_start_loads_the_precompiled_component_from_the_cache() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || HostConfig { cache_dir: Some(dir.path().join("cache")), ..HostConfig::default() };
+    let key = dir.path().join("state/plugin-cache.key");
+    let config = || HostConfig {
+        cache_dir: Some(dir.path().join("cache")),
+        cache_key_file: Some(key.clone()),
+        ..HostConfig::default()
+    };
     let wasm = wasm("rust-notify");
     let m: Manifest = manifest("examples/hooks/rust-notify");
 
@@ -300,9 +305,29 @@ fn the_second_engine_start_loads_the_precompiled_component_from_the_cache() {
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
     // Garbage in the cache is not loaded either.
     std::fs::write(&file, b"not a precompiled component").unwrap();
-    let p = second.load(m, &wasm).unwrap();
+    let p = second.load(m.clone(), &wasm).unwrap();
     assert_eq!(p.load_source(), LoadSource::Compiled);
+    assert_eq!(second.load(m.clone(), &wasm).unwrap().load_source(), LoadSource::Cache);
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // A byte patched in the precompiled code: compiled again.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5a;
+    std::fs::write(&file, &bytes).unwrap();
+    assert_eq!(second.load(m.clone(), &wasm).unwrap().load_source(), LoadSource::Compiled);
+    // Another component's (authentic) file swapped in under this one's name: compiled again.
+    let other = second.load(manifest("plugins/attacks/endless-loop"), &common::wasm("endless-loop")).unwrap();
+    std::fs::copy(other.cache_file().unwrap(), &file).unwrap();
+    assert_eq!(second.load(m.clone(), &wasm).unwrap().load_source(), LoadSource::Compiled);
+    // A cache restored from elsewhere (written under another key): compiled again.
+    drop(second);
+    let elsewhere = HostConfig { cache_key_file: Some(dir.path().join("elsewhere.key")), ..config() };
+    let third = PluginHost::new(elsewhere).unwrap();
+    assert_eq!(third.load(m.clone(), &wasm).unwrap().load_source(), LoadSource::Compiled);
+    assert_eq!(third.load(m, &wasm).unwrap().load_source(), LoadSource::Cache);
 }
+
 
 #[tokio::test]
 async fn the_on_demand_allocator_works_too() {
@@ -389,4 +414,247 @@ async fn http_reaches_only_granted_hosts() {
     let err = plugin.run_hook(&ctx("post-deploy", &env), &Grant::new(), &opts).await.unwrap_err();
     assert!(err.to_string().starts_with("plugin http-ungranted failed: the granted host failed:"), "{err}");
     assert!(logs.all().contains(&format!("plugin http-ungranted: capability host {allowed} not granted")));
+}
+
+/// A FIFO in `dir` nobody writes to.
+fn fifo(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("fifo");
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    path
+}
+
+/// Lets whatever is blocked opening or reading `fifo` go (so the runtime can shut down).
+fn release_fifo(fifo: &std::path::Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    for _ in 0..50 {
+        if std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(fifo).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_read_is_refused_or_cut_short_by_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = fifo(dir.path());
+    let plugin = attack("fifo-read");
+    let opts = CallOptions::new().log(Logs::default().sink());
+    let grant = Grant::new().workdir(dir.path()).directory(".").timeout(Duration::from_secs(2));
+    let env = [("TARGET", target.to_str().unwrap())];
+    // Through `files`: opened without blocking, refused as not a regular file.
+    let err = plugin.run_hook(&ctx("files", &env), &grant, &opts).await.unwrap_err();
+    assert_eq!(err.to_string(), format!("plugin fifo-read failed: refused: {}: not a regular file", target.display()));
+    // Through WASI, which blocks opening it: the deadline still ends the call, on time.
+    let started = Instant::now();
+    let err = plugin.run_hook(&ctx("wasi", &env), &grant, &opts).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.to_string(), "plugin fifo-read timed out after 2s");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    // The host goes on working.
+    let notify = load("examples/hooks/rust-notify", "rust-notify");
+    notify.run_hook(&ctx("post-deploy", &[("KAMAL_VERSION", "after")]), &Grant::new(), &opts).await.unwrap();
+    release_fifo(&target);
+}
+
+#[tokio::test]
+async fn the_host_lines_about_denials_count_against_the_output_limit() {
+    // A secrets adapter asking for an ungranted host without end: every refusal is a host
+    // line charged to the plugin, so the output limit stops it, with what the host keeps
+    // bounded by that limit.
+    let plugin = attack("denied-flood");
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let rss_before = rss_kib();
+    let err = plugin
+        .fetch_secrets(None, Some("denied.example"), &["A".into()], &Grant::new().output(256 << 10), &opts)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "plugin denied-flood exceeded its output limit (256 KiB)");
+    let lines = logs.0.lock().unwrap().len();
+    assert!(lines > 1000 && lines < 10_000, "{lines} lines");
+    assert!(logs.all().contains("plugin denied-flood: capability host denied.example not granted"));
+    let grown_mib = rss_kib().saturating_sub(rss_before) / 1024;
+    assert!(grown_mib < 256, "the host grew by {grown_mib} MiB");
+}
+
+/// The resident set of this process, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn an_adapter_may_return_only_so_many_secrets_and_masking_them_is_linear() {
+    let plugin = attack("many-secrets");
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let err = plugin.fetch_secrets(None, Some("160000"), &[], &Grant::new(), &opts).await.unwrap_err();
+    assert_eq!(err.to_string(), "plugin many-secrets returned too much: 160000 secrets (at most 10000 are accepted)");
+    // What it logged may hold those values, so it is withheld.
+    assert_eq!(logs.messages(), ["plugin many-secrets: 1 line of its output withheld (it may hold the secrets that were refused)"]);
+    let err = plugin.fetch_secrets(Some("4096"), Some("5000"), &[], &Grant::new(), &opts).await.unwrap_err();
+    assert_eq!(err.to_string(), "plugin many-secrets returned too much: 20503890 bytes of secrets (at most 16 MiB are accepted)");
+    // The most it may return is accepted, and every value is masked in what it logged.
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let pairs = plugin.fetch_secrets(None, Some("10000"), &[], &Grant::new(), &opts).await.unwrap();
+    assert_eq!(pairs.len(), 10_000);
+    assert_eq!(logs.messages(), ["first [REDACTED] last [REDACTED]"]);
+}
+
+#[tokio::test]
+async fn masking_catches_split_and_encoded_secrets() {
+    let plugin = attack("leak-secret");
+    let logs = Logs::default();
+    let secret = "Sup3r-S3cret-Tok3n";
+    let opts = CallOptions::new().secrets([secret]).log(logs.sink());
+    plugin.run_hook(&ctx("pre-deploy", &[("SECRET", secret)]), &Grant::new(), &opts).await.unwrap();
+    let all = logs.all();
+    let lower = secret.to_lowercase();
+    let reversed: String = secret.chars().rev().collect();
+    let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+    let (head, tail) = secret.split_at(secret.len() / 2);
+    for leak in [secret, lower.as_str(), reversed.as_str(), hex.as_str(), "U3VwM3ItUzNjcmV0LVRvazNu"] {
+        assert!(!all.to_lowercase().contains(&leak.to_lowercase()), "{leak} leaked:\n{all}");
+    }
+    // Neither half of the split value is left: each write is masked with the next in view.
+    assert!(!all.contains(head) && !all.contains(tail), "{all}");
+    assert!(all.contains("whole: [REDACTED]"), "{all}");
+    assert!(all.contains("reversed: [REDACTED]"), "{all}");
+    assert_eq!(all.matches("[REDACTED]").count() >= 14, true, "{all}");
+}
+
+#[tokio::test]
+async fn argument_patterns_never_match_options_by_wildcard() {
+    let plugin = attack("exec-ungranted");
+    let opts = CallOptions::new().log(Logs::default().sink());
+    let run = |args: &'static str, grant: Grant| {
+        let plugin = plugin.clone();
+        let opts = opts.clone();
+        async move {
+            let env = [("PROGRAM", "git"), ("ARGS", args)];
+            plugin.run_hook(&ctx("pre-deploy", &env), &grant, &opts).await.unwrap_err().to_string()
+        }
+    };
+    // `git log **` grants operands, not `--output=FILE` (which wrote files, then ran code).
+    let err = run("log --output=/tmp/wharf-pwned", Grant::new().program("git", ["log", "**"])).await;
+    assert_eq!(
+        err,
+        r#"plugin exec-ungranted failed: refused: plugin exec-ungranted: capability program git with arguments ["log", "--output=/tmp/wharf-pwned"] not granted"#
+    );
+    // Nor does `*` match an option.
+    let err = run("log --output=/tmp/wharf-pwned", Grant::new().program("git", ["log", "*"])).await;
+    assert!(err.contains("not granted"), "{err}");
+    assert!(!std::path::Path::new("/tmp/wharf-pwned").exists());
+    // An option the grant names is allowed; after `--` everything is an operand.
+    let err = run("log --oneline -- --output=x", Grant::new().program("git", ["log", "--oneline", "**"])).await;
+    assert!(err.starts_with("plugin exec-ungranted failed: ran git: exit Some("), "{err}");
+}
+
+#[tokio::test]
+async fn what_a_program_forks_dies_with_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("fork.sh");
+    let pidfile = dir.path().join("pid");
+    std::fs::write(&script, format!("sleep 300 &\necho $! > {}\n", pidfile.display())).unwrap();
+    let plugin = attack("exec-ungranted");
+    let opts = CallOptions::new().log(Logs::default().sink());
+    let grant = Grant::new().program("sh", [wharf_plugin_host::ANY_ARGUMENTS]).timeout(Duration::from_secs(2));
+    let args = script.to_str().unwrap();
+    // The background `sleep` keeps the output open, so the call runs out of time.
+    let err = plugin.run_hook(&ctx("pre-deploy", &[("PROGRAM", "sh"), ("ARGS", args)]), &grant, &opts).await.unwrap_err();
+    assert_eq!(err.to_string(), "plugin exec-ungranted timed out after 2s");
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.rsplit(')').next().unwrap().trim_start().starts_with('Z'))
+    };
+    for _ in 0..100 {
+        if !alive() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(), "the forked sleep {pid} outlived the call");
+}
+
+#[tokio::test]
+async fn http_grants_match_whole_labels_and_check_resolved_addresses() {
+    let (server, hits) = http_server();
+    let port = server.rsplit(':').next().unwrap();
+    let plugin = load("engine/plugin-host/tests/fixtures/http-any", "http-ungranted");
+    let logs = Logs::default();
+    let opts = CallOptions::new().log(logs.sink());
+    let run = |grant: Grant, allowed: String, denied: String| {
+        let plugin = plugin.clone();
+        let opts = opts.clone();
+        async move {
+            let env = [("ALLOWED_URL", allowed), ("DENIED_URLS", denied)];
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            plugin.run_hook(&ctx("post-deploy", &env), &grant, &opts).await
+        }
+    };
+    // `127.0.0.*` matches the address, not a name that merely starts like it.
+    run(
+        Grant::new().host("127.0.0.*"),
+        format!("http://127.0.0.1:{port}/"),
+        format!("http://127.0.0.evil.example:{port}/"),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", logs.all()));
+    assert!(logs.all().contains(&format!("capability host 127.0.0.evil.example:{port} not granted")), "{}", logs.all());
+    // A granted name that resolves to a loopback address is not reached...
+    let err = run(Grant::new().host("localhost"), format!("http://localhost:{port}/"), String::new()).await.unwrap_err();
+    assert!(err.to_string().starts_with("plugin http-ungranted failed: the granted host failed:"), "{err}");
+    assert!(
+        logs.all().contains(&format!("plugin http-ungranted: capability host localhost:{port} not granted (it resolves to the non-public address 127.0.0.1; grant that address to allow it)")),
+        "{}",
+        logs.all()
+    );
+    // ...unless the address is granted too.
+    run(Grant::new().host("localhost").host("127.0.0.1"), format!("http://localhost:{port}/"), String::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs.all()));
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+/// A hook (written directly in the component text format, since Rust cannot grow a table at
+/// will) that grows a table by a million elements at a time until refused, then traps.
+const TABLE_BOMB: &str = r#"
+(component
+  (core module $m
+    (memory (export "memory") 1)
+    (table $t 1 funcref)
+    (global $next (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (local.set $p (global.get $next))
+      (global.set $next (i32.and (i32.add (i32.add (global.get $next) (local.get 3)) (i32.const 7)) (i32.const -8)))
+      (local.get $p))
+    (func (export "run") (param i32 i32 i32 i32) (result i32)
+      (loop $grow
+        (br_if $grow (i32.ne (table.grow $t (ref.null func) (i32.const 1000000)) (i32.const -1))))
+      unreachable))
+  (core instance $i (instantiate $m))
+  (type $ctx (record (field "name" string) (field "env" (list (tuple string string)))))
+  (export $ctx-export "hook-context" (type $ctx))
+  (func (export "run") (param "ctx" $ctx-export) (result (result (error string)))
+    (canon lift (core func $i "run") (memory (core memory $i "memory")) (realloc (core func $i "realloc")))))
+"#;
+
+#[tokio::test]
+async fn table_growth_counts_against_the_memory_limit_with_either_allocator() {
+    let wasm = wat::parse_str(TABLE_BOMB).unwrap();
+    let m = Manifest::from_toml("name = \"table-bomb\"\nversion = \"0.1.0\"\nworld = \"hook\"\napi = \"0.1.0\"\n", "table-bomb")
+        .unwrap();
+    let on_demand = PluginHost::new(HostConfig { cache_dir: None, pooling: false, ..HostConfig::default() }).unwrap();
+    for host in [host(), &on_demand] {
+        let plugin = host.load(m.clone(), &wasm).unwrap();
+        let opts = CallOptions::new().log(Logs::default().sink());
+        let err = plugin.run_hook(&ctx("x", &[]), &Grant::new().memory(64 << 20), &opts).await.unwrap_err();
+        assert_eq!(err.to_string(), "plugin table-bomb exceeded its memory limit (64 MiB)", "{:?}", host.allocator());
+    }
 }

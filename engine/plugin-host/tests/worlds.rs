@@ -73,7 +73,7 @@ async fn a_builder_runs_the_granted_program_in_the_context_directory() {
     let opts = CallOptions::new().secrets(["s3cret-token"]).log(logs.sink());
     // The context directory is readable without a grant: building it is the point.
     let grant = Grant::new()
-        .program("docker", ["buildx", "build", "**"])
+        .program("docker", ["buildx", "build", wharf_plugin_host::ANY_ARGUMENTS])
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
     let req = BuildRequest {
         context_dir: ctx.display().to_string(),

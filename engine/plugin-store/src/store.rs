@@ -208,6 +208,15 @@ impl Store {
                     configured: spec.source.clone(),
                 })
             }
+            // A lock file that does not know this plugin is refused (as `cargo --locked`
+            // would): it was added to deploy.yml after the lock was written, unreviewed. A
+            // built-in plugin is pinned by the binary itself.
+            None if lock.is_some() && !spec.source.starts_with("builtin:") => {
+                return Err(StoreError::Lock {
+                    path: LockFile::path(&self.project).display().to_string(),
+                    message: format!("no entry for plugin {}; run `wharf plugin fetch` to add it", spec.name),
+                })
+            }
             other => other,
         };
         self.resolve(spec, pin, mode).await

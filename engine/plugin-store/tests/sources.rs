@@ -215,6 +215,19 @@ async fn oci_push_pull_lock_and_tampering() {
         [("secrets", true), ("local", false)]
     );
     assert!(report[1].result.is_ok());
+    // A plugin the existing lock does not know is refused, as `cargo --locked` would.
+    let e = s.load(&PluginSpec::new("newcomer", "file-secrets"), Some(&lock)).await.unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "lock file {}: no entry for plugin newcomer; run `wharf plugin fetch` to add it",
+            lock_path.display()
+        )
+    );
+    // A built-in plugin is pinned by the binary.
+    if let Some(b) = s.builtins().first() {
+        s.load(&PluginSpec::new(b.name, format!("builtin:{}", b.name)), Some(&lock)).await.unwrap();
+    }
 
     // The tag moves to another build: the lock keeps the old one (pulled by its digest).
     let other = s.open(dir.to_str().unwrap(), None).await.unwrap();
