@@ -322,3 +322,77 @@ fn a_failing_hook_aborts_the_deploy_and_releases_the_lock() {
     assert_eq!(curl("10.200.0.1", "/version", Some("hooked.test")), (200, version));
     app.ok(&["remove", "-y"]);
 }
+
+/// The pids of every sshd (the listener and each connection's) in lab host `i`'s network namespace.
+fn sshd_pids(i: u32) -> Vec<String> {
+    let pids = std::process::Command::new("ip").args(["netns", "pids", &format!("hl{i}")]).output().unwrap();
+    String::from_utf8_lossy(&pids.stdout)
+        .split_whitespace()
+        .filter(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim().starts_with("sshd")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Starts lab host `i`'s sshd again, in the namespaces of its dockerd (as hostlab started it).
+fn restart_sshd(lab: &Lab, i: u32) {
+    let dir = lab.var("HOSTLAB_DIR");
+    let dockerd = std::fs::read_to_string(format!("{dir}/h{i}/dockerd.pid")).unwrap();
+    let out = std::process::Command::new("nsenter")
+        .args(["-t", dockerd.trim(), "--net", "--mount", "--uts", "/usr/sbin/sshd"])
+        .args(["-f", &format!("{dir}/h{i}/sshd_config"), "-E", &format!("{dir}/h{i}/sshd.log")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sshd: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(eventually(Duration::from_secs(20), || on_host(lab, HOSTS[i as usize - 1], "echo up") == "up"));
+}
+
+#[test]
+fn a_host_lost_mid_deploy_fails_naming_it_and_a_rerun_converges() {
+    let (_guard, lab) = lab();
+    let app = AppDir::new(lab);
+    app.write("config/deploy.yml", &deploy_yml("lost", "lost.test", "", ""));
+    let v1 = app.commit("v1");
+    app.ok(&["deploy"]);
+    let start = std::fs::read_to_string(app.path().join("start.sh")).unwrap();
+    app.write("start.sh", &start.replace("${GREETING:-Hello}", "Version two:"));
+    // As the new version boots, 10.200.0.2's sshd dies: every sshd process of it, so the
+    // connection Wharf holds drops and a new one is refused.
+    let marker = app.path().join("killed");
+    app.write(
+        ".kamal/hooks/pre-app-boot",
+        &format!(
+            "#!/bin/sh\n[ -e {m} ] && exit 0\ntouch {m}\nfor p in $(ip netns pids hl2); do\n  case \"$(cat /proc/$p/comm)\" in sshd*) kill -KILL $p;; esac\ndone\n",
+            m = marker.display()
+        ),
+    );
+    std::process::Command::new("chmod").args(["+x", app.path().join(".kamal/hooks/pre-app-boot").to_str().unwrap()]).status().unwrap();
+    let v2 = app.commit("v2");
+    let out = app.wharf(&["deploy"]);
+    let killed_while_down = sshd_pids(2).is_empty();
+    if killed_while_down {
+        restart_sshd(lab, 2);
+    }
+    assert!(killed_while_down, "the hook did not take 10.200.0.2's sshd down");
+    assert_eq!(out.status.code(), Some(1), "a deploy that lost a host exits 1");
+    let err = stderr(&out);
+    assert!(err.contains("10.200.0.2"), "the error names the host: {err}");
+    assert!(!err.contains("10.200.0.1:"), "only the lost host failed: {err}");
+    // The lock was released, and the host that was reachable is consistent: its proxy serves
+    // the container that runs, the new version.
+    assert!(app.ok(&["lock", "status"]).contains("There is no deploy lock"), "the lock was released");
+    assert_eq!(curl("10.200.0.1", "/version", Some("lost.test")), (200, v2.clone()));
+    let running = on_host(lab, "10.200.0.1", "docker ps --filter label=service=lost --filter label=role=web --format '{{.Names}}'");
+    assert_eq!(running, format!("lost-web-{v2}"), "one app container runs on 10.200.0.1");
+    // The lost host still serves what it served (its containers never stopped).
+    assert_eq!(curl("10.200.0.2", "/version", Some("lost.test")), (200, v1.clone()));
+
+    // With the host back, the same deploy converges.
+    app.ok(&["deploy"]);
+    for host in ["10.200.0.1", "10.200.0.2"] {
+        assert_eq!(curl(host, "/version", Some("lost.test")), (200, v2.clone()), "{host}");
+        let running =
+            on_host(lab, host, "docker ps --filter label=service=lost --filter label=role=web --format '{{.Names}}'");
+        assert_eq!(running, format!("lost-web-{v2}"), "{host}");
+    }
+    app.ok(&["remove", "-y"]);
+}
