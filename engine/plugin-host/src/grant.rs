@@ -413,6 +413,10 @@ mod tests {
         assert!(matches!(e.readable("config/../../other/secret"), Err(PathDenial::NotGranted(_))));
         assert!(matches!(e.readable("config/missing"), Err(PathDenial::Io(..))));
         assert!(matches!(e.readable("/etc/passwd"), Err(PathDenial::NotGranted(_))));
+        // Outside the grant, a file that exists and one that does not are refused alike.
+        let exists = match e.readable("/etc/passwd") { Err(PathDenial::NotGranted(p)) => p, _ => unreachable!() };
+        let missing = match e.readable("/etc/no-such-file") { Err(PathDenial::NotGranted(p)) => p, _ => unreachable!() };
+        assert_eq!((exists, missing), ("/etc/passwd".into(), "/etc/no-such-file".into()));
 
         // Granted the project, but the manifest declares nothing: nothing is readable.
         let e = Effective::new(&manifest(&[], vec![], &[]), &Grant::new().workdir(root.join("project")).directory("."));
