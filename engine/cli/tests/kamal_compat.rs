@@ -49,6 +49,14 @@ const ROLLBACK_LOCK_VERSION: Known = Known {
           (informational only: nothing reads it back)",
 };
 
+/// The registry login: Wharf gives the password on standard input, out of `ps`.
+const DOCKER_LOGIN_STDIN: Known = Known {
+    kamal: Some("docker login 10.200.0.254:5000 -u [REDACTED] -p [REDACTED]"),
+    wharf: Some("docker login 10.200.0.254:5000 -u [REDACTED] --password-stdin"),
+    why: "Wharf passes the registry password on standard input (--password-stdin), so that no local or \
+          server user sees it in `ps`; Kamal passes it as an argument (-p)",
+};
+
 /// Prints past the test harness's capture (a skipped test must say so even when it passes).
 fn announce(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
@@ -692,7 +700,7 @@ fn same_commands(bin: PathBuf) {
         assert_eq!(deploy, the_command(&wc, host, "docker exec kamal-proxy kamal-proxy deploy", &ws), "{host}");
         assert!(deploy.contains("--target=\"CONTAINER_ID:80\" --host=\"SERVICE.test\""), "{deploy}");
     }
-    assert_same_commands("first deploy", &kout, &ks, &wout, &ws, &[]);
+    assert_same_commands("first deploy", &kout, &ks, &wout, &ws, &[&DOCKER_LOGIN_STDIN]);
 
     // A second deploy of each: the first version's container is stopped.
     let (k2, w2) = (commit_version(&kapp, "two"), commit_version(&wapp, "two"));
@@ -703,18 +711,18 @@ fn same_commands(bin: PathBuf) {
     let ks = service_subs("kcmdk", &[(&k1, "OLD"), (&k2, "NEW")]);
     let ws = service_subs("kcmdw", &[(&w1, "OLD"), (&w2, "NEW")]);
     let stop = "docker container ls --all --filter 'name=^SERVICE-web-OLD$' --quiet | xargs docker stop";
-    for (host, (k, w)) in per_host(&kout, &ks, &wout, &ws, &[]) {
+    for (host, (k, w)) in per_host(&kout, &ks, &wout, &ws, &[&DOCKER_LOGIN_STDIN]) {
         assert!(k.iter().any(|c| c == stop), "Kamal stops the old container on {host}: {k:#?}");
         assert!(w.iter().any(|c| c == stop), "Wharf stops the old container on {host}: {w:#?}");
     }
-    assert_same_commands("second deploy", &kout, &ks, &wout, &ws, &[]);
+    assert_same_commands("second deploy", &kout, &ks, &wout, &ws, &[&DOCKER_LOGIN_STDIN]);
 
     // A rollback of each to its first version.
     let kout = kamal.ok(&kapp, &["rollback", &k1, "-v"]);
     let wout = wapp.ok(&["rollback", &w1, "-v"]);
     let ks = service_subs("kcmdk", &[(&k1, "NEW"), (&k2, "OLD")]);
     let ws = service_subs("kcmdw", &[(&w1, "NEW"), (&w2, "OLD")]);
-    assert_same_commands("rollback", &kout, &ks, &wout, &ws, &[&ROLLBACK_LOCK_VERSION]);
+    assert_same_commands("rollback", &kout, &ks, &wout, &ws, &[&ROLLBACK_LOCK_VERSION, &DOCKER_LOGIN_STDIN]);
     for host in WEB_HOSTS {
         assert_eq!(curl(host, "/version", Some("kcmdk.test")), (200, k1.clone()));
         assert_eq!(curl(host, "/version", Some("kcmdw.test")), (200, w1.clone()));
@@ -732,7 +740,7 @@ fn same_commands(bin: PathBuf) {
     }
     let ks = service_subs("kcmdk", &[(&k1, "NEW"), (&k2, "OLD")]);
     let ws = service_subs("kcmdw", &[(&w1, "NEW"), (&w2, "OLD")]);
-    assert_same_commands("remove", &kout, &ks, &wout, &ws, &[]);
+    assert_same_commands("remove", &kout, &ks, &wout, &ws, &[&DOCKER_LOGIN_STDIN]);
     for host in WEB_HOSTS {
         for service in ["kcmdk", "kcmdw"] {
             assert_eq!(on_host(lab, host, &format!("docker ps -a -q --filter label=service={service}")), "", "{host}");
