@@ -47,16 +47,18 @@ async fn handle_connection(stream: UnixStream, router: Arc<Router>) -> std::io::
 async fn dispatch(request: Request, router: &Router) -> Response {
     let result = match request {
         Request::Deploy(args) => router.deploy(args).await,
-        Request::Remove { service } => router.remove(&service),
+        Request::Remove { service } => router.remove(&service).await,
         Request::List => return Response::List(router.list()),
         Request::Pause { service, drain_timeout, pause_timeout } => {
             router.pause(&service, drain_timeout, pause_timeout).await
         }
         Request::Stop { service, drain_timeout, message } => router.stop(&service, drain_timeout, message).await,
-        Request::Resume { service } => router.resume(&service),
+        Request::Resume { service } => router.resume(&service).await,
         Request::RolloutDeploy(args) => router.rollout_deploy(args).await,
-        Request::RolloutSet { service, percentage, allowlist } => router.rollout_set(&service, percentage, allowlist),
-        Request::RolloutStop { service } => router.rollout_stop(&service),
+        Request::RolloutSet { service, percentage, allowlist } => {
+            router.rollout_set(&service, percentage, allowlist).await
+        }
+        Request::RolloutStop { service } => router.rollout_stop(&service).await,
     };
     match result {
         Ok(()) => Response::Ok,

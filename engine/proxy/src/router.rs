@@ -1,5 +1,7 @@
 //! The control plane: deploy, remove, pause, stop, resume and rollout change the service map;
-//! every change is saved to the state file, which `run` restores. Deploys follow upstream's
+//! every change is saved to the state file, which `run` restores. The file is written (and
+//! fsynced) on a blocking thread: a slow disk must not stall the threads that serve requests,
+//! which on a one-CPU server are one thread. Deploys follow upstream's
 //! order: new targets healthy within the deploy timeout (or nothing changes), then an atomic swap
 //! under the map's write lock, then the old targets drain, then the deploy returns.
 
@@ -18,7 +20,7 @@ use crate::{log_error, log_info};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub const ERR_SERVICE_NOT_FOUND: &str = "service not found";
@@ -28,7 +30,8 @@ pub const ERR_ROLLOUT_NOT_SET: &str = "rollout target not set";
 pub struct Router {
     map: RwLock<ServiceMap>,
     state_path: PathBuf,
-    save_lock: Mutex<()>,
+    /// Orders state writes: each writes a snapshot taken after the previous one was written.
+    save_lock: tokio::sync::Mutex<()>,
 }
 
 /// One service in the state file: upstream's `marshalledService` layout.
@@ -51,7 +54,7 @@ pub struct SavedService {
 
 impl Router {
     pub fn new(state_path: PathBuf) -> Arc<Self> {
-        Arc::new(Self { map: RwLock::new(ServiceMap::default()), state_path, save_lock: Mutex::new(()) })
+        Arc::new(Self { map: RwLock::new(ServiceMap::default()), state_path, save_lock: tokio::sync::Mutex::new(()) })
     }
 
     pub fn route(&self, host: &str, path: &str) -> Option<(Arc<Service>, Route)> {
@@ -98,7 +101,7 @@ impl Router {
             map.insert(service);
             replaced
         };
-        self.save_state();
+        self.save_state().await;
         if let Some(old) = replaced {
             old.dispose();
             old.drain_all(deployment_options.drain_timeout).await;
@@ -118,7 +121,7 @@ impl Router {
             let _map = self.map.write().unwrap();
             service.with_slots_mut(|s| s.rollout.replace(lb.clone()))
         };
-        self.save_state();
+        self.save_state().await;
         if let Some(old) = replaced {
             old.dispose();
             old.drain_all(args.deployment_options.drain_timeout).await;
@@ -127,7 +130,7 @@ impl Router {
         Ok(())
     }
 
-    pub fn rollout_set(&self, name: &str, percentage: u8, allowlist: Vec<String>) -> Result<(), String> {
+    pub async fn rollout_set(&self, name: &str, percentage: u8, allowlist: Vec<String>) -> Result<(), String> {
         let service = self.service(name)?;
         if percentage > 100 {
             return Err("percentage must be between 0 and 100".into());
@@ -140,30 +143,30 @@ impl Router {
             Ok(())
         })?;
         log_info!("Set rollout split", "service" => name, "percentage" => percentage, "allowlist" => allowlist);
-        self.save_state();
+        self.save_state().await;
         Ok(())
     }
 
-    pub fn rollout_stop(&self, name: &str) -> Result<(), String> {
+    pub async fn rollout_stop(&self, name: &str) -> Result<(), String> {
         let service = self.service(name)?;
         service.with_slots_mut(|s| s.rollout_controller = None);
         log_info!("Stopped rollout", "service" => name);
-        self.save_state();
+        self.save_state().await;
         Ok(())
     }
 
-    pub fn remove(&self, name: &str) -> Result<(), String> {
+    pub async fn remove(&self, name: &str) -> Result<(), String> {
         let removed = self.map.write().unwrap().remove(name).ok_or_else(|| ERR_SERVICE_NOT_FOUND.to_string())?;
         removed.dispose();
         log_info!("Removed", "service" => name);
-        self.save_state();
+        self.save_state().await;
         Ok(())
     }
 
     pub async fn pause(&self, name: &str, drain_timeout: Duration, pause_timeout: Duration) -> Result<(), String> {
         let service = self.service(name)?;
         service.pause.pause(pause_timeout);
-        self.save_state();
+        self.save_state().await;
         log_info!("Service paused", "service" => name);
         service.drain(drain_timeout).await;
         log_info!("Service drained", "service" => name);
@@ -173,17 +176,17 @@ impl Router {
     pub async fn stop(&self, name: &str, drain_timeout: Duration, message: String) -> Result<(), String> {
         let service = self.service(name)?;
         service.pause.stop(message);
-        self.save_state();
+        self.save_state().await;
         log_info!("Service stopped", "service" => name);
         service.drain(drain_timeout).await;
         log_info!("Service drained", "service" => name);
         Ok(())
     }
 
-    pub fn resume(&self, name: &str) -> Result<(), String> {
+    pub async fn resume(&self, name: &str) -> Result<(), String> {
         let service = self.service(name)?;
         service.pause.resume();
-        self.save_state();
+        self.save_state().await;
         log_info!("Service resumed", "service" => name);
         Ok(())
     }
@@ -230,10 +233,14 @@ impl Router {
     }
 
     /// Writes the state file atomically; a failure is logged, not fatal (the change is live).
-    pub fn save_state(&self) {
-        let _guard = self.save_lock.lock().unwrap();
+    pub async fn save_state(&self) {
+        let _guard = self.save_lock.lock().await;
         let snapshot = self.snapshot();
-        match state::write_atomically(&self.state_path, &snapshot) {
+        let path = self.state_path.clone();
+        let written = tokio::task::spawn_blocking(move || state::write_atomically(&path, &snapshot))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        match written {
             Ok(()) => crate::log_debug!("Saved state", "path" => self.state_path.display().to_string()),
             Err(e) => {
                 log_error!("Unable to save state", "path" => self.state_path.display().to_string(), "error" => e.to_string())

@@ -35,6 +35,8 @@ pub struct Proxy {
     pub env: Vec<(String, String)>,
     /// Extra flags of `kamal-proxy run`, applied at every `spawn`.
     pub run_args: Vec<String>,
+    /// A command `kamal-proxy run` runs under (e.g. `strace ...`), if any.
+    pub run_under: Vec<String>,
     child: Option<Child>,
 }
 
@@ -44,27 +46,34 @@ impl Proxy {
     }
 
     pub fn start_with(extra: &[&str]) -> Self {
-        Self::launch(extra.contains(&"--metrics"), &[], &[])
+        Self::launch(extra.contains(&"--metrics"), &[], &[], &[])
     }
 
     /// `start`, with extra environment variables for the server process (e.g. `SSL_CERT_FILE`).
     pub fn start_with_env(env: &[(&str, &str)]) -> Self {
-        Self::launch(false, env, &[])
+        Self::launch(false, env, &[], &[])
     }
 
     /// `start`, with extra flags for `kamal-proxy run` (e.g. `--http-idle-timeout=1s`).
     pub fn start_with_run_args(args: &[&str]) -> Self {
-        Self::launch(false, &[], args)
+        Self::launch(false, &[], args, &[])
     }
 
-    fn launch(metrics: bool, env: &[(&str, &str)], run_args: &[&str]) -> Self {
+    /// `start`, with `kamal-proxy run` run by `under` (`under[0] under[1..] kamal-proxy run ...`).
+    pub fn start_under(under: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::launch(false, env, &[], under)
+    }
+
+    fn launch(metrics: bool, env: &[(&str, &str)], run_args: &[&str], under: &[&str]) -> Self {
+        let strings = |v: &[&str]| v.iter().map(|a| a.to_string()).collect();
         let mut p = Proxy {
             dir: tempfile::tempdir().unwrap(),
             http_port: free_port(),
             https_port: free_port(),
             metrics_port: metrics.then(free_port),
             env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            run_args: run_args.iter().map(|a| a.to_string()).collect(),
+            run_args: strings(run_args),
+            run_under: strings(under),
             child: None,
         };
         p.spawn();
@@ -91,7 +100,14 @@ impl Proxy {
     pub fn spawn(&mut self) {
         std::fs::create_dir_all(self.home()).unwrap();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
-        let mut cmd = Command::new(BIN);
+        let mut cmd = match self.run_under.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(BIN);
+                cmd
+            }
+            None => Command::new(BIN),
+        };
         cmd.arg("run")
             .arg(format!("--http-port={}", self.http_port))
             .arg(format!("--https-port={}", self.https_port))
@@ -120,6 +136,10 @@ impl Proxy {
     /// SIGTERM and wait.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // Under a wrapper (`run_under`), the server is the wrapper's child: signal it too.
+            for pid in descendants(child.id()) {
+                unsafe { libc_kill(pid as i32, 15) };
+            }
             unsafe { libc_kill(child.id() as i32, 15) };
             let deadline = Instant::now() + Duration::from_secs(15);
             while Instant::now() < deadline {
@@ -168,10 +188,27 @@ impl Proxy {
 impl Drop for Proxy {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
+            for pid in descendants(c.id()) {
+                unsafe { libc_kill(pid as i32, 9) };
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
     }
+}
+
+/// The processes below `pid` (its children, theirs...), from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = vec![];
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
+    for task in tasks {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+            found.push(child);
+            found.extend(descendants(child));
+        }
+    }
+    found
 }
 
 extern "C" {
@@ -183,13 +220,14 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
-/// A backend on loopback. Every answer names it; `/up` follows `healthy`.
+/// A backend on loopback. Every answer names it; `/up` follows `healthy`. Dropping it closes its
+/// listener and every connection to it, as stopping a container does.
 pub struct Backend {
     pub name: String,
     pub addr: SocketAddr,
     pub healthy: Arc<AtomicBool>,
     pub hits: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
+    stop: tokio_util::sync::CancellationToken,
 }
 
 impl Backend {
@@ -199,22 +237,29 @@ impl Backend {
         let healthy = Arc::new(AtomicBool::new(true));
         let hits = Arc::new(AtomicUsize::new(0));
         let (n, h, c) = (name.to_string(), healthy.clone(), hits.clone());
-        let task = tokio::spawn(async move {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let stopped = stop.clone();
+        tokio::spawn(async move {
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { continue };
-                let (n, h, c) = (n.clone(), h.clone(), c.clone());
+                let (tcp, _) = tokio::select! {
+                    _ = stopped.cancelled() => return,
+                    accepted = listener.accept() => match accepted { Ok(a) => a, Err(_) => continue },
+                };
+                let (n, h, c, stopped) = (n.clone(), h.clone(), c.clone(), stopped.clone());
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
                         let (n, h, c) = (n.clone(), h.clone(), c.clone());
                         async move { Ok::<_, Infallible>(answer(req, &n, &h, &c).await) }
                     });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection_with_upgrades(TokioIo::new(tcp), svc)
-                        .await;
+                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    tokio::select! {
+                        _ = builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc) => {}
+                        _ = stopped.cancelled() => {}
+                    }
                 });
             }
         });
-        Backend { name: name.to_string(), addr, healthy, hits, task }
+        Backend { name: name.to_string(), addr, healthy, hits, stop }
     }
 
     pub fn target(&self) -> String {
@@ -228,7 +273,7 @@ impl Backend {
 
 impl Drop for Backend {
     fn drop(&mut self) {
-        self.task.abort();
+        self.stop.cancel();
     }
 }
 
