@@ -26,6 +26,11 @@ pub fn info(host: &str, message: &str) {
     println!("  INFO [{host}] {message}");
 }
 
+/// SSHKit's warning line.
+pub fn warn(host: &str, message: &str) {
+    println!("  WARN [{host}] {message}");
+}
+
 pub fn debug(host: &str, message: &str) {
     println!("  DEBUG [{host}] \t{message}");
 }

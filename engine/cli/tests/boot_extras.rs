@@ -1,7 +1,7 @@
 //! End to end on hostlab: what Kamal's `app boot` prepares on the servers before booting a
 //! version, as users see it: asset bridging between versions (`asset_path`), the app's own error
 //! pages in maintenance (`error_pages_path`), and custom TLS certificates (`proxy.ssl` with
-//! `certificate_pem` / `private_key_pem`).
+//! `certificate_pem` / `private_key_pem`; the private key 0600, owned by the proxy's user).
 
 mod lab;
 
@@ -211,7 +211,19 @@ fn a_custom_certificate_from_secrets_is_served_for_https() {
         let tls_dir = ".kamal/proxy/apps-config/bxsecure/tls/web";
         assert_eq!(on_host(lab, host, &format!("cat {tls_dir}/cert.pem")), cert_pem.trim_end(), "{host}");
         assert_eq!(on_host(lab, host, &format!("cat {tls_dir}/key.pem")), key_pem.trim_end(), "{host}");
-        assert_eq!(on_host(lab, host, &format!("stat -c %a {tls_dir}/cert.pem {tls_dir}/key.pem")), "644\n644");
+        // The certificate is public (0644, as Kamal writes it); the private key is readable by
+        // the proxy's user alone (Kamal: 0644, readable by every user on the server). The proxy
+        // image here runs as uid 1000.
+        assert_eq!(
+            on_host(lab, host, &format!("stat -c '%a %U:%G' {tls_dir}/cert.pem")),
+            "644 root:root",
+            "{host}: certificate"
+        );
+        assert_eq!(
+            on_host(lab, host, &format!("stat -c '%a %u:%g' {tls_dir}/key.pem")),
+            "600 1000:1000",
+            "{host}: key"
+        );
 
         let curl = Command::new("curl")
             .args(["-sS", "-m", "5", "-w", "\n%{http_code}", "--resolve", &format!("secure.test:443:{host}")])
