@@ -20,6 +20,7 @@ mod lock;
 mod output;
 mod plugin_cmd;
 mod plugins;
+mod proxy_reboot;
 mod secret_adapters;
 mod signals;
 mod ssl_certificates;
@@ -214,7 +215,7 @@ fn main() {
         Err(e) => {
             output::error(&e.class, &e.message);
             if verbose {
-                eprintln!("  (run with the same arguments to retry; nothing was left half-done on servers)");
+                eprintln!("  (run with the same arguments to retry)");
             }
             std::process::exit(1);
         }
@@ -409,9 +410,9 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
             ProxyCommand::Details => proxy_details(c).await,
             ProxyCommand::Remove { force } => deploy::proxy_remove(c, force).await,
             ProxyCommand::Start | ProxyCommand::Stop | ProxyCommand::Restart => proxy_start_stop(c, &cmd).await,
-            ProxyCommand::Reboot { confirm, .. } => {
+            ProxyCommand::Reboot { confirm, rolling } => {
                 confirming(confirm.confirmed, "This will cause a brief outage on each host. Are you sure?")?;
-                proxy_reboot(c).await
+                proxy_reboot::reboot(c, rolling).await
             }
             ProxyCommand::Logs { flags } => {
                 let options = wharf_commands::proxy::ProxyLogsOptions {
@@ -625,31 +626,6 @@ async fn proxy_start_stop(c: &Commander, cmd: &ProxyCommand) -> Result<()> {
             Ok(())
         })
         .await?;
-        Ok(())
-    })
-    .await
-}
-
-async fn proxy_reboot(c: &Commander) -> Result<()> {
-    lock::with_lock(c, || async {
-        for host in c.proxy_hosts() {
-            c.run_hook("pre-proxy-reboot", &[("hosts", host.clone())])?;
-            let proxy = wharf_commands::proxy::Proxy::new(&c.config, &host);
-            c.audit(&host, None, "Rebooted proxy").await?;
-            c.exec_unchecked(&host, &proxy.stop(None)).await?;
-            c.exec_unchecked(&host, &proxy.remove_container()).await?;
-            c.exec(&host, &proxy.ensure_apps_config_directory()).await?;
-            c.exec(&host, &proxy.run()).await?;
-            for role in c.roles_on(&host).into_iter().filter(|r| r.running_proxy()) {
-                let app = wharf_commands::App::new(&c.config, Some(role), Some(&host));
-                let version = c.capture_unchecked(&host, &app.current_running_version()).await?;
-                let endpoint = c.capture_unchecked(&host, &app.container_id_for_version(&version, false)).await?;
-                if !endpoint.is_empty() {
-                    c.exec(&host, &app.deploy(&endpoint)).await?;
-                }
-            }
-            c.run_hook("post-proxy-reboot", &[("hosts", host.clone())])?;
-        }
         Ok(())
     })
     .await

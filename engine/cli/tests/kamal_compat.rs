@@ -1033,3 +1033,158 @@ fn same_as_kamal_colours_when_not_a_terminal() {
     let w = app.wharf(&["lock", "release"]);
     assert!(!stdout(&w).contains('\x1b'), "{:?}", stdout(&w));
 }
+
+// ---- proxy reboot ----------------------------------------------------------------------------
+
+const PROXY_IMAGE: &str = "localhost:5000/basecamp/kamal-proxy";
+
+/// On a host: a copy of the proxy image without its labels, as this project's image was before
+/// it had `org.opencontainers.image.title=kamal-proxy`, tagged `:unlabelled` and as the v0.9.2
+/// that deploy.yml names.
+fn make_unlabelled_proxy_image(lab: &Lab, host: &str) {
+    let script = format!(
+        "set -e; docker pull -q {PROXY_IMAGE}:v0.9.2 >/dev/null; id=$(docker create {PROXY_IMAGE}:v0.9.2); \
+         docker export $id | docker import -c 'USER 1000:1000' \
+         -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'ENV HOME=/home/kamal-proxy' \
+         -c 'EXPOSE 80' -c 'EXPOSE 443' -c 'CMD [\"kamal-proxy\",\"run\"]' - {PROXY_IMAGE}:unlabelled >/dev/null; \
+         docker rm $id >/dev/null; docker tag {PROXY_IMAGE}:unlabelled {PROXY_IMAGE}:v0.9.2; echo done"
+    );
+    assert_eq!(on_host(lab, host, &script), "done", "unlabelled image on {host}");
+}
+
+/// The proxy container's title label on a host, and how many kamal-proxy containers there are.
+fn proxy_container(lab: &Lab, host: &str) -> (String, usize) {
+    let label = on_host(
+        lab,
+        host,
+        "docker container inspect --format '{{index .Config.Labels \"org.opencontainers.image.title\"}}' kamal-proxy",
+    );
+    let count = lines(&on_host(lab, host, "docker ps -a --filter name=kamal-proxy --format '{{.Names}}'")).len();
+    (label, count)
+}
+
+/// `proxy reboot`, with the image without the label (as this project's was) and with it, by
+/// Kamal 2.11 and by Wharf:
+/// - With an unlabelled proxy container, Kamal's reboot stops the proxy, `docker container prune
+///   --filter label=org.opencontainers.image.title=kamal-proxy` leaves it, and `docker run`
+///   fails on the name: the servers are off the air. Wharf's reboot (the same commands) replaces
+///   the container by name and says why; if the new proxy cannot start either, the old one is
+///   started again.
+/// - With the labelled image, Kamal's reboot and Wharf's both work and run the same commands.
+/// - When the configured image cannot run and the old container was pruned, Wharf starts the
+///   proxy from the other kamal-proxy image on the host and fails, saying so.
+///
+/// Each step checks the app answers on both servers afterwards.
+#[test]
+fn proxy_reboot_by_kamal_and_wharf_with_and_without_the_image_label() {
+    let bin = kamal_or_skip!("proxy_reboot_by_kamal_and_wharf_with_and_without_the_image_label");
+    let (_guard, lab) = lab();
+    let started = Instant::now();
+    let kamal = Kamal { bin, lab };
+    let service = "kreboot";
+    let app = new_app(lab, service);
+    let _cleanup = RemoveOnFailure(&app);
+    let version = commit_version(&app, "R");
+    app.ok(&["deploy"]);
+    let served = |step: &str| {
+        for host in WEB_HOSTS {
+            let answered = eventually(std::time::Duration::from_secs(15), || {
+                curl(host, "/version", Some("kreboot.test")) == (200, version.clone())
+            });
+            assert!(answered, "{step}: {host} does not serve the app");
+        }
+    };
+    let good_config = deploy_yml(service, "kreboot.test", "", "");
+    let missing_version = deploy_yml(service, "kreboot.test", "    version: v0.9.404\n", "");
+
+    // The proxy runs from an image without the label.
+    for host in WEB_HOSTS {
+        make_unlabelled_proxy_image(lab, host);
+        on_host(lab, host, "docker rm -f kamal-proxy");
+    }
+    app.ok(&["proxy", "boot"]);
+    served("proxy from the unlabelled image");
+    for host in WEB_HOSTS {
+        assert_eq!(proxy_container(lab, host), (String::new(), 1), "{host}");
+    }
+
+    // Kamal's reboot cannot finish, and leaves the servers without a proxy.
+    let k = kamal.run(&app, &["proxy", "reboot", "-y"]);
+    assert_eq!(k.status.code(), Some(1), "kamal proxy reboot with an unlabelled container");
+    assert!(stdout(&k).contains("Conflict. The container name \"/kamal-proxy\" is already in use"), "{}", stdout(&k));
+    for host in WEB_HOSTS {
+        assert_eq!(curl(host, "/version", Some("kreboot.test")).0, 0, "{host} is off the air after Kamal's reboot");
+    }
+
+    // Wharf's reboot runs the same commands, then replaces the stopped container by name.
+    let out = app.ok(&["proxy", "reboot", "-y"]);
+    for host in WEB_HOSTS {
+        let warning = format!(
+            "WARN [{host}] The stopped kamal-proxy container was still there (its image has no \
+             org.opencontainers.image.title=kamal-proxy label, so `docker container prune` left it): replaced it by name"
+        );
+        assert!(out.contains(&warning), "{out}");
+        assert!(out.contains(&format!("WARN [{host}] The new kamal-proxy container's image has no")), "{out}");
+        assert_eq!(proxy_container(lab, host), (String::new(), 1), "{host}: one proxy container, none set aside");
+    }
+    served("after Wharf's reboot");
+
+    // A new proxy that cannot start (a version that does not exist): the old container runs again.
+    app.write("config/deploy.yml", &missing_version);
+    app.commit("missing proxy version");
+    let w = app.wharf(&["proxy", "reboot", "-y"]);
+    assert_eq!(w.status.code(), Some(1));
+    for host in WEB_HOSTS {
+        let state =
+            format!("{host} runs its previous kamal-proxy container again (started after the new one failed to start)");
+        assert!(stderr(&w).contains(&state), "{}", stderr(&w));
+        assert!(!stderr(&w).contains("half-done"), "{}", stderr(&w));
+        assert_eq!(proxy_container(lab, host), (String::new(), 1), "{host}");
+    }
+    served("after a reboot whose new proxy could not start");
+    app.write("config/deploy.yml", &good_config);
+    app.commit("good proxy version");
+
+    // With the labelled image pulled, Wharf's reboot replaces the unlabelled container, and from
+    // then on Kamal's reboot works too; both run the same commands.
+    for host in WEB_HOSTS {
+        on_host(lab, host, &format!("docker pull -q {PROXY_IMAGE}:v0.9.2"));
+    }
+    app.ok(&["proxy", "reboot", "-y"]);
+    for host in WEB_HOSTS {
+        assert_eq!(proxy_container(lab, host), ("kamal-proxy".to_string(), 1), "{host}");
+    }
+    served("after Wharf's reboot onto the labelled image");
+    let kout = kamal.ok(&app, &["proxy", "reboot", "-y", "-v"]);
+    served("after Kamal's reboot");
+    let wout = app.ok(&["proxy", "reboot", "-y", "-v"]);
+    served("after Wharf's second reboot");
+    assert!(!wout.contains("WARN ["), "{wout}");
+    let s = subs(&[(&version, "VERSION"), (service, "SERVICE")]);
+    assert_same_commands("proxy reboot", &kout, &s, &wout, &s, &[&DOCKER_LOGIN_STDIN]);
+
+    // The old container pruned, the configured image missing: the proxy runs from the image the
+    // host has, and the command fails saying so.
+    app.write("config/deploy.yml", &missing_version);
+    app.commit("missing proxy version again");
+    let w = app.wharf(&["proxy", "reboot", "-y"]);
+    assert_eq!(w.status.code(), Some(1));
+    for host in WEB_HOSTS {
+        let state = format!(
+            "{host} runs kamal-proxy from {PROXY_IMAGE}:v0.9.2 (the newest other kamal-proxy image there), \
+             not the configured {PROXY_IMAGE}:v0.9.404"
+        );
+        assert!(stderr(&w).contains(&state), "{}", stderr(&w));
+    }
+    served("after a reboot onto a missing version");
+    app.write("config/deploy.yml", &good_config);
+    app.commit("good proxy version again");
+    app.ok(&["proxy", "reboot", "-y"]);
+    served("after the last reboot");
+    for host in WEB_HOSTS {
+        assert_eq!(proxy_container(lab, host), ("kamal-proxy".to_string(), 1), "{host}");
+        on_host(lab, host, &format!("docker image rm {PROXY_IMAGE}:unlabelled"));
+    }
+    app.ok(&["remove", "-y"]);
+    took("proxy_reboot_by_kamal_and_wharf_with_and_without_the_image_label", started);
+}

@@ -1,6 +1,7 @@
 //! The end-to-end tests' servers: hostlab (3 hosts with real sshd and dockerd, a real registry),
 //! this project's proxy image pushed where deploy.yml points Kamal/Wharf
-//! (`localhost:5000/basecamp/kamal-proxy:v0.9.2`), and a copy of examples/hello as a git repo.
+//! (`localhost:5000/basecamp/kamal-proxy:v0.9.2`, rebuilt when the registry's lacks the
+//! `org.opencontainers.image.title` label), and a copy of examples/hello as a git repo.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,14 @@ fn sh(cmd: &str) -> Output {
     Command::new("bash").arg("-c").arg(cmd).output().unwrap()
 }
 
+/// Succeeds when the registry has the proxy image, with the label Kamal finds it by (images
+/// pushed before the image had it are rebuilt).
+const PROXY_IMAGE_IS_CURRENT: &str = r#"r=http://127.0.0.1:5000/v2/basecamp/kamal-proxy
+config=$(curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+  -H 'Accept: application/vnd.oci.image.manifest.v1+json' $r/manifests/v0.9.2 |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["digest"])') &&
+curl -fsS "$r/blobs/$config" | grep -q '"org.opencontainers.image.title":"kamal-proxy"'"#;
+
 /// Brings the lab up once per test binary and serializes the tests that use it.
 pub fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
     static LOCK: Mutex<()> = Mutex::new(());
@@ -50,8 +59,7 @@ pub fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
             .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
             .collect();
         let lab = Lab { env };
-        let tags = sh("curl -fsS http://127.0.0.1:5000/v2/basecamp/kamal-proxy/tags/list");
-        if !String::from_utf8_lossy(&tags.stdout).contains("v0.9.2") {
+        if !sh(PROXY_IMAGE_IS_CURRENT).status.success() {
             let build = sh(&format!(
                 "{}/engine/proxy/image/build.sh --push --docker-host {} localhost:5000/basecamp/kamal-proxy:v0.9.2",
                 repo_root().display(),

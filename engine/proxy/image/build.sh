@@ -20,6 +20,10 @@
 #   /etc/ssl/certs/ca-certificates.crt         copied from the build machine
 #   USER 1000:1000, HOME=/home/kamal-proxy, PATH set, EXPOSE 80 443,
 #   CMD ["kamal-proxy","run"]
+#   LABEL org.opencontainers.image.title=kamal-proxy: upstream's release (script/release) sets it,
+#     and Kamal finds the proxy's container and image by it (`proxy reboot` and `proxy remove`
+#     run `docker container prune --filter label=org.opencontainers.image.title=kamal-proxy`;
+#     without it the stopped container keeps its name and the new one cannot start)
 # Docker sets net.ipv4.ip_unprivileged_port_start=0 in a container's own network
 # namespace, so uid 1000 can bind :80 and :443 (as with upstream's image).
 set -euo pipefail
@@ -143,6 +147,7 @@ docker import \
   -c 'EXPOSE 80' \
   -c 'EXPOSE 443' \
   -c 'CMD ["kamal-proxy","run"]' \
+  -c 'LABEL org.opencontainers.image.title=kamal-proxy' \
   - "$image" <"$work/rootfs.tar" >/dev/null
 
 size=$(docker image inspect -f '{{.Size}}' "$image")

@@ -5,7 +5,9 @@
 #   over SSH, start it with Kamal's exact `docker run` for the proxy;
 #   boot an app container and switch traffic to it with `docker exec kamal-proxy kamal-proxy deploy`;
 #   deploy a second version (zero downtime: a curl loop runs throughout), restart the proxy
-#   (state restored), and check every answer on the server's port 80.
+#   (state restored), reboot it as Kamal's `proxy reboot` does (the image's
+#   org.opencontainers.image.title label lets `docker container prune` remove the stopped
+#   container), and check every answer on the server's port 80.
 # Prints each step; exits non-zero on the first failure. Usage: smoke.sh [--keep] (leave hostlab up).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,11 +35,18 @@ ssh_() { ssh -F "$HOSTLAB_SSH_CONFIG" "$host" "$@"; }
 step "build and push $image (static musl binary, FROM scratch)"
 bash "$here/build.sh" --push --docker-host "$HOSTLAB_DOCKER_HOST_1" "$image"
 
+label=$(ssh_ "docker pull -q $image >/dev/null && docker image inspect -f '{{index .Config.Labels \"org.opencontainers.image.title\"}}' $image")
+[[ $label == kamal-proxy ]] && ok "image labelled org.opencontainers.image.title=kamal-proxy" || fail "image title label: '$label'"
+
+run_proxy() { # Kamal's docker run for the proxy
+  ssh_ "docker run --name kamal-proxy --network kamal --detach --restart unless-stopped \
+    --volume kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy \
+    --publish 80:80 --publish 443:443 --log-opt max-size=10m $image kamal-proxy run" >/dev/null
+}
+
 step "start the proxy on $host with Kamal's docker run"
-ssh_ "docker rm -f kamal-proxy app-web-1 app-web-2 >/dev/null 2>&1; docker network create kamal >/dev/null 2>&1; \
-  docker run --name kamal-proxy --network kamal --detach --restart unless-stopped \
-  --volume kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy \
-  --publish 80:80 --publish 443:443 --log-opt max-size=10m $image kamal-proxy run" >/dev/null
+ssh_ "docker rm -f kamal-proxy app-web-1 app-web-2 >/dev/null 2>&1; docker network create kamal >/dev/null 2>&1" || true
+run_proxy
 for _ in $(seq 50); do curl -s -o /dev/null "http://$host/" && break; sleep 0.1; done
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://$host/")
 [[ $code == 404 ]] && ok "proxy answers 404 with no service deployed" || fail "expected 404, got $code"
@@ -77,6 +86,15 @@ step "restart the proxy container: state is restored"
 ssh_ "docker restart kamal-proxy" >/dev/null
 for _ in $(seq 100); do b=$(curl -s "http://$host/" || true); [[ $b == 2 ]] && break; sleep 0.1; done
 [[ $b == 2 ]] && ok "after restart http://$host/ answers version 2" || fail "after restart got '$b'"
+
+step "Kamal's proxy reboot commands: stop, prune by label, run: state is restored"
+ssh_ "docker container stop kamal-proxy >/dev/null; \
+  docker container prune --force --filter label=org.opencontainers.image.title=kamal-proxy >/dev/null"
+[[ -z $(ssh_ "docker ps -a -q --filter name=^kamal-proxy$") ]] && ok "the stopped proxy container was pruned by its label" \
+  || fail "docker container prune --filter label=org.opencontainers.image.title=kamal-proxy left the container"
+run_proxy
+for _ in $(seq 100); do b=$(curl -s "http://$host/" || true); [[ $b == 2 ]] && break; sleep 0.1; done
+[[ $b == 2 ]] && ok "after the reboot http://$host/ answers version 2" || fail "after the reboot got '$b'"
 
 step "a target that never gets healthy is refused; version 2 keeps serving"
 bad_cid=$(ssh_ "docker run --detach --name app-web-3 --network kamal $registry/busybox:latest sleep 600")
