@@ -78,8 +78,6 @@ pub struct Conn {
     state: Mutex<State>,
     /// `phase == Waiting`, readable without the lock on every read.
     waiting: AtomicBool,
-    /// The timer re-arms when this fires.
-    changed: Notify,
     evict: CancellationToken,
 }
 
@@ -147,7 +145,6 @@ impl Table {
             table: shared.clone(),
             state: Mutex::new(State { phase: Phase::Headers, since: Instant::now(), in_flight: 0 }),
             waiting: AtomicBool::new(false),
-            changed: Notify::new(),
             evict: CancellationToken::new(),
         });
         let mut conns = shared.conns.lock().unwrap();
@@ -253,8 +250,6 @@ impl Conn {
         };
         if began {
             self.waiting.store(false, Ordering::Release);
-            // The header deadline may come before the idle deadline the timer waits for.
-            self.changed.notify_waiters();
         }
     }
 
@@ -285,7 +280,6 @@ impl Conn {
             self.shift(&mut s, Phase::Waiting);
             drop(s);
             self.table.room.notify_waiters();
-            self.changed.notify_waiters();
         }
     }
 
@@ -303,22 +297,29 @@ impl Conn {
 
     /// Resolves when the proxy should close this connection: its phase's timeout passed, or it
     /// was evicted to make room.
+    ///
+    /// Phase changes do not wake it (that would cost every request a wake-up of its
+    /// connection's task): it looks again at least every `min(header, idle timeout)`, and no
+    /// phase's deadline comes sooner than that after the phase begins, so it never looks late.
     pub async fn closed(&self) -> CloseReason {
+        let limits = &self.table.limits;
+        let horizon = [limits.header_timeout, limits.idle_timeout].into_iter().filter_map(enabled).min();
         loop {
-            let changed = self.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
+            let now = Instant::now();
             let deadline = self.deadline();
+            if let Some((d, why)) = deadline {
+                if now >= d {
+                    return why;
+                }
+            }
+            let next_look = horizon.map(|h| now + h);
+            let wake = match (deadline.map(|(d, _)| d), next_look) {
+                (Some(d), Some(n)) => Some(d.min(n)),
+                (d, n) => d.or(n),
+            };
             tokio::select! {
                 _ = self.evict.cancelled() => return CloseReason::Evicted,
-                _ = &mut changed => {}
-                _ = sleep_until(deadline.map(|(d, _)| d)) => {
-                    if let Some((d, why)) = self.deadline() {
-                        if Instant::now() >= d {
-                            return why;
-                        }
-                    }
-                }
+                _ = sleep_until(wake) => {}
             }
         }
     }

@@ -23,9 +23,18 @@ pub struct Outcome {
 }
 
 impl Load {
-    /// `workers` loops on `url`; a 200 whose body is in `bodies` counts as answered. `timeout` is
-    /// each request's client-side limit.
+    /// `workers` loops on `url`, half on keep-alive connections; a 200 whose body is in `bodies`
+    /// counts as answered. `timeout` is each request's client-side limit.
     pub fn start(url: &str, workers: usize, bodies: &[&str], timeout: Duration) -> Self {
+        Self::spawn(url, workers, bodies, timeout, true)
+    }
+
+    /// `start`, with every request on a new connection (new visitors).
+    pub fn start_fresh(url: &str, workers: usize, bodies: &[&str], timeout: Duration) -> Self {
+        Self::spawn(url, workers, bodies, timeout, false)
+    }
+
+    fn spawn(url: &str, workers: usize, bodies: &[&str], timeout: Duration, keep_alive: bool) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let ok = Arc::new(AtomicUsize::new(0));
         let failures = Arc::new(Mutex::new(vec![]));
@@ -34,7 +43,7 @@ impl Load {
         let handles = (0..workers)
             .map(|i| {
                 let mut builder = reqwest::Client::builder().timeout(timeout);
-                if i % 2 == 1 {
+                if i % 2 == 1 || !keep_alive {
                     builder = builder.pool_max_idle_per_host(0);
                 }
                 let client = builder.build().unwrap();
