@@ -3,11 +3,18 @@
 //! turns its outcomes into [`ConfigError`]s that read as Kamal's: the Ruby exception Kamal would
 //! print (`ERROR (KeyError): key not found: "X"`), or a clear statement naming file, line and
 //! construct when Ruby is needed and not available.
+//!
+//! [`ErbSession::sandboxed`] renders text that is not the user's own deploy.yml (the fuzzer's
+//! input): no commands, no system Ruby, a small step budget, output discarded.
 
 use crate::error::ConfigError;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use wharf_erb::{Context, NoRuby, Renderer, RubyMode, TemplateError};
+
+/// The step budget of a sandboxed template: far more than a real deploy.yml's ERB takes, and a
+/// few milliseconds of evaluation at most.
+pub const SANDBOX_MAX_STEPS: u64 = 100_000;
 
 /// Renders templates of one configuration load: methods and constants one file defines stay
 /// defined for the next, and ENV changes (`ENV[...] =`, `Dotenv.load`) carry over.
@@ -23,6 +30,23 @@ impl ErbSession {
         let mut ctx = Context::new(env, cwd);
         ctx.kamal_version = crate::KAMAL_VERSION.to_string();
         ErbSession { renderer: Renderer::new(ctx, mode) }
+    }
+
+    /// A session for ERB that is not the user's own (a fuzzer's input): commands (backticks,
+    /// `%x()`, `system`, `sleep`) are refused, a system Ruby is never run whatever `WHARF_RUBY`
+    /// says, evaluation stops after [`SANDBOX_MAX_STEPS`] steps, and what the template prints
+    /// (`puts`, `warn`) is discarded. ENV is the session's own map, as always (the process's
+    /// environment is never changed); files can still be read (`File.read`, `Dotenv.load`), none
+    /// written. Anything refused ends the rendering with an error.
+    pub fn sandboxed(env: HashMap<String, String>, cwd: PathBuf) -> ErbSession {
+        let mut ctx = Context::new(env, cwd);
+        ctx.kamal_version = crate::KAMAL_VERSION.to_string();
+        ctx.allow_commands = false;
+        ctx.max_steps = SANDBOX_MAX_STEPS;
+        ctx.inherit_stdio = false;
+        ctx.out = Box::new(std::io::sink());
+        ctx.err = Box::new(std::io::sink());
+        ErbSession { renderer: Renderer::new(ctx, RubyMode::Never) }
     }
 
     /// Renders a config file's text (`ERB.new(text, trim_mode: "-").result`); `file` is the

@@ -50,6 +50,10 @@ pub struct LoadOptions {
     /// destination) is loaded again, as Kamal renders deploy.yml once per run: commands in the
     /// ERB run once. Off by default (library callers load with different environments).
     pub cache_renders: bool,
+    /// Render the ERB in a sandbox ([`ErbSession::sandboxed`]: no commands, no system Ruby, a
+    /// small step budget, output discarded), for text that is not the user's own deploy.yml
+    /// (the fuzzer's input). Off by default: deploy.yml's ERB runs as in Kamal.
+    pub sandbox_erb: bool,
 }
 
 impl Default for LoadOptions {
@@ -64,6 +68,7 @@ impl Default for LoadOptions {
             probe_docker_arch: false,
             cwd: None,
             cache_renders: false,
+            sandbox_erb: false,
         }
     }
 }
@@ -74,6 +79,7 @@ impl std::fmt::Debug for LoadOptions {
             .field("config_file", &self.config_file)
             .field("destination", &self.destination)
             .field("version", &self.version)
+            .field("sandbox_erb", &self.sandbox_erb)
             .finish()
     }
 }
@@ -128,7 +134,12 @@ fn load_file_in(session: &mut ErbSession, file: &Path, cache: bool) -> Result<Va
             text
         }
     };
-    let value = crate::yaml::load_str(&rendered, None)?;
+    parse_rendered(&rendered)
+}
+
+/// A rendered config file as YAML; the root must be a hash (Kamal calls `symbolize_keys` on it).
+fn parse_rendered(rendered: &str) -> Result<Value, ConfigError> {
+    let value = crate::yaml::load_str(rendered, None)?;
     match value {
         Value::Mapping(_) => Ok(value),
         other => Err(ConfigError::new(
@@ -153,27 +164,47 @@ pub fn load_raw_config(options: &LoadOptions) -> Result<Value, ConfigError> {
 
 /// [`load_raw_config`], and ENV as the templates left it.
 pub fn load_raw_config_with_env(options: &LoadOptions) -> Result<(Value, HashMap<String, String>), ConfigError> {
-    let mut env = options.env.clone();
-    match &options.destination {
-        Some(d) => {
-            env.insert("KAMAL_DESTINATION".into(), d.clone());
-        }
-        None => {
-            env.remove("KAMAL_DESTINATION");
-        }
-    }
     let mut files = vec![options.config_file.clone()];
     if let Some(d) = &options.destination {
         files.push(destination_config_file(&options.config_file, d));
     }
-    let cwd = options.cwd.clone().or_else(|| std::env::current_dir().ok()).unwrap_or_else(|| PathBuf::from("."));
-    let mut session = ErbSession::new(env, cwd);
+    let mut session = session_for(options);
     let mut config = Value::Mapping(Mapping::new());
     for file in files {
         let loaded = load_file_in(&mut session, &file, options.cache_renders)?;
         config = deep_merge(&config, &symbolize(loaded));
     }
     Ok((config, session.env().clone()))
+}
+
+/// [`load_raw_config_with_env`] for a deploy.yml given as text: rendered (ERB), loaded (YAML)
+/// and symbolized as the file would be; `file` names it in errors. No file is read for it and
+/// no destination file is merged (`KAMAL_DESTINATION` is still set from `options.destination`).
+pub fn load_raw_config_str(
+    text: &str,
+    file: &str,
+    options: &LoadOptions,
+) -> Result<(Value, HashMap<String, String>), ConfigError> {
+    let mut session = session_for(options);
+    let rendered = session.render(text, file)?;
+    let config = symbolize(parse_rendered(&rendered)?);
+    Ok((config, session.env().clone()))
+}
+
+/// The ERB session of one load: `options.env` with `KAMAL_DESTINATION` set to the destination
+/// (or removed), in `options.cwd` (else the process's), sandboxed when asked.
+fn session_for(options: &LoadOptions) -> ErbSession {
+    let mut env = options.env.clone();
+    match &options.destination {
+        Some(d) => env.insert("KAMAL_DESTINATION".into(), d.clone()),
+        None => env.remove("KAMAL_DESTINATION"),
+    };
+    let cwd = options.cwd.clone().or_else(|| std::env::current_dir().ok()).unwrap_or_else(|| PathBuf::from("."));
+    if options.sandbox_erb {
+        ErbSession::sandboxed(env, cwd)
+    } else {
+        ErbSession::new(env, cwd)
+    }
 }
 
 /// What changed between two environments: `(name, new value or None when removed)`, sorted.
@@ -209,10 +240,29 @@ impl Configuration {
     /// Loads, validates and resolves the configuration (`Kamal::Configuration.create_from`).
     pub fn load(options: LoadOptions) -> Result<Configuration, ConfigError> {
         let (raw, env) = load_raw_config_with_env(&options)?;
+        let exists = |path: &str| Path::new(path).exists();
+        Configuration::from_rendered(raw, env, options, Some(&exists))
+    }
+
+    /// [`Configuration::load`] for a deploy.yml given as text ([`load_raw_config_str`]; `file`
+    /// names it in errors). The `.kamal/hooks/*traefik*` check is skipped, as in
+    /// [`Configuration::new`]. With [`LoadOptions::sandbox_erb`], nothing in the text can run a
+    /// command.
+    pub fn load_str(text: &str, file: &str, options: LoadOptions) -> Result<Configuration, ConfigError> {
+        let (raw, env) = load_raw_config_str(text, file, &options)?;
+        Configuration::from_rendered(raw, env, options, None)
+    }
+
+    /// Validates and resolves a loaded config; `env` is ENV as its ERB left it.
+    fn from_rendered(
+        raw: Value,
+        env: HashMap<String, String>,
+        options: LoadOptions,
+        hook_exists: Option<&dyn Fn(&str) -> bool>,
+    ) -> Result<Configuration, ConfigError> {
         let changes = env_changes(&options.env, &env);
         let options = LoadOptions { env, ..options };
-        let exists = |path: &str| Path::new(path).exists();
-        let mut config = Configuration::build(raw, &options, Some(&exists))?;
+        let mut config = Configuration::build(raw, &options, hook_exists)?;
         config.env_changes = changes;
         Ok(config)
     }

@@ -104,6 +104,44 @@ fn erb_beyond_the_evaluator_names_file_line_and_construct() {
 }
 
 #[test]
+fn load_str_renders_validates_and_sandboxes() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let options = |sandbox_erb| LoadOptions {
+        env: [("WHARF_RUBY".to_string(), "always".to_string()), ("PATH".to_string(), "/usr/bin:/bin".to_string())]
+            .into_iter()
+            .collect(),
+        cwd: Some(dir.path().to_path_buf()),
+        docker_arch: Some("amd64".into()),
+        sandbox_erb,
+        ..Default::default()
+    };
+    // the text is loaded as the file would be
+    let text = format!("{BASE}servers: [ 1.1.1.1 ]\nlabels:\n  x: <%= 1 + 2 %>\n");
+    let c = Configuration::load_str(&text, "config/deploy.yml", options(true)).unwrap();
+    assert_eq!(c.all_hosts(), ["1.1.1.1"]);
+    // sandboxed: no command runs (backticks, system, sleep), no system Ruby despite WHARF_RUBY=always
+    for erb in [
+        format!("<%= `touch {}` %>", marker.display()),
+        format!("<%= system(\"touch {}\") %>", marker.display()),
+        "<%= sleep 60 %>".to_string(),
+        "<%= \"abc\".unpack1(\"a*\") %>".to_string(),
+        "<% loop do end %>".to_string(),
+    ] {
+        let text = format!("{BASE}servers: [ 1.1.1.1 ]\nlabels:\n  x: {erb}\n");
+        let e = Configuration::load_str(&text, "config/deploy.yml", options(true)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Erb, "{erb}: {e}");
+        assert!(e.to_string().contains("WHARF_RUBY=never keeps Wharf"), "{erb}: {e}");
+    }
+    assert!(!marker.exists());
+    // ENV written by the template stays in the configuration's changes, not the process
+    let text = format!("{BASE}servers: [ 1.1.1.1 ]\n<% ENV[\"WHARF_FUZZ_SET\"] = \"1\" %>\n");
+    let c = Configuration::load_str(&text, "config/deploy.yml", options(true)).unwrap();
+    assert_eq!(c.erb_env_changes(), [("WHARF_FUZZ_SET".to_string(), Some("1".to_string()))]);
+    assert!(std::env::var_os("WHARF_FUZZ_SET").is_none());
+}
+
+#[test]
 fn destination_merge() {
     let c = load_fixture("deploy_for_dest.yml", Some("world")).unwrap();
     assert_eq!(c.all_hosts()[0], "1.1.1.1");

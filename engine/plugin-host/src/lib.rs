@@ -47,7 +47,7 @@ mod plugin;
 mod state;
 
 pub use error::PluginError;
-pub use grant::{Grant, Limits};
+pub use grant::{host_matches, Grant, Limits};
 pub use cache::default_cache_key_file;
 pub use host::{default_cache_dir, Allocator, HostConfig, PluginHost};
 pub use manifest::{Capabilities, Manifest, ProgramRule, World, ANY_ARGUMENTS, SUPPORTED_APIS};

@@ -25,9 +25,19 @@ fn parse_file(it: &mut Interp, name: &str, overwrite: bool, ignore: bool) -> R<O
     };
     let env = it.ctx.env.clone();
     let cwd = it.ctx.cwd.clone();
+    let allow_commands = it.ctx.allow_commands;
+    // with commands off, a `$(command)` in the file stops the template as a backtick would
+    let mut refused: Option<String> = None;
     let parsed = wharf_secrets::dotenv::Parser::new(&env).overwrite(overwrite).parse(&text, |req| {
+        if !allow_commands {
+            refused = Some(req.command.to_string());
+            return Err(wharf_secrets::dotenv::CommandError::Inline("commands are off".into()));
+        }
         Ok(wharf_secrets::shell::run_shell(req.expanded, Some(&cwd), &env)?)
     });
+    if let Some(command) = refused {
+        return it.unsupported(format!("running `{command}` from {path} (commands are off)"));
+    }
     match parsed {
         Ok(map) => Ok(Some(map.into_vec())),
         Err(e) => it.raise("Dotenv::FormatError", &e.to_string()),
