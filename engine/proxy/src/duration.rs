@@ -15,31 +15,53 @@ pub fn parse(input: &str) -> Result<Duration, String> {
         return Err(invalid());
     }
     let s = s.strip_prefix('+').unwrap_or(s);
-    let mut total = 0f64;
+    // Go's time.ParseDuration: whole numbers in integer arithmetic, the fraction scaled, and
+    // anything past the largest int64 of nanoseconds (about 2,562,047h) invalid.
+    const MAX: u64 = i64::MAX as u64;
+    let mut total: u64 = 0;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("time: missing unit in duration \"{input}\""))?;
-        if num_len == 0 {
+        let int_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let (int_digits, after) = rest.split_at(int_len);
+        let (frac_digits, after) = match after.strip_prefix('.') {
+            Some(f) => f.split_at(f.find(|c: char| !c.is_ascii_digit()).unwrap_or(f.len())),
+            None => ("", after),
+        };
+        if int_digits.is_empty() && frac_digits.is_empty() {
             return Err(invalid());
         }
-        let value: f64 = rest[..num_len].parse().map_err(|_| invalid())?;
-        rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let nanos_per_unit = match &rest[..unit_len] {
-            "ns" => 1e0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
+        let unit_len = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+        let nanos_per_unit: u64 = match &after[..unit_len] {
+            "" => return Err(format!("time: missing unit in duration \"{input}\"")),
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
             unit => return Err(format!("time: unknown unit \"{unit}\" in duration \"{input}\"")),
         };
-        total += value * nanos_per_unit;
-        rest = &rest[unit_len..];
+        let whole: u64 = if int_digits.is_empty() { 0 } else { int_digits.parse().map_err(|_| invalid())? };
+        let mut value = whole.checked_mul(nanos_per_unit).filter(|v| *v <= MAX).ok_or_else(invalid)?;
+        if !frac_digits.is_empty() {
+            // As Go: at most the digits that fit, as a fraction of the unit.
+            let (mut f, mut scale) = (0u64, 1f64);
+            for d in frac_digits.bytes() {
+                if f > (MAX - 9) / 10 {
+                    break;
+                }
+                f = f * 10 + u64::from(d - b'0');
+                scale *= 10.0;
+            }
+            value = value.checked_add((f as f64 * (nanos_per_unit as f64 / scale)) as u64).ok_or_else(invalid)?;
+            if value > MAX {
+                return Err(invalid());
+            }
+        }
+        total = total.checked_add(value).filter(|t| *t <= MAX).ok_or_else(invalid)?;
+        rest = &after[unit_len..];
     }
-    Ok(Duration::from_nanos(total.round() as u64))
+    Ok(Duration::from_nanos(total))
 }
 
 /// Formats a duration the way Go prints one (`30s`, `1m0s`, `500ms`).
@@ -108,6 +130,17 @@ mod tests {
         assert_eq!(parse("3x").unwrap_err(), "time: unknown unit \"x\" in duration \"3x\"");
         assert!(parse("").is_err());
         assert!(parse("-1s").is_err());
+        assert!(parse(".s").is_err());
+        assert_eq!(parse("1.s").unwrap(), Duration::from_secs(1));
+        assert_eq!(parse(".5s").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse("1h2m3.5s").unwrap(), Duration::from_millis(3_723_500));
+        // Go's limit: the largest int64 of nanoseconds.
+        assert_eq!(parse("2562047h").unwrap(), Duration::from_secs(2_562_047 * 3600));
+        assert_eq!(parse("9223372036854775807ns").unwrap(), Duration::from_nanos(i64::MAX as u64));
+        assert_eq!(parse("3000000h").unwrap_err(), "time: invalid duration \"3000000h\"");
+        assert_eq!(parse("9223372036854775808ns").unwrap_err(), "time: invalid duration \"9223372036854775808ns\"");
+        assert_eq!(parse("2562047h2562047h").unwrap_err(), "time: invalid duration \"2562047h2562047h\"");
+        assert_eq!(parse("99999999999999999999s").unwrap_err(), "time: invalid duration \"99999999999999999999s\"");
     }
 
     #[test]
