@@ -40,7 +40,7 @@ app() {
 }
 mkdir -p "$work/init" && (cd "$work/init" && git init -q && "$wharf" init >/dev/null && git add -A && git -c user.name=b -c user.email=b@example.com commit -qm bench)
 app corpus engine/cli/tests/corpus/real/forem--forem/config/deploy.yml
-app accessories engine/config/tests/fixtures/deploy_with_accessories.yml
+app accessories engine/testkit/fixtures/kamal/deploy_with_accessories.yml
 export DOCKER_HOST=unix:///nonexistent/docker.sock
 
 results="$work/results.tsv"

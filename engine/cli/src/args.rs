@@ -171,7 +171,7 @@ pub enum Command {
     Secrets(SecretsCommand),
     /// Wharf plugins: list, inspect, fetch, verify, push, pack (Wharf)
     #[command(subcommand)]
-    Plugin(crate::plugin_cmd::PluginCommand),
+    Plugin(PluginCommand),
     /// Bootstrap servers with curl and Docker
     #[command(subcommand)]
     Server(ServerCommand),
@@ -511,4 +511,58 @@ pub enum ServerCommand {
     },
     /// Set up Docker to run Kamal apps
     Bootstrap,
+}
+
+/// `wharf plugin ...` (see wharf_deploy::plugins::commands).
+#[derive(Subcommand, Debug)]
+pub enum PluginCommand {
+    /// List the built-in plugins and those configured in deploy.yml
+    List,
+    /// Show a plugin's manifest, capabilities, digest and component interface
+    Inspect {
+        /// A configured plugin's name, a built-in's name, or a source (path, https://, oci://, builtin:)
+        plugin: String,
+        /// The sha256 of an https:// source
+        #[arg(long)]
+        sha256: Option<String>,
+    },
+    /// Resolve every configured plugin, fill the cache and write .kamal/plugins.lock
+    Fetch,
+    /// Check every configured plugin against .kamal/plugins.lock
+    Verify,
+    /// Pack SOURCE if needed and push it to an OCI registry
+    Push {
+        /// A plugin.toml, a directory holding one, or a packed .wasm (or any other source)
+        source: String,
+        /// Where to push: oci://REGISTRY/REPOSITORY:TAG
+        reference: String,
+    },
+    /// Write a self-contained plugin file (the component with its plugin.toml inside)
+    Pack {
+        /// A plugin.toml or a directory holding one
+        manifest: String,
+        /// The file to write (default: NAME.wasm)
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+    },
+}
+
+impl Global {
+    /// The options as the deploy library takes them.
+    pub fn options(&self) -> wharf_deploy::GlobalOptions {
+        wharf_deploy::GlobalOptions {
+            verbose: self.verbose,
+            quiet: self.quiet,
+            version: self.version.clone(),
+            primary: self.primary,
+            hosts: self.hosts.clone(),
+            roles: self.roles.clone(),
+            config_file: self.config_file.clone(),
+            destination: self.destination.clone(),
+            skip_hooks: self.skip_hooks,
+            lock_wait: self.lock_wait,
+            lock_wait_timeout: self.lock_wait_timeout,
+            lock_wait_interval: self.lock_wait_interval,
+        }
+    }
 }

@@ -166,6 +166,7 @@ fn wasm_hooks_in_rust_python_and_javascript_run_in_a_real_deploy() {
       source: plugins/rust-notify
       allow:
         hosts: ["127.0.0.1:{port}"]
+        secrets: [NOTIFY_WEBHOOK_URL]
     check:
       source: plugins/python-check
       allow:

@@ -6,7 +6,7 @@
 //! - `case_*.yml`: validation and resolution edge cases (one `.out` each);
 //! - `dest.yml` + `dest.staging.yml`: ERB with `ENV`, destination merge (`dest.out`,
 //!   `dest.staging.out`);
-//! - `fixture_<name>[.<destination>].out`: Kamal's test fixtures (tests/fixtures).
+//! - `fixture_<name>[.<destination>].out`: Kamal's test fixtures (wharf-testkit's fixtures/kamal).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -55,8 +55,8 @@ fn same_output_as_kamal() {
         let stem = name.trim_end_matches(".out");
         let (file, destination) = if let Some(f) = stem.strip_prefix("fixture_") {
             match f.split_once('.') {
-                Some((base, d)) => (dir().join("fixtures").join(format!("{base}.yml")), Some(d.to_string())),
-                None => (dir().join("fixtures").join(format!("{f}.yml")), None),
+                Some((base, d)) => (wharf_testkit::kamal_fixture_path(&format!("{base}.yml")), Some(d.to_string())),
+                None => (wharf_testkit::kamal_fixture_path(&format!("{f}.yml")), None),
             }
         } else {
             match stem.split_once('.') {
@@ -67,7 +67,7 @@ fn same_output_as_kamal() {
         let mut want = expected(&name);
         if want.starts_with("ERROR") {
             // fixtures and cases are read from different directories under each tool
-            let fixtures = dir().join("fixtures");
+            let fixtures = wharf_testkit::kamal_fixtures();
             want = want.replace("/work/main/engine/config/tests/fixtures", &fixtures.display().to_string());
         }
         let got = wharf_output(&file, destination.as_deref());

@@ -81,7 +81,7 @@ pub fn error(raw: &Value) -> String {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    wharf_testkit::kamal_fixture_path(name)
 }
 
 /// `Kamal::Configuration.create_from(config_file: fixture)`.

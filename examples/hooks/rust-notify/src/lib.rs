@@ -1,6 +1,7 @@
 //! A post-deploy hook: logs which version of which service was deployed, by whom, where.
 //!
-//! When the hook is given a `NOTIFY_WEBHOOK_URL` (put it in `.kamal/secrets`: webhook URLs embed
+//! When the hook is given a `NOTIFY_WEBHOOK_URL` (put it in `.kamal/secrets` and grant it with
+//! `allow: secrets: [NOTIFY_WEBHOOK_URL]`: webhook URLs embed
 //! a token, and post-deploy hooks receive the secrets), it POSTs `{"text": "..."}` there (the
 //! shape Slack, Mattermost and most chat webhooks take) over wasi:http. The user grants the
 //! webhook's host in deploy.yml; the host masks the URL in every log line.

@@ -53,7 +53,7 @@ impl Hooks {
         }
         if !quiet {
             for line in output.lines() {
-                println!("  {line}");
+                crate::output::line(&format!("  {line}"));
             }
         }
         Ok(())

@@ -12,7 +12,6 @@
 //! servers' `docker pull`; Wharf checks the registry answers here before opening the tunnels
 //! and says why when it does not.
 
-use crate::args::{RegistryCommand, RegistryFlags};
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
 use crate::{local, output};
@@ -20,7 +19,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wharf_commands::registry::Registry;
-use wharf_ssh::RemoteForward;
+use crate::execution::Tunnel;
 
 /// How long the tunnels may take to open (Kamal's `ready.wait(30)`).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -72,81 +71,6 @@ pub fn remove(c: &Commander) -> Result<()> {
     let out = local::run_text(&remove.to_string(), &remove.to_redacted_string(), &c.dir, &[], c.global.verbose)?;
     if !out.success && c.global.verbose {
         output::debug("local", out.stderr.trim());
-    }
-    Ok(())
-}
-
-/// Kamal's `kamal registry setup|remove|login|logout`, local registry included. (Dispatched from
-/// main.rs's `Command::Registry` arm.)
-#[allow(dead_code)]
-pub async fn run(c: &Commander, cmd: RegistryCommand) -> Result<()> {
-    let local = Registry::new(&c.config).local();
-    match cmd {
-        RegistryCommand::Setup(f) => setup_command(c, &f).await,
-        RegistryCommand::Remove(f) => remove_command(c, &f).await,
-        RegistryCommand::Login(_) if local => Err(CliError::runtime(
-            "Cannot use login command with a local registry. Use `kamal registry setup` instead.",
-        )),
-        RegistryCommand::Logout(_) if local => Err(CliError::runtime(
-            "Cannot use logout command with a local registry. Use `kamal registry remove` instead.",
-        )),
-        RegistryCommand::Login(f) => setup_command(c, &f).await,
-        RegistryCommand::Logout(f) => remove_command(c, &f).await,
-    }
-}
-
-async fn setup_command(c: &Commander, f: &RegistryFlags) -> Result<()> {
-    let registry = Registry::new(&c.config);
-    if !f.skip_local && !local::succeeds("docker --version", &c.dir) {
-        return Err(CliError::new("Kamal::Cli::DependencyError", "Docker is not installed locally"));
-    }
-    if registry.local() {
-        if !f.skip_local {
-            setup(c).await?;
-        }
-        return Ok(());
-    }
-    if let Some(login) = registry.login_password_stdin(None)? {
-        if !f.skip_local {
-            if c.plan {
-                output::say(&format!("Would run locally: {}", login.to_redacted_string()));
-            } else {
-                local::exec(&login, &c.dir, &[], c.global.verbose)?;
-            }
-        }
-        if !f.skip_remote {
-            c.on(&c.hosts(), |h| {
-                let login = login.clone();
-                async move { c.exec(&h, &login).await.map(|_| ()) }
-            })
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-async fn remove_command(c: &Commander, f: &RegistryFlags) -> Result<()> {
-    let registry = Registry::new(&c.config);
-    if registry.local() {
-        if !f.skip_local {
-            remove(c)?;
-        }
-        return Ok(());
-    }
-    let logout = registry.logout(None);
-    if !f.skip_local {
-        if c.plan {
-            output::say(&format!("Would run locally: {logout}"));
-        } else {
-            local::exec(&logout, &c.dir, &[], c.global.verbose)?;
-        }
-    }
-    if !f.skip_remote {
-        c.on(&c.hosts(), |h| {
-            let logout = logout.clone();
-            async move { c.exec(&h, &logout).await.map(|_| ()) }
-        })
-        .await?;
     }
     Ok(())
 }
@@ -203,7 +127,7 @@ fn unreachable_message(port: u16) -> String {
 /// SSH reverse tunnels from `127.0.0.1:PORT` on some hosts to the local registry; closed by
 /// [`Tunnels::close`] (or, less tidily, when dropped).
 pub struct Tunnels {
-    forwards: Vec<RemoteForward>,
+    forwards: Vec<Box<dyn Tunnel>>,
 }
 
 impl Tunnels {
@@ -237,7 +161,7 @@ pub async fn forward(c: &Commander, hosts: &[String]) -> Result<Tunnels> {
     }
     output::say(&format!("Setting up local registry port forwarding to {}...", hosts.join(", ")));
     let opening = hosts.iter().map(|h| async move {
-        let opened = tokio::time::timeout(FORWARD_TIMEOUT, c.pool.forward_remote_port(h, port, local_addr(port))).await;
+        let opened = tokio::time::timeout(FORWARD_TIMEOUT, c.forward_remote_port(h, port, local_addr(port))).await;
         let result = match opened {
             Ok(Ok(f)) => Ok(f),
             Ok(Err(e)) => Err(format!("{e}")),

@@ -9,55 +9,22 @@
 //! - `push SOURCE oci://REF`: packs SOURCE if needed and pushes it as a wasm OCI artifact.
 //! - `pack plugin.toml -o out.wasm`: writes a self-contained plugin file.
 //!
-//! `inspect`, `pack` and `push` of a path or URL work outside a project.
+//! `inspect`, `pack` and `push` of a path or URL work outside a project. The CLI parses the
+//! arguments and calls the function of each subcommand.
 
 use std::path::Path;
 
-use clap::Subcommand;
 use wharf_plugin_store::{LockFile, PluginSpec, Resolved, Source, Store};
 
-use crate::args::Global;
+use crate::options::GlobalOptions as Global;
 use crate::error::{CliError, Result};
-
-#[derive(Subcommand, Debug)]
-pub enum PluginCommand {
-    /// List the built-in plugins and those configured in deploy.yml
-    List,
-    /// Show a plugin's manifest, capabilities, digest and component interface
-    Inspect {
-        /// A configured plugin's name, a built-in's name, or a source (path, https://, oci://, builtin:)
-        plugin: String,
-        /// The sha256 of an https:// source
-        #[arg(long)]
-        sha256: Option<String>,
-    },
-    /// Resolve every configured plugin, fill the cache and write .kamal/plugins.lock
-    Fetch,
-    /// Check every configured plugin against .kamal/plugins.lock
-    Verify,
-    /// Pack SOURCE if needed and push it to an OCI registry
-    Push {
-        /// A plugin.toml, a directory holding one, or a packed .wasm (or any other source)
-        source: String,
-        /// Where to push: oci://REGISTRY/REPOSITORY:TAG
-        reference: String,
-    },
-    /// Write a self-contained plugin file (the component with its plugin.toml inside)
-    Pack {
-        /// A plugin.toml or a directory holding one
-        manifest: String,
-        /// The file to write (default: NAME.wasm)
-        #[arg(short = 'o', long)]
-        output: Option<String>,
-    },
-}
 
 fn err(e: impl std::fmt::Display) -> CliError {
     CliError::runtime(e.to_string())
 }
 
 fn store(dir: &Path) -> Store {
-    Store::new(dir).with_builtins(crate::plugins::builtins())
+    Store::new(dir).with_builtins(super::builtins())
 }
 
 /// The plugins configured in deploy.yml (`x-wharf.plugins`); `None` outside a project. Reads
@@ -83,18 +50,7 @@ fn short(sha: &str) -> String {
     format!("sha256:{}", &sha[..sha.len().min(12)])
 }
 
-pub async fn run(global: &Global, dir: &Path, command: PluginCommand) -> Result<()> {
-    match command {
-        PluginCommand::List => list(global, dir).await,
-        PluginCommand::Inspect { plugin, sha256 } => inspect(global, dir, &plugin, sha256).await,
-        PluginCommand::Fetch => fetch(global, dir).await,
-        PluginCommand::Verify => verify(global, dir).await,
-        PluginCommand::Push { source, reference } => push(dir, &source, &reference).await,
-        PluginCommand::Pack { manifest, output } => pack(dir, &manifest, output.as_deref()).await,
-    }
-}
-
-async fn list(global: &Global, dir: &Path) -> Result<()> {
+pub async fn list(global: &Global, dir: &Path) -> Result<()> {
     let store = store(dir);
     let mut rows = vec![["NAME", "WORLD", "VERSION", "API", "SOURCE", "DIGEST"].map(String::from).to_vec()];
     let row = |name: &str, r: &Resolved, source: &str| {
@@ -190,7 +146,7 @@ async fn resolve_arg(
     store.open(arg, sha256.as_deref()).await.map_err(err)
 }
 
-async fn inspect(global: &Global, dir: &Path, arg: &str, sha256: Option<String>) -> Result<()> {
+pub async fn inspect(global: &Global, dir: &Path, arg: &str, sha256: Option<String>) -> Result<()> {
     let store = store(dir);
     let r = resolve_arg(global, dir, &store, arg, sha256).await?;
     let m = &r.manifest;
@@ -243,7 +199,7 @@ fn require_project(global: &Global, dir: &Path) -> Result<Vec<PluginSpec>> {
     })
 }
 
-async fn fetch(global: &Global, dir: &Path) -> Result<()> {
+pub async fn fetch(global: &Global, dir: &Path) -> Result<()> {
     let specs = require_project(global, dir)?;
     let store = store(dir);
     let (resolved, lock) = store.fetch(&specs).await.map_err(err)?;
@@ -257,7 +213,7 @@ async fn fetch(global: &Global, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn verify(global: &Global, dir: &Path) -> Result<()> {
+pub async fn verify(global: &Global, dir: &Path) -> Result<()> {
     let specs = require_project(global, dir)?;
     let store = store(dir);
     let lock = store.read_lock().map_err(err)?.ok_or_else(|| {
@@ -282,7 +238,7 @@ async fn verify(global: &Global, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn push(dir: &Path, source: &str, reference: &str) -> Result<()> {
+pub async fn push(dir: &Path, source: &str, reference: &str) -> Result<()> {
     let target = match Source::parse(reference, dir) {
         Ok(Source::Oci(r)) => r,
         _ => return Err(CliError::argument(format!("{reference}: expected oci://REGISTRY/REPOSITORY:TAG"))),
@@ -296,7 +252,7 @@ async fn push(dir: &Path, source: &str, reference: &str) -> Result<()> {
     Ok(())
 }
 
-async fn pack(dir: &Path, manifest: &str, output: Option<&str>) -> Result<()> {
+pub async fn pack(dir: &Path, manifest: &str, output: Option<&str>) -> Result<()> {
     let store = store(dir);
     match Source::parse(manifest, dir) {
         Ok(Source::Path(_)) => {}

@@ -19,6 +19,9 @@ use wharf_plugin_host::{
 };
 use wharf_plugin_store::{BuiltinPlugin, PluginSpec, Store};
 
+pub mod commands;
+pub mod secret_adapters;
+
 use crate::error::{CliError, Result};
 use crate::hooks::HookError;
 
@@ -265,7 +268,7 @@ impl Plugins {
     }
 }
 
-/// Kamal's adapters (built-in plugins, [`crate::secret_adapters::PluginAdapters`]) plus the
+/// Kamal's adapters (built-in plugins, [`secret_adapters::PluginAdapters`]) plus the
 /// secrets-adapter plugins configured under `x-wharf.plugins`, by name, for
 /// `$(kamal secrets fetch -a NAME ...)` and `wharf secrets fetch -a NAME`.
 pub struct ConfiguredAdapters {
@@ -287,7 +290,7 @@ impl wharf_secrets::cli::AdapterFetcher for ConfiguredAdapters {
         account: Option<&str>,
         from: Option<&str>,
     ) -> std::result::Result<wharf_secrets::SecretMap, String> {
-        crate::secret_adapters::PluginAdapters.fetch(adapter, names, account, from)
+        secret_adapters::PluginAdapters.fetch(adapter, names, account, from)
     }
 
     fn has_custom(&self, name: &str) -> bool {
@@ -304,7 +307,7 @@ impl wharf_secrets::cli::AdapterFetcher for ConfiguredAdapters {
         let plugin = self.plugins.load(name, World::SecretsAdapter).map_err(|e| e.message)?;
         let grant = self.plugins.grant(name);
         // Every value fetched so far in this process, by any adapter, is masked in its output.
-        let fetched = crate::secret_adapters::fetched_values();
+        let fetched = secret_adapters::fetched_values();
         let mask = fetched.lock().unwrap().clone();
         let opts = CallOptions::new().secrets(mask).log(terminal_sink(self.plugins.verbosity));
         let pairs = block_on(plugin.fetch_secrets(account, from, names, &grant, &opts)).map_err(|e| e.to_string())?;

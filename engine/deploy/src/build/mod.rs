@@ -17,18 +17,20 @@
 //!   builder logs in to the registry (Kamal's remote builders do not log in locally). Other
 //!   schemes (`tcp://`) run the local docker CLI with `DOCKER_HOST` set to the remote.
 //!
-//! Local registry (`registry.server: localhost:PORT`, see [`crate::local_registry`]): the
+//! Local registry (`registry.server: localhost:PORT`, see [`local_registry`]): the
 //! registry container is started before the build, nothing logs in, a remote builder gets a
 //! tunnel to it while it builds and pushes, and the app hosts get one while they pull.
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
-use crate::{local, local_registry, output};
+pub mod local_registry;
+
+use crate::{local, output};
 use std::path::{Path, PathBuf};
 use wharf_commands::builder::GitClone;
 use wharf_commands::registry::Registry;
 use wharf_commands::{cmd, Builder, Cmd};
-use wharf_ssh::{shell_quote, ExecOptions, Line};
+use wharf_ssh::{shell_quote, Line};
 
 fn registry_login_locally(c: &Commander, env: &[(String, String)]) -> Result<()> {
     if let Some(login) = Registry::new(&c.config).login_password_stdin(None)? {
@@ -160,19 +162,9 @@ fn tags(c: &Commander) -> [String; 2] {
     [c.config.absolute_image(), c.config.latest_image()]
 }
 
-/// Runs `f` inside the runtime from synchronous code (`build push` is called synchronously).
-fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => tokio::task::block_in_place(|| handle.block_on(f)),
-        Err(_) => {
-            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime").block_on(f)
-        }
-    }
-}
-
 /// `build push`.
-pub fn push(c: &Commander, no_cache: bool) -> Result<()> {
-    block_on(push_async(c, no_cache))
+pub async fn push(c: &Commander, no_cache: bool) -> Result<()> {
+    push_async(c, no_cache).await
 }
 
 async fn push_async(c: &Commander, no_cache: bool) -> Result<()> {
@@ -371,13 +363,7 @@ async fn remote_ssh_push(c: &Commander, remote: &RemoteBuilder, build_dir: &Path
         }
     };
     let out = c
-        .pool
-        .exec_with(
-            host,
-            &format!("sh -c {}", shell_quote(&script)),
-            ExecOptions { stdin: Some(tarball), ..Default::default() },
-            Some(&mut show),
-        )
+        .exec_script(host, &format!("sh -c {}", shell_quote(&script)), &shown, Some(&tarball), Some(&mut show))
         .await?;
     if !out.success() {
         let stderr = out.stderr_str();
@@ -408,8 +394,7 @@ async fn mirror_hosts(c: &Commander, hosts: &[String]) -> Result<Vec<String>> {
         .on(hosts, |h| {
             let first_mirror = first_mirror.clone();
             async move {
-                c.echo(&h, &first_mirror.to_redacted_string());
-                let out = c.pool.exec(&h, &first_mirror.to_string()).await?;
+                let out = c.query(&h, &first_mirror).await?;
                 let mirror = out.stdout_str().trim().to_string();
                 if out.success() {
                     return Ok((!mirror.is_empty()).then_some(mirror));

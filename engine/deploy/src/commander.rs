@@ -1,36 +1,38 @@
 //! The execution context every command runs in (Kamal's `KAMAL` commander): the loaded
-//! configuration, the SSH pool, which hosts and roles are selected (`-h`, `-r`, `-p`), the deploy
-//! lock, hooks, the audit log, and `--plan` (print what would change instead of changing it).
+//! configuration, the [`Executor`] every remote command goes through, which hosts and roles are
+//! selected (`-h`, `-r`, `-p`), the deploy lock, hooks, and the audit log.
 //!
-//! Commands from `wharf-commands` are run here: `exec` for changes (printed, not run, under
-//! `--plan`), `capture` for read-only queries (always run, so a plan sees the servers' real state).
-//! A plan for a server that cannot be reached (a new project whose servers do not exist yet)
-//! says so and goes on as for a new server: its queries answer nothing.
+//! Commands from `wharf-commands` are run here: `exec` for changes, `capture` for read-only
+//! queries. Under `--plan` the executor is a [`PlanExecutor`] that records changes and still
+//! runs queries, so a plan sees the servers' real state.
 
-use crate::args::Global;
 use crate::error::{CliError, Result};
+use crate::execution::{Effect, Executor, Job, LineSink, PlanExecutor, SshExecutor, Tunnel};
 use crate::hooks::{Hooks, HOOKS_WITH_SECRETS};
+use crate::options::GlobalOptions;
 use crate::output;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 use wharf_commands::tags::{Details, Stamp};
 use wharf_commands::{Auditor, Cmd};
 use wharf_config::{Configuration, Role};
-use wharf_ssh::{Output, Pool, Redactor, SshOptions};
+use wharf_ssh::{Output, Redactor, SshError, SshOptions};
 
 pub struct Commander {
     pub config: Configuration,
-    pub pool: Pool,
-    pub global: Global,
+    executor: Box<dyn Executor>,
+    pub global: GlobalOptions,
     pub dir: PathBuf,
     pub hooks: Hooks,
     /// The WASM plugins of `x-wharf` (hooks, builder).
     pub plugins: crate::plugins::Plugins,
     pub performer: String,
     pub user_name: String,
+    /// The time audit lines and hooks record (seconds since the epoch); `None`: now. Tests fix it.
+    pub clock: Option<i64>,
     pub plan: bool,
     pub command: String,
     pub subcommand: Option<String>,
@@ -39,10 +41,6 @@ pub struct Commander {
     specific_hosts: Option<Vec<String>>,
     specific_roles: Option<Vec<String>>,
     redactor: Redactor,
-    /// Commands printed under `--plan`, per host, in order.
-    planned: Mutex<Vec<(String, String)>>,
-    /// Under `--plan`: hosts that could not be reached, planned as new servers.
-    unreachable: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 /// `File.fnmatch` with only `*` as a wildcard, as Kamal's `filter_specific_items`.
@@ -71,17 +69,33 @@ fn filter_specific(filters: &[String], items: &[String]) -> Vec<String> {
 }
 
 impl Commander {
+    /// A commander that reaches servers over SSH (`plan`: through a [`PlanExecutor`]).
     pub fn new(
         config: Configuration,
-        global: Global,
+        global: GlobalOptions,
         dir: PathBuf,
         secrets: Arc<wharf_secrets::Secrets>,
         command: &str,
         subcommand: Option<&str>,
         plan: bool,
     ) -> Result<Self> {
-        let ssh_options = ssh_options(&config)?;
-        let pool = Pool::new(ssh_options);
+        let ssh: Box<dyn Executor> = Box::new(SshExecutor::new(ssh_options(&config)?));
+        let executor: Box<dyn Executor> = if plan { Box::new(PlanExecutor::new(ssh)) } else { ssh };
+        Self::with_executor(config, global, dir, secrets, command, subcommand, executor)
+    }
+
+    /// A commander whose remote commands go through `executor` (tests use a
+    /// [`FakeExecutor`](crate::execution::FakeExecutor)).
+    pub fn with_executor(
+        config: Configuration,
+        global: GlobalOptions,
+        dir: PathBuf,
+        secrets: Arc<wharf_secrets::Secrets>,
+        command: &str,
+        subcommand: Option<&str>,
+        executor: Box<dyn Executor>,
+    ) -> Result<Self> {
+        let plan = executor.is_plan();
         let hooks = Hooks::new(dir.join(config.hooks_path()), global.skip_hooks);
         let specific_roles = match &global.roles {
             Some(r) => {
@@ -126,12 +140,13 @@ impl Commander {
         );
         Ok(Self {
             config,
-            pool,
+            executor,
             global,
             hooks,
             plugins,
             performer,
             user_name,
+            clock: None,
             plan,
             command: command.to_string(),
             subcommand: subcommand.map(str::to_string),
@@ -141,14 +156,12 @@ impl Commander {
             specific_roles,
             dir,
             redactor: Redactor::default(),
-            planned: Mutex::new(vec![]),
-            unreachable: Mutex::new(Default::default()),
         })
     }
 
     /// Masks every known secret value in everything printed from now on.
     pub fn set_redactor(&mut self, redactor: Redactor) {
-        self.pool.set_redactor(redactor.clone());
+        self.executor.set_redactor(redactor.clone());
         self.redactor = redactor;
     }
 
@@ -238,39 +251,47 @@ impl Commander {
 
     /// Runs a command that changes the server; non-zero exit is an error naming host and command.
     pub async fn exec(&self, host: &str, cmd: &Cmd) -> Result<Output> {
-        if self.plan {
-            self.planned.lock().unwrap().push((host.to_string(), cmd.to_redacted_string()));
-            return Ok(Output { exit_status: 0, exit_signal: None, stdout: vec![], stderr: vec![] });
-        }
-        let out = self.run_logged(host, cmd).await?;
+        let out = self.run_logged(host, cmd, Effect::Change).await?;
         if !out.success() {
             return Err(command_failed(host, &cmd.to_redacted_string(), &out, &self.redactor));
         }
         Ok(out)
     }
 
-    /// Runs `cmd`; with -v shows it, its output and how it finished (as SSHKit does).
-    async fn run_logged(&self, host: &str, cmd: &Cmd) -> Result<Output> {
-        self.echo(host, &cmd.to_redacted_string());
-        let started = Instant::now();
-        if self.plan && self.unreachable.lock().unwrap().contains_key(host) {
-            return Ok(Output { exit_status: 0, exit_signal: None, stdout: vec![], stderr: vec![] });
+    /// Like `exec`, but a non-zero exit is not an error (Kamal's `raise_on_non_zero_exit: false`).
+    pub async fn exec_unchecked(&self, host: &str, cmd: &Cmd) -> Result<Output> {
+        self.run_logged(host, cmd, Effect::Change).await
+    }
+
+    /// A read-only query: always runs (also under `--plan`); stdout, trimmed.
+    pub async fn capture(&self, host: &str, cmd: &Cmd) -> Result<String> {
+        let out = self.run_logged(host, cmd, Effect::Query).await?;
+        if !out.success() {
+            return Err(command_failed(host, &cmd.to_redacted_string(), &out, &self.redactor));
         }
-        let sent = match cmd.stdin() {
-            Some(stdin) => self.pool.exec_with_stdin(host, &cmd.to_string(), stdin).await,
-            None => self.pool.exec(host, &cmd.to_string()).await,
-        };
-        let out = match sent {
-            Err(e) if self.plan && e.is_connection_error() => {
-                // plan on: a server that cannot be reached is planned as a new one
-                let first = self.unreachable.lock().unwrap().insert(host.to_string(), e.to_string()).is_none();
-                if first {
-                    output::say(&format!("{host} cannot be reached ({e}); planning as for a new server"));
-                }
-                return Ok(Output { exit_status: 0, exit_signal: None, stdout: vec![], stderr: vec![] });
-            }
-            other => other?,
-        };
+        Ok(out.stdout_str().trim().to_string())
+    }
+
+    /// A read-only query whose failure means "nothing".
+    pub async fn capture_unchecked(&self, host: &str, cmd: &Cmd) -> Result<String> {
+        let out = self.run_logged(host, cmd, Effect::Query).await?;
+        Ok(out.stdout_str().trim().to_string())
+    }
+
+    /// A read-only query whose whole output (status, stdout, stderr) the caller reads, shown
+    /// with `-v` like any other.
+    pub async fn query(&self, host: &str, cmd: &Cmd) -> Result<Output> {
+        self.run_logged(host, cmd, Effect::Query).await
+    }
+
+    /// Runs `cmd`; with -v shows it, its output and how it finished (as SSHKit does).
+    async fn run_logged(&self, host: &str, cmd: &Cmd, effect: Effect) -> Result<Output> {
+        let shown = cmd.to_redacted_string();
+        self.echo(host, &shown);
+        let started = Instant::now();
+        let command = cmd.to_string();
+        let job = Job { host, command: &command, shown: &shown, stdin: cmd.stdin(), effect };
+        let out = self.executor.run(job, None).await?;
         if self.global.verbose {
             for line in out.stdout_str().lines().chain(out.stderr_str().lines()) {
                 output::debug(host, &self.redactor.redact(line));
@@ -287,27 +308,18 @@ impl Commander {
         Ok(out)
     }
 
-    /// Like `exec`, but a non-zero exit is not an error (Kamal's `raise_on_non_zero_exit: false`).
-    pub async fn exec_unchecked(&self, host: &str, cmd: &Cmd) -> Result<Output> {
-        if self.plan {
-            return self.exec(host, cmd).await;
-        }
-        self.run_logged(host, cmd).await
-    }
-
-    /// A read-only query: always runs (also under `--plan`); stdout, trimmed.
-    pub async fn capture(&self, host: &str, cmd: &Cmd) -> Result<String> {
-        let out = self.run_logged(host, cmd).await?;
-        if !out.success() {
-            return Err(command_failed(host, &cmd.to_redacted_string(), &out, &self.redactor));
-        }
-        Ok(out.stdout_str().trim().to_string())
-    }
-
-    /// A read-only query whose failure means "nothing".
-    pub async fn capture_unchecked(&self, host: &str, cmd: &Cmd) -> Result<String> {
-        let out = self.run_logged(host, cmd).await?;
-        Ok(out.stdout_str().trim().to_string())
+    /// Runs shell text that is not a `Cmd` (a remote build script), with `stdin` and each output
+    /// line passed to `on_line` as it arrives; `shown` is what plans and errors say it is.
+    pub async fn exec_script<'a>(
+        &'a self,
+        host: &'a str,
+        script: &'a str,
+        shown: &'a str,
+        stdin: Option<&'a [u8]>,
+        on_line: Option<LineSink<'a>>,
+    ) -> Result<Output, SshError> {
+        let job = Job { host, command: script, shown, stdin, effect: Effect::Change };
+        self.executor.run(job, on_line).await
     }
 
     /// Runs a read-only query on every host and prints each host's answer (Kamal's
@@ -329,15 +341,29 @@ impl Commander {
     }
 
     pub async fn upload(&self, host: &str, content: &[u8], path: &str, mode: u32) -> Result<()> {
-        if self.plan {
-            self.planned
-                .lock()
-                .unwrap()
-                .push((host.to_string(), format!("upload {path} (mode {mode:o}, {} bytes)", content.len())));
-            return Ok(());
-        }
         self.echo(host, &format!("Uploading {path}"));
-        Ok(self.pool.upload(host, content, path, mode).await?)
+        Ok(self.executor.upload(host, content, path, mode).await?)
+    }
+
+    /// Forwards `127.0.0.1:remote_port` on `host` to `local` here (the local registry's tunnel).
+    pub async fn forward_remote_port(
+        &self,
+        host: &str,
+        remote_port: u16,
+        local: std::net::SocketAddr,
+    ) -> Result<Box<dyn Tunnel>, SshError> {
+        self.executor.forward_remote_port(host, remote_port, local).await
+    }
+
+    /// A step on this machine (a local build, a local login): whether to carry it out. Under
+    /// `--plan` it is recorded in the plan instead.
+    pub fn local_step(&self, description: &str) -> bool {
+        self.executor.local_step(description)
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.executor.close().await;
     }
 
     /// Runs `f` on every host in parallel; every failure is reported (Kamal's `on(hosts)`).
@@ -383,7 +409,7 @@ impl Commander {
 
     pub fn stamp(&self) -> Stamp {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-        Stamp::at(now as i64, self.performer.clone())
+        Stamp::at(self.clock.unwrap_or(now as i64), self.performer.clone())
     }
 
     /// Appends a line to the audit log on `host` (`.kamal/<service>[-<dest>]-audit.log`).
@@ -406,10 +432,10 @@ impl Commander {
         }
         if self.plan {
             if script {
-                self.planned.lock().unwrap().push(("local".into(), format!("hook {hook}")));
+                self.local_step(&format!("hook {hook}"));
             }
             for name in self.plugins.extension().hook_plugins(hook) {
-                self.planned.lock().unwrap().push(("local".into(), format!("hook {hook}: plugin {name}")));
+                self.local_step(&format!("hook {hook}: plugin {name}"));
             }
             return Ok(());
         }
@@ -470,28 +496,10 @@ impl Commander {
         self.holding_lock.store(v, Ordering::SeqCst);
     }
 
-    /// The commands printed under `--plan`, grouped by host in first-seen order.
+    /// Under `--plan`: what was planned, grouped by host in first-seen order.
     pub fn print_plan(&self) {
-        let planned = self.planned.lock().unwrap();
-        let mut hosts: Vec<&str> = vec![];
-        for (h, _) in planned.iter() {
-            if !hosts.contains(&h.as_str()) {
-                hosts.push(h);
-            }
-        }
-        println!("Plan: {} command(s) on {} host(s); nothing was changed.", planned.len(), hosts.len());
-        let unreachable = self.unreachable.lock().unwrap();
-        if !unreachable.is_empty() {
-            let names: Vec<&str> = unreachable.keys().map(String::as_str).collect();
-            println!("Not reached, planned as new servers: {}", names.join(", "));
-        }
-        for h in hosts {
-            println!("\n{h}:");
-            for (host, cmd) in planned.iter() {
-                if host == h {
-                    println!("  {cmd}");
-                }
-            }
+        if let Some(report) = self.executor.report() {
+            output::raw(&report);
         }
     }
 }

@@ -200,15 +200,15 @@ async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>
 /// assets and the custom SSL certificates, so that they are in place on all hosts before any
 /// host boots the new version.
 async fn prepare(c: &Commander, hosts: &[String]) -> Result<()> {
-    let error_pages = crate::error_pages::ErrorPages::load(c)?;
+    let error_pages = super::error_pages::ErrorPages::load(c)?;
     let error_pages = error_pages.as_ref();
     c.on(hosts, |host| async move {
         if let Some(pages) = error_pages {
             pages.upload(c, &host).await?;
         }
         for role in c.roles_on(&host) {
-            crate::assets::run(c, &host, role).await?;
-            crate::ssl_certificates::run(c, &host, role).await?;
+            super::assets::run(c, &host, role).await?;
+            super::ssl_certificates::run(c, &host, role).await?;
         }
         Ok(())
     })

@@ -1,5 +1,11 @@
-//! `app ...`: the app's containers on its hosts (start, stop, details, exec, logs, maintenance,
-//! remove), as Kamal's `Cli::App`.
+//! Kamal's `app` commands (cli/app.rb): the app's containers on its hosts (boot, start, stop,
+//! details, exec, logs, maintenance, stale containers, remove). Booting a version and what it
+//! ships with it (assets, error pages, TLS certificates) live in the submodules.
+
+pub mod assets;
+pub mod boot;
+pub mod error_pages;
+pub mod ssl_certificates;
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
@@ -291,7 +297,7 @@ pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
                             },
                         )
                     };
-                    let out = c.pool.exec(&h, &cmd.to_string()).await?;
+                    let out = c.exec_unchecked(&h, &cmd).await?;
                     if !out.success() {
                         return Err(CliError::new(
                             "SSHKit::Command::Failed",
@@ -357,5 +363,28 @@ pub async fn logs(
     for (h, text) in results {
         output::by_host(&h, &text, c.global.quiet);
     }
+    Ok(())
+}
+
+/// `app stale_containers [--stop]`: containers of this service other than the running version.
+pub async fn stale_containers(c: &Commander, stop: bool) -> Result<()> {
+    let hosts = c.app_hosts();
+    c.on(&hosts, |h| async move {
+        for role in c.roles_on(&h) {
+            let app = App::new(&c.config, Some(role), Some(&h));
+            let versions = c.capture_unchecked(&h, &app.list_versions(&[], &[])).await?;
+            let current = c.capture_unchecked(&h, &app.current_running_version()).await?;
+            for version in versions.lines().filter(|v| !v.is_empty() && *v != current) {
+                if stop {
+                    output::info(&h, &format!("Stopping stale container for role {} with version {version}", role.name()));
+                    c.exec_unchecked(&h, &app.stop(Some(version))).await?;
+                } else {
+                    output::info(&h, &format!("Detected stale container for role {} with version {version} (use `kamal app stale_containers --stop` to stop)", role.name()));
+                }
+            }
+        }
+        Ok(())
+    })
+    .await?;
     Ok(())
 }

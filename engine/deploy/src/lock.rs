@@ -63,7 +63,7 @@ pub async fn acquire(c: &Commander, message: &str) -> Result<()> {
         Err(AcquireError::Held) => {
             output::say_red("Deploy lock already in place!");
             if let Some(s) = status(c).await? {
-                println!("{s}");
+                output::line(&s);
             }
             Err(CliError::lock("Deploy lock found. Run 'kamal lock help' for more information"))
         }
@@ -89,7 +89,7 @@ async fn acquire_with_wait(c: &Commander, message: &str) -> Result<()> {
         if !details_shown {
             let s = status(c).await?.unwrap_or_default();
             output::say("Deploy lock is held by:");
-            println!("{s}");
+            output::line(&s);
             if !s.contains(AUTOMATIC_DEPLOY_LOCK_MESSAGE) {
                 return Err(CliError::lock(
                     "Deploy lock held manually, not waiting. Run 'kamal lock help' for more information",
@@ -143,4 +143,31 @@ where
     };
     crate::signals::LOCK_SECTIONS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     result
+}
+
+/// `lock status`: who holds the lock, or that there is none.
+pub async fn status_command(c: &Commander) -> Result<()> {
+    match status(c).await? {
+        Some(s) => output::line(&s),
+        None => output::line("There is no deploy lock"),
+    }
+    Ok(())
+}
+
+/// `lock acquire -m MESSAGE`.
+pub async fn acquire_command(c: &Commander, message: &str) -> Result<()> {
+    acquire(c, message).await?;
+    output::line("Acquired the deploy lock");
+    Ok(())
+}
+
+/// `lock release`: releases the lock if there is one.
+pub async fn release_command(c: &Commander) -> Result<()> {
+    if status(c).await?.is_none() {
+        output::line("There is no deploy lock");
+        return Ok(());
+    }
+    release(c).await?;
+    output::line("Released the deploy lock");
+    Ok(())
 }

@@ -1,0 +1,293 @@
+//! From a parsed command line to the deploy library: commands that need no project first, then
+//! the project is loaded, a commander opened (over SSH, or planning with `--plan`), the
+//! `pre-connect` hook run, and the command called.
+
+use crate::args::*;
+use std::io::{BufRead, IsTerminal, Write};
+use wharf_deploy::main::DeployOptions;
+use wharf_deploy::{
+    accessory, app, build, init, load, lock, main, output, plugins, proxy, prune, registry, secrets, server, signals,
+    CliError, Commander, Result,
+};
+
+/// Kamal's `KAMAL_COMMAND` for hooks. Its `KAMAL_SUBCOMMAND` is read from the first Thor
+/// invocation, which from the `kamal` binary is always the main command's: Kamal 2.11 never sets
+/// it (checked with a hook that records its environment), so Wharf does not either.
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Setup(_) => "setup",
+        Command::Deploy(_) => "deploy",
+        Command::Redeploy(_) => "redeploy",
+        Command::Rollback { .. } => "rollback",
+        Command::Remove { .. } => "remove",
+        Command::App(_) => "app",
+        Command::Proxy(_) => "proxy",
+        Command::Accessory(_) => "accessory",
+        Command::Build(_) => "build",
+        Command::Lock(_) => "lock",
+        Command::Prune(_) => "prune",
+        Command::Registry(_) => "registry",
+        Command::Server(_) => "server",
+        Command::Details => "details",
+        Command::Audit => "audit",
+        _ => "",
+    }
+}
+
+fn plan_flag(command: &Command) -> bool {
+    match command {
+        Command::Setup(f) | Command::Deploy(f) | Command::Redeploy(f) => f.plan,
+        Command::Rollback { plan, .. } | Command::Remove { plan, .. } => *plan,
+        Command::App(AppCommand::Boot { plan }) => *plan,
+        _ => false,
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    signals::install_exit_outside_lock();
+    let dir = std::env::current_dir()?;
+    let global = cli.global.options();
+    // Commands that need no configuration.
+    match cli.command {
+        Command::Version => {
+            output::line(crate::WHARF_VERSION);
+            return Ok(());
+        }
+        Command::Docs { section } => {
+            let section = section.as_deref().unwrap_or("configuration");
+            let text = wharf_config::validate::doc(section)
+                .ok_or_else(|| CliError::argument(format!("No documentation found for {section}")))?;
+            output::line(&text);
+            return Ok(());
+        }
+        Command::Init { .. } => return init::init(&dir),
+        Command::External(words) => {
+            return Err(CliError::new(
+                "Thor::UndefinedCommandError",
+                format!("Could not find command {:?}.", words.first().cloned().unwrap_or_default()),
+            ));
+        }
+        Command::Secrets(cmd) => return secrets_command(&global, &dir, cmd),
+        Command::Plugin(cmd) => return plugin_command(&global, &dir, cmd).await,
+        Command::Config => {
+            let (config, _) = load::load_config(&global, &dir)?;
+            load::warn_inline_key_data(&config);
+            load::warn_inline_key_data(&config);
+            output::raw(&wharf_config::summary::config_yaml(&config)?);
+            return Ok(());
+        }
+        command => {
+            let plan = plan_flag(&command);
+            let c = load::open(&global, dir, command_name(&command), None, plan)?;
+            if !plan {
+                c.run_hook("pre-connect", &[])?;
+            }
+            let result = dispatch(&c, command).await;
+            c.print_plan();
+            c.close().await;
+            result
+        }
+    }
+}
+
+async fn dispatch(c: &Commander, command: Command) -> Result<()> {
+    let deploy_options = |f: &DeployFlags, redeploy: bool| DeployOptions {
+        skip_push: f.skip_push,
+        no_cache: f.no_cache,
+        boot_accessories: false,
+        redeploy,
+    };
+    match command {
+        Command::Setup(f) => main::setup(c, f.skip_push, f.no_cache).await,
+        Command::Deploy(f) => main::deploy(c, deploy_options(&f, false)).await,
+        Command::Redeploy(f) => main::deploy(c, deploy_options(&f, true)).await,
+        Command::Rollback { version, .. } => main::rollback(c, &version).await,
+        Command::Remove { confirm, .. } => {
+            confirming(confirm.confirmed || c.plan, "This will remove all containers and images. Are you sure?")?;
+            main::remove(c).await
+        }
+        Command::Details => main::details(c).await,
+        Command::Audit => main::audit(c).await,
+        Command::App(cmd) => app_command(c, cmd).await,
+        Command::Proxy(cmd) => proxy_command(c, cmd).await,
+        Command::Accessory(cmd) => accessory_command(c, cmd).await,
+        Command::Build(cmd) => match cmd {
+            BuildCommand::Deliver => build::deliver(c, false).await,
+            BuildCommand::Push { no_cache, .. } => build::push(c, no_cache).await,
+            BuildCommand::Pull => build::pull(c).await,
+            other => Err(CliError::argument(format!("wharf build {other:?} is not implemented yet"))),
+        },
+        Command::Lock(cmd) => match cmd {
+            LockCommand::Status => lock::status_command(c).await,
+            LockCommand::Acquire { message } => lock::acquire_command(c, &message).await,
+            LockCommand::Release => lock::release_command(c).await,
+        },
+        Command::Prune(cmd) => match cmd {
+            PruneCommand::All | PruneCommand::Images => prune::all(c, None).await,
+            PruneCommand::Containers { retain } => prune::all(c, retain.map(|r| r as u64)).await,
+        },
+        Command::Registry(cmd) => {
+            let (action, flags) = match cmd {
+                RegistryCommand::Setup(f) => (registry::RegistryAction::Setup, f),
+                RegistryCommand::Remove(f) => (registry::RegistryAction::Remove, f),
+                RegistryCommand::Login(f) => (registry::RegistryAction::Login, f),
+                RegistryCommand::Logout(f) => (registry::RegistryAction::Logout, f),
+            };
+            let flags = registry::RegistryFlags { skip_local: flags.skip_local, skip_remote: flags.skip_remote };
+            registry::run(c, action, flags).await
+        }
+        Command::Server(cmd) => match cmd {
+            ServerCommand::Exec { cmd, .. } => server::exec(c, &cmd).await,
+            ServerCommand::Bootstrap => server::bootstrap(c).await,
+        },
+        other => Err(CliError::argument(format!("{other:?} is not implemented yet"))),
+    }
+}
+
+async fn app_command(c: &Commander, cmd: AppCommand) -> Result<()> {
+    match cmd {
+        AppCommand::Boot { .. } => {
+            let version = c.config.version();
+            lock::with_lock(c, || app::boot::boot(c, &version)).await
+        }
+        AppCommand::Start => app::start(c).await,
+        AppCommand::Stop => app::stop(c).await,
+        AppCommand::Details => app::details(c).await,
+        AppCommand::Exec { interactive, reuse, env, detach, raw, cmd } => {
+            let env = env
+                .iter()
+                .map(|kv| {
+                    kv.split_once(':')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .ok_or_else(|| CliError::argument(format!("Expected KEY:VALUE for --env, got {kv}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let cmd = if cmd.len() == 1 { wharf_secrets::shell::shellsplit(&cmd[0]).unwrap_or(cmd) } else { cmd };
+            app::exec(c, app::ExecRequest { cmd, interactive, reuse, detach, raw, env }).await
+        }
+        AppCommand::Containers => app::containers(c).await,
+        AppCommand::StaleContainers { stop: true } => lock::with_lock(c, || app::stale_containers(c, true)).await,
+        AppCommand::StaleContainers { stop: false } => app::stale_containers(c, false).await,
+        AppCommand::Images => app::images(c).await,
+        AppCommand::Logs { flags, container_id } => {
+            app::logs(c, flags.lines, flags.since, flags.grep, !flags.skip_timestamps, container_id).await
+        }
+        AppCommand::Remove => app::remove(c).await,
+        AppCommand::Live => app::live_or_maintenance(c, None).await,
+        AppCommand::Maintenance { drain_timeout, message } => {
+            app::live_or_maintenance(c, Some((drain_timeout, message))).await
+        }
+        AppCommand::Version => app::version(c).await,
+        AppCommand::RemoveContainer { version } => app::remove_container(c, &version).await,
+        AppCommand::RemoveContainers => app::remove_containers(c).await,
+        AppCommand::RemoveImages => app::remove_images(c).await,
+        AppCommand::RemoveAppDirectories => app::remove_app_directories(c).await,
+    }
+}
+
+async fn proxy_command(c: &Commander, cmd: ProxyCommand) -> Result<()> {
+    match cmd {
+        ProxyCommand::Boot => proxy::boot(c).await,
+        ProxyCommand::Details => proxy::details(c).await,
+        ProxyCommand::Remove { force } => proxy::remove(c, force).await,
+        ProxyCommand::Start => proxy::start_stop(c, proxy::StartStop::Start).await,
+        ProxyCommand::Stop => proxy::start_stop(c, proxy::StartStop::Stop).await,
+        ProxyCommand::Restart => proxy::start_stop(c, proxy::StartStop::Restart).await,
+        ProxyCommand::Reboot { confirm, rolling } => {
+            confirming(confirm.confirmed, "This will cause a brief outage on each host. Are you sure?")?;
+            proxy::reboot::reboot(c, rolling).await
+        }
+        ProxyCommand::Logs { flags } => {
+            let options = wharf_commands::proxy::ProxyLogsOptions {
+                timestamps: !flags.skip_timestamps,
+                since: flags.since,
+                lines: flags.lines.map(|n| n.to_string()),
+                grep: flags.grep,
+                grep_options: flags.grep_options,
+            };
+            proxy::logs(c, &options).await
+        }
+        ProxyCommand::RemoveContainer => proxy::remove_step(c, proxy::RemoveStep::Container).await,
+        ProxyCommand::RemoveImage => proxy::remove_step(c, proxy::RemoveStep::Image).await,
+        ProxyCommand::RemoveProxyDirectory => proxy::remove_step(c, proxy::RemoveStep::ProxyDirectory).await,
+        other => Err(CliError::argument(format!("wharf proxy {other:?} is not implemented yet"))),
+    }
+}
+
+async fn accessory_command(c: &Commander, cmd: AccessoryCommand) -> Result<()> {
+    use accessory::Step;
+    match cmd {
+        AccessoryCommand::Boot { name } => accessory::boot(c, &name).await,
+        AccessoryCommand::Start { name } => accessory::start(c, &name).await,
+        AccessoryCommand::Stop { name } => accessory::stop(c, &name).await,
+        AccessoryCommand::Restart { name } => {
+            accessory::stop(c, &name).await?;
+            accessory::start(c, &name).await
+        }
+        AccessoryCommand::Reboot { name } => {
+            accessory::remove(c, &name).await?;
+            accessory::boot(c, &name).await
+        }
+        AccessoryCommand::Details { name } => accessory::details(c, &name).await,
+        AccessoryCommand::Exec { name, cmd, reuse, .. } => accessory::exec(c, &name, &cmd, reuse).await,
+        AccessoryCommand::Logs { name, flags } => accessory::logs(c, &name, flags.lines, flags.since, flags.grep).await,
+        AccessoryCommand::Remove { name, confirm } => {
+            confirming(
+                confirm.confirmed,
+                "This will remove all containers, images and data directories for accessories. Are you sure?",
+            )?;
+            accessory::remove(c, &name).await
+        }
+        AccessoryCommand::Upload { name } => accessory::step(c, &name, Step::Upload).await,
+        AccessoryCommand::Directories { name } => accessory::step(c, &name, Step::Directories).await,
+        AccessoryCommand::PullImage { name } => accessory::step(c, &name, Step::PullImage).await,
+        AccessoryCommand::RemoveContainer { name } => accessory::step(c, &name, Step::RemoveContainer).await,
+        AccessoryCommand::RemoveImage { name } => accessory::step(c, &name, Step::RemoveImage).await,
+        AccessoryCommand::RemoveServiceDirectory { name } => {
+            accessory::step(c, &name, Step::RemoveServiceDirectory).await
+        }
+        other => Err(CliError::argument(format!("wharf accessory {other:?} is not implemented yet"))),
+    }
+}
+
+fn secrets_command(global: &wharf_deploy::GlobalOptions, dir: &std::path::Path, cmd: SecretsCommand) -> Result<()> {
+    match cmd {
+        SecretsCommand::Fetch { adapter, account, from, inline, secrets: names } => {
+            let args = wharf_secrets::cli::FetchArgs { adapter, account, from, names, inline };
+            secrets::fetch(global, dir, &args)
+        }
+        SecretsCommand::Extract { name, secrets, .. } => secrets::extract(&name, &secrets),
+        SecretsCommand::Print => secrets::print(global, dir),
+    }
+}
+
+async fn plugin_command(global: &wharf_deploy::GlobalOptions, dir: &std::path::Path, cmd: PluginCommand) -> Result<()> {
+    use plugins::commands;
+    match cmd {
+        PluginCommand::List => commands::list(global, dir).await,
+        PluginCommand::Inspect { plugin, sha256 } => commands::inspect(global, dir, &plugin, sha256).await,
+        PluginCommand::Fetch => commands::fetch(global, dir).await,
+        PluginCommand::Verify => commands::verify(global, dir).await,
+        PluginCommand::Push { source, reference } => commands::push(dir, &source, &reference).await,
+        PluginCommand::Pack { manifest, output } => commands::pack(dir, &manifest, output.as_deref()).await,
+    }
+}
+
+/// Kamal's `yes?` for destructive commands: `-y` confirms; without a terminal it refuses.
+fn confirming(confirmed: bool, question: &str) -> Result<()> {
+    if confirmed {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::argument(format!("{question} (pass -y to confirm without a terminal)")));
+    }
+    print!("{question} [y, N] (N) ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() == "y" {
+        Ok(())
+    } else {
+        Err(CliError::runtime("Aborted"))
+    }
+}

@@ -1,0 +1,204 @@
+//! A scripted executor for fast orchestration tests (Kamal's test/cli stubs SSHKit the same
+//! way): it records every command, upload and tunnel per host, and answers each command from a
+//! script of rules (the first rule whose pattern the command contains wins; no rule: exit 0, no
+//! output). A host can be made unreachable. Nothing leaves the process.
+
+use super::{empty_success, BoxFuture, Executor, Job, LineSink, Tunnel};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use wharf_ssh::{Output, SshError};
+
+/// What a scripted command answers.
+#[derive(Clone, Debug)]
+pub enum Answer {
+    /// Exit 0 with this stdout.
+    Stdout(String),
+    /// This exit status with this stderr.
+    Fails(u32, String),
+}
+
+/// One thing the fake was asked to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    pub host: String,
+    /// The command's shell text (secrets shown masked), `upload PATH` or `forward PORT`.
+    pub command: String,
+}
+
+/// Commands on `host` ("*": any) that contain `pattern` (or equal it, `exact`) answer `answer`,
+/// `times` more times (`None`: always).
+struct Rule {
+    host: String,
+    pattern: String,
+    exact: bool,
+    answer: Answer,
+    times: Option<usize>,
+}
+
+#[derive(Default)]
+struct Script {
+    rules: Vec<Rule>,
+    unreachable: Vec<String>,
+    log: Vec<Recorded>,
+}
+
+/// See the module documentation. Cloning shares the script and the record.
+#[derive(Clone, Default)]
+pub struct FakeExecutor {
+    script: Arc<Mutex<Script>>,
+}
+
+impl FakeExecutor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn script(&self) -> std::sync::MutexGuard<'_, Script> {
+        self.script.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Commands containing `pattern` (on any host) answer `answer`.
+    pub fn answer(&self, pattern: &str, answer: Answer) -> &Self {
+        self.rule("*", pattern, false, answer, None)
+    }
+
+    /// Commands containing `pattern` on `host` answer `answer`.
+    pub fn answer_on(&self, host: &str, pattern: &str, answer: Answer) -> &Self {
+        self.rule(host, pattern, false, answer, None)
+    }
+
+    /// The command `command` exactly, on `host` ("*": any), answers `answer`.
+    pub fn answer_exactly(&self, host: &str, command: &str, answer: Answer) -> &Self {
+        self.rule(host, command, true, answer, None)
+    }
+
+    /// The next `times` commands containing `pattern` (on any host) answer `answer`.
+    pub fn answer_times(&self, pattern: &str, times: usize, answer: Answer) -> &Self {
+        self.rule("*", pattern, false, answer, Some(times))
+    }
+
+    fn rule(&self, host: &str, pattern: &str, exact: bool, answer: Answer, times: Option<usize>) -> &Self {
+        self.script().rules.push(Rule { host: host.into(), pattern: pattern.into(), exact, answer, times });
+        self
+    }
+
+    /// Commands containing `pattern` print `stdout` and succeed.
+    pub fn stdout(&self, pattern: &str, stdout: &str) -> &Self {
+        self.answer(pattern, Answer::Stdout(stdout.to_string()))
+    }
+
+    /// Commands containing `pattern` fail with `status` and `stderr`.
+    pub fn fails(&self, pattern: &str, status: u32, stderr: &str) -> &Self {
+        self.answer(pattern, Answer::Fails(status, stderr.to_string()))
+    }
+
+    /// Every connection to `host` is refused.
+    pub fn unreachable(&self, host: &str) -> &Self {
+        self.script().unreachable.push(host.to_string());
+        self
+    }
+
+    /// Everything recorded, in order.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.script().log.clone()
+    }
+
+    /// The commands run on `host`, in order.
+    pub fn commands_on(&self, host: &str) -> Vec<String> {
+        self.script().log.iter().filter(|r| r.host == host).map(|r| r.command.clone()).collect()
+    }
+
+    /// Every command run anywhere, in order.
+    pub fn commands(&self) -> Vec<String> {
+        self.script().log.iter().map(|r| r.command.clone()).collect()
+    }
+
+    fn refused(&self, host: &str) -> Option<SshError> {
+        self.script()
+            .unreachable
+            .iter()
+            .any(|h| h == host)
+            .then(|| SshError::ConnectionRefused { host: host.to_string(), port: 22 })
+    }
+
+    fn record(&self, host: &str, command: String) {
+        self.script().log.push(Recorded { host: host.to_string(), command });
+    }
+
+    fn answer_for(&self, host: &str, command: &str) -> Output {
+        let mut script = self.script();
+        let found = script.rules.iter_mut().find(|r| {
+            (r.host == "*" || r.host == host)
+                && if r.exact { command == r.pattern } else { command.contains(r.pattern.as_str()) }
+                && r.times.is_none_or(|n| n > 0)
+        });
+        let Some(rule) = found else { return empty_success() };
+        if let Some(n) = rule.times.as_mut() {
+            *n -= 1;
+        }
+        match rule.answer.clone() {
+            Answer::Stdout(s) => Output { exit_status: 0, exit_signal: None, stdout: s.into_bytes(), stderr: vec![] },
+            Answer::Fails(status, e) => {
+                Output { exit_status: status, exit_signal: None, stdout: vec![], stderr: e.into_bytes() }
+            }
+        }
+    }
+}
+
+struct FakeTunnel;
+
+impl Tunnel for FakeTunnel {
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
+}
+
+impl Executor for FakeExecutor {
+    fn run<'a>(&'a self, job: Job<'a>, _on_line: Option<LineSink<'a>>) -> BoxFuture<'a, Result<Output, SshError>> {
+        let result = match self.refused(job.host) {
+            Some(e) => Err(e),
+            None => {
+                self.record(job.host, job.shown.to_string());
+                Ok(self.answer_for(job.host, job.shown))
+            }
+        };
+        Box::pin(async move { result })
+    }
+
+    fn upload<'a>(
+        &'a self,
+        host: &'a str,
+        _content: &'a [u8],
+        path: &'a str,
+        _mode: u32,
+    ) -> BoxFuture<'a, Result<(), SshError>> {
+        let result = match self.refused(host) {
+            Some(e) => Err(e),
+            None => {
+                self.record(host, format!("upload {path}"));
+                Ok(())
+            }
+        };
+        Box::pin(async move { result })
+    }
+
+    fn forward_remote_port<'a>(
+        &'a self,
+        host: &'a str,
+        remote_port: u16,
+        _local: SocketAddr,
+    ) -> BoxFuture<'a, Result<Box<dyn Tunnel>, SshError>> {
+        let result = match self.refused(host) {
+            Some(e) => Err(e),
+            None => {
+                self.record(host, format!("forward {remote_port}"));
+                Ok(Box::new(FakeTunnel) as Box<dyn Tunnel>)
+            }
+        };
+        Box::pin(async move { result })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}

@@ -1,0 +1,100 @@
+//! The one place where commands meet servers: the [`Executor`] trait that the
+//! [`Commander`](crate::commander::Commander) runs every remote command, upload and tunnel
+//! through, and its three implementations:
+//!
+//! - [`SshExecutor`]: the real thing, over `wharf-ssh`'s pooled connections;
+//! - [`PlanExecutor`]: `--plan`: records what would change and still runs read-only queries,
+//!   so a plan sees the servers' real state;
+//! - [`FakeExecutor`]: for fast orchestration tests: records every command and answers from a
+//!   script, without servers, SSH or root.
+//!
+//! The commander decides *what* runs (and prints, with `-v`, what it runs); an executor decides
+//! only *how* it reaches the host.
+
+mod fake;
+mod plan;
+mod ssh;
+
+pub use fake::{Answer, FakeExecutor, Recorded};
+pub use plan::PlanExecutor;
+pub use ssh::SshExecutor;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use wharf_ssh::{Line, Output, SshError};
+
+/// A boxed future, so that executors can be trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Whether a command changes the server or only reads from it (`--plan` runs only queries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Change,
+    Query,
+}
+
+/// One command for one host.
+#[derive(Clone, Debug)]
+pub struct Job<'a> {
+    pub host: &'a str,
+    /// The shell text that runs on the host.
+    pub command: &'a str,
+    /// The same with secrets masked: what plans and errors show.
+    pub shown: &'a str,
+    pub stdin: Option<&'a [u8]>,
+    pub effect: Effect,
+}
+
+/// Called with each line of output as it arrives (remote builds show their progress with `-v`).
+pub type LineSink<'a> = &'a mut (dyn FnMut(Line<'_>) + Send);
+
+/// An open reverse tunnel (`ssh -R`), closed by [`Tunnel::close`] or when dropped.
+pub trait Tunnel: Send {
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
+}
+
+/// Where commands run. See the module documentation.
+pub trait Executor: Send + Sync {
+    /// Runs a command; a non-zero exit is an [`Output`], not an error (the commander decides).
+    fn run<'a>(&'a self, job: Job<'a>, on_line: Option<LineSink<'a>>) -> BoxFuture<'a, Result<Output, SshError>>;
+
+    /// Writes `content` to `path` on `host` with `mode`, atomically.
+    fn upload<'a>(&'a self, host: &'a str, content: &'a [u8], path: &'a str, mode: u32)
+        -> BoxFuture<'a, Result<(), SshError>>;
+
+    /// Forwards `127.0.0.1:remote_port` on `host` to `local` on this machine.
+    fn forward_remote_port<'a>(
+        &'a self,
+        host: &'a str,
+        remote_port: u16,
+        local: SocketAddr,
+    ) -> BoxFuture<'a, Result<Box<dyn Tunnel>, SshError>>;
+
+    /// A step that happens on this machine (a hook, a local build): whether to carry it out.
+    /// A plan records it and answers no.
+    fn local_step(&self, _description: &str) -> bool {
+        true
+    }
+
+    /// Whether this executor only plans (nothing changes anywhere).
+    fn is_plan(&self) -> bool {
+        false
+    }
+
+    /// Masks these values in what the executor itself shows (connection logs).
+    fn set_redactor(&self, _redactor: wharf_ssh::Redactor) {}
+
+    /// What a plan recorded, ready to print; `None` for executors that carry things out.
+    fn report(&self) -> Option<String> {
+        None
+    }
+
+    /// Closes connections.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// An exit status of 0 with no output: what a change answers under `--plan`.
+pub fn empty_success() -> Output {
+    Output { exit_status: 0, exit_signal: None, stdout: vec![], stderr: vec![] }
+}

@@ -1,0 +1,131 @@
+//! Kamal's main commands (cli/main.rb): `setup`, `deploy`, `redeploy`, `rollback`, `remove`,
+//! `details`, `audit`. They run the other groups' steps: build, proxy boot, accessories, stale
+//! containers, app boot, prune.
+
+use crate::app::boot;
+use crate::commander::Commander;
+use crate::error::{CliError, Result};
+use crate::{build, lock, output, proxy, prune};
+use std::time::Instant;
+use wharf_commands::registry::Registry;
+use wharf_commands::App;
+
+pub struct DeployOptions {
+    pub skip_push: bool,
+    pub no_cache: bool,
+    pub boot_accessories: bool,
+    /// `redeploy`: no proxy boot, no prune.
+    pub redeploy: bool,
+}
+
+pub async fn deploy(c: &Commander, o: DeployOptions) -> Result<()> {
+    let started = Instant::now();
+    if o.skip_push {
+        output::say("Pull app image...");
+        build::pull(c).await?;
+    } else {
+        output::say("Build and push app image...");
+        build::deliver(c, o.no_cache).await?;
+    }
+    lock::with_lock(c, || async {
+        c.run_hook("pre-deploy", &[])?;
+        if !o.redeploy {
+            output::say("Ensure kamal-proxy is running...");
+            proxy::boot(c).await?;
+        }
+        if o.boot_accessories {
+            crate::accessory::boot_all(c).await?;
+        }
+        output::say("Detect stale containers...");
+        crate::app::stale_containers(c, true).await?;
+        boot::boot(c, &c.config.version()).await?;
+        if !o.redeploy {
+            output::say("Prune old containers and images...");
+            prune::all(c, None).await?;
+        }
+        Ok(())
+    })
+    .await?;
+    let runtime = started.elapsed().as_secs_f64();
+    output::line(&format!("  Finished all in {runtime:.1} seconds"));
+    c.run_hook("post-deploy", &[("runtime", format!("{}", runtime.round() as u64))])?;
+    Ok(())
+}
+
+/// `rollback VERSION`: boot a version whose container is still on every app host.
+pub async fn rollback(c: &Commander, version: &str) -> Result<()> {
+    let started = Instant::now();
+    // The lock records the version being deployed from (git HEAD), as Kamal's does; the
+    // rollback version is set once the lock is held.
+    lock::with_lock(c, || async {
+        c.config.set_version(version);
+        let hosts = c.app_hosts();
+        let missing = c
+            .on(&hosts, |h| async move {
+                for role in c.roles_on(&h) {
+                    let app = App::new(&c.config, Some(role), Some(&h));
+                    if c.capture_unchecked(&h, &app.container_id_for_version(version, false)).await?.is_empty() {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            })
+            .await?
+            .into_iter()
+            .any(|(_, missing)| missing);
+        if missing {
+            return Err(CliError::runtime(format!(
+                "The app version '{version}' is not available as a container (use 'kamal app containers' for available versions)"
+            )));
+        }
+        c.run_hook("pre-deploy", &[])?;
+        boot::boot(c, version).await
+    })
+    .await?;
+    let runtime = started.elapsed().as_secs_f64();
+    output::line(&format!("  Finished all in {runtime:.1} seconds"));
+    c.run_hook("post-deploy", &[("runtime", format!("{}", runtime.round() as u64))])?;
+    Ok(())
+}
+
+/// `remove`: the app, the proxy, accessories and the registry session, from every host.
+pub async fn remove(c: &Commander) -> Result<()> {
+    lock::with_lock(c, || async {
+        crate::app::remove(c).await?;
+        proxy::remove(c, false).await?;
+        crate::accessory::remove_all(c).await?;
+        let logout = Registry::new(&c.config).logout(None);
+        let hosts = c.hosts();
+        c.on(&hosts, |h| {
+            let logout = logout.clone();
+            async move { c.exec_unchecked(&h, &logout).await.map(|_| ()) }
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `setup`: Docker on every server (see [`crate::server::bootstrap`]), then a deploy that also
+/// boots the accessories.
+pub async fn setup(c: &Commander, skip_push: bool, no_cache: bool) -> Result<()> {
+    output::say("Ensure Docker is installed...");
+    crate::server::bootstrap(c).await?;
+    deploy(c, DeployOptions { skip_push, no_cache, boot_accessories: true, redeploy: false }).await
+}
+
+/// `details`: the proxy, the app and the accessories on every host.
+pub async fn details(c: &Commander) -> Result<()> {
+    proxy::details(c).await?;
+    crate::app::details(c).await?;
+    if !c.config.accessories().is_empty() {
+        crate::accessory::details(c, "all").await?;
+    }
+    Ok(())
+}
+
+/// `audit`: the audit log of every host.
+pub async fn audit(c: &Commander) -> Result<()> {
+    let auditor = wharf_commands::Auditor::new(&c.config, wharf_commands::tags::Details::new());
+    c.print_by_host("App", &c.hosts(), &auditor.reveal(), true).await
+}

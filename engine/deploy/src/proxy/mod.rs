@@ -1,0 +1,165 @@
+//! Kamal's `proxy` commands (cli/proxy.rb): boot, reboot (see [`reboot`]), start, stop,
+//! restart, details, logs, remove and its steps, on the proxy hosts.
+
+pub mod reboot;
+
+use crate::commander::Commander;
+use crate::error::{CliError, Result};
+use crate::{lock, output};
+use wharf_commands::docker::Docker;
+use wharf_commands::proxy::{Proxy, ProxyLogsOptions};
+use wharf_commands::registry::Registry;
+use wharf_config::model::PROXY_MINIMUM_VERSION;
+
+/// Whether `version` (`v0.9.1`) is older than `minimum`.
+fn older_version(version: &str, minimum: &str) -> bool {
+    let parse =
+        |v: &str| -> Vec<u64> { v.trim_start_matches('v').split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    parse(version) < parse(minimum)
+}
+
+/// `proxy boot`: the `kamal` network on every host, then the proxy container on proxy hosts.
+pub async fn boot(c: &Commander) -> Result<()> {
+    lock::with_lock(c, || async {
+        let network = Docker::new().create_network();
+        let hosts = c.hosts();
+        c.on(&hosts, |h| {
+            let network = network.clone();
+            async move {
+                match c.exec(&h, &network).await {
+                    Err(e) if !e.message.contains("already exists") => Err(e),
+                    _ => Ok(()),
+                }
+            }
+        })
+        .await?;
+        let proxy_hosts = c.proxy_hosts();
+        let login = Registry::new(&c.config).login_password_stdin(None)?;
+        c.on(&proxy_hosts, |h| {
+            let login = login.clone();
+            async move {
+                if let Some(login) = login {
+                    c.exec(&h, &login).await?;
+                }
+                let proxy = Proxy::new(&c.config, &h);
+                let version = c.capture_unchecked(&h, &proxy.version()).await?;
+                if !version.is_empty() && older_version(&version, PROXY_MINIMUM_VERSION) {
+                    return Err(CliError::runtime(format!(
+                        "kamal-proxy version {version} is too old, run `kamal proxy reboot` in order to update to at least {PROXY_MINIMUM_VERSION}"
+                    )));
+                }
+                c.exec(&h, &proxy.ensure_apps_config_directory()).await?;
+                c.exec(&h, &proxy.start_or_run()).await?;
+                Ok(())
+            }
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `proxy details`: the proxy container on each proxy host.
+pub async fn details(c: &Commander) -> Result<()> {
+    let host = c.proxy_hosts().first().cloned().unwrap_or_default();
+    c.print_by_host("Proxy", &c.proxy_hosts(), &Proxy::new(&c.config, &host).info(), false).await
+}
+
+/// `proxy start|stop|restart`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartStop {
+    Start,
+    Stop,
+    Restart,
+}
+
+/// `proxy start|stop|restart` on every proxy host, under the lock, audited.
+pub async fn start_stop(c: &Commander, what: StartStop) -> Result<()> {
+    lock::with_lock(c, || async {
+        c.on(&c.proxy_hosts(), |h| async move {
+            let proxy = Proxy::new(&c.config, &h);
+            match what {
+                StartStop::Start => {
+                    c.audit(&h, None, "Started proxy").await?;
+                    c.exec(&h, &proxy.start()).await?;
+                }
+                StartStop::Stop => {
+                    c.audit(&h, None, "Stopped proxy").await?;
+                    c.exec_unchecked(&h, &proxy.stop(None)).await?;
+                }
+                StartStop::Restart => {
+                    c.audit(&h, None, "Restarted proxy").await?;
+                    c.exec_unchecked(&h, &proxy.stop(None)).await?;
+                    c.exec(&h, &proxy.start()).await?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `proxy logs`.
+pub async fn logs(c: &Commander, options: &ProxyLogsOptions) -> Result<()> {
+    // The logs command depends only on the options, not on the host.
+    let host = c.proxy_hosts().first().cloned().unwrap_or_default();
+    let cmd = Proxy::new(&c.config, &host).logs(options);
+    c.print_by_host("Proxy", &c.proxy_hosts(), &cmd, false).await
+}
+
+/// One of `proxy remove`'s steps, run on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemoveStep {
+    Container,
+    Image,
+    ProxyDirectory,
+}
+
+/// `proxy remove_container|remove_image|remove_proxy_directory`.
+pub async fn remove_step(c: &Commander, step: RemoveStep) -> Result<()> {
+    lock::with_lock(c, || async {
+        c.on(&c.proxy_hosts(), |h| async move {
+            let proxy = Proxy::new(&c.config, &h);
+            let (line, cmd) = match step {
+                RemoveStep::Container => ("Removed proxy container", proxy.remove_container()),
+                RemoveStep::Image => ("Removed proxy image", proxy.remove_image()),
+                RemoveStep::ProxyDirectory => ("Removed proxy directory", proxy.remove_proxy_directory()),
+            };
+            c.audit(&h, None, line).await?;
+            c.exec_unchecked(&h, &cmd).await.map(|_| ())
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `proxy remove`: refuses while other apps still use the proxy, unless `--force`.
+pub async fn remove(c: &Commander, force: bool) -> Result<()> {
+    lock::with_lock(c, || async {
+        let hosts = c.proxy_hosts();
+        let server = wharf_commands::server::Server::new(&c.config);
+        c.on(&hosts, |h| {
+            let count_cmd = server.app_directory_count();
+            async move {
+                let count: u64 = c.capture_unchecked(&h, &count_cmd).await?.trim().parse().unwrap_or(0);
+                if force || count == 0 {
+                    let proxy = Proxy::new(&c.config, &h);
+                    c.audit(&h, None, "Removed proxy").await?;
+                    c.exec_unchecked(&h, &proxy.stop(None)).await?;
+                    c.exec_unchecked(&h, &proxy.remove_container()).await?;
+                    c.exec_unchecked(&h, &proxy.remove_image()).await?;
+                    c.exec_unchecked(&h, &proxy.remove_proxy_directory()).await?;
+                } else {
+                    output::info(&h, "Not removing the proxy, as other apps are installed, use --force to remove");
+                }
+                Ok(())
+            }
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
