@@ -51,13 +51,20 @@ fn run_bounded(mut cmd: Command, timeout: Duration) -> Output {
     Output { status, stdout: out_reader.join().unwrap(), stderr: err_reader.join().unwrap() }
 }
 
-/// `wharf ARGS` in the app's directory with the lab's environment and the given DOCKER_HOST
-/// (none: unset, so there is no local docker daemon at all).
+/// `wharf ARGS` in the app's directory with the lab's environment and the given DOCKER_HOST;
+/// none: no local docker at all, whatever this machine has (see [`no_local_docker`]).
 fn wharf(app: &AppDir, lab: &Lab, docker_host: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = Command::new(WHARF);
     cmd.args(args).current_dir(app.path()).envs(lab.env.iter().cloned()).env_remove("DOCKER_HOST");
-    if let Some(h) = docker_host {
-        cmd.env("DOCKER_HOST", h);
+    match docker_host {
+        Some(h) => {
+            cmd.env("DOCKER_HOST", h);
+        }
+        None => {
+            let path = lab.env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone());
+            let path = path.or_else(|| std::env::var("PATH").ok()).unwrap_or_default();
+            cmd.env("PATH", format!("{}:{path}", no_local_docker().display()));
+        }
     }
     let out = run_bounded(cmd, Duration::from_secs(600));
     eprintln!(
@@ -74,6 +81,25 @@ fn wharf_ok(app: &AppDir, lab: &Lab, docker_host: Option<&str>, args: &[&str]) -
     let out = wharf(app, lab, docker_host, args);
     assert!(out.status.success(), "wharf {args:?} failed");
     stdout(&out)
+}
+
+/// A folder holding a `docker` that is this machine's docker CLI without buildx and without a
+/// daemon (DOCKER_HOST pointing nowhere), first on PATH: "no local docker" on any machine, with
+/// or without a system dockerd or the buildx plugin.
+fn no_local_docker() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let real = String::from_utf8_lossy(&Command::new("sh").args(["-c", "command -v docker"]).output().unwrap().stdout)
+        .trim()
+        .to_string();
+    assert!(!real.is_empty(), "the tests need the docker CLI");
+    let dir = std::env::temp_dir().join(format!("wharf-no-local-docker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = buildx ] && {{ echo \"docker: 'buildx' is not a docker command.\" >&2; exit 1; }}\nDOCKER_HOST=unix:///nonexistent/docker.sock exec {real} \"$@\"\n"
+    );
+    std::fs::write(dir.join("docker"), script).unwrap();
+    std::fs::set_permissions(dir.join("docker"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
 }
 
 fn sh(cmd: &str) -> Output {
