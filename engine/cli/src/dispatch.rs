@@ -47,35 +47,34 @@ pub async fn run(cli: Cli) -> Result<()> {
     signals::install_exit_outside_lock();
     let dir = std::env::current_dir()?;
     let global = cli.global.options();
-    // Commands that need no configuration.
     match cli.command {
+        // Commands that need no configuration.
         Command::Version => {
             output::line(crate::WHARF_VERSION);
-            return Ok(());
+            Ok(())
         }
         Command::Docs { section } => {
             let section = section.as_deref().unwrap_or("configuration");
             let text = wharf_config::validate::doc(section)
                 .ok_or_else(|| CliError::argument(format!("No documentation found for {section}")))?;
-            output::line(&text);
-            return Ok(());
+            output::line(text);
+            Ok(())
         }
-        Command::Init { .. } => return init::init(&dir),
-        Command::External(words) => {
-            return Err(CliError::new(
-                "Thor::UndefinedCommandError",
-                format!("Could not find command {:?}.", words.first().cloned().unwrap_or_default()),
-            ));
-        }
-        Command::Secrets(cmd) => return secrets_command(&global, &dir, cmd),
-        Command::Plugin(cmd) => return plugin_command(&global, &dir, cmd).await,
+        Command::Init { .. } => init::init(&dir),
+        Command::External(words) => Err(CliError::new(
+            "Thor::UndefinedCommandError",
+            format!("Could not find command {:?}.", words.first().cloned().unwrap_or_default()),
+        )),
+        Command::Secrets(cmd) => secrets_command(&global, &dir, cmd),
+        Command::Plugin(cmd) => plugin_command(&global, &dir, cmd).await,
         Command::Config => {
             let (config, _) = load::load_config(&global, &dir)?;
             load::warn_inline_key_data(&config);
             load::warn_inline_key_data(&config);
             output::raw(&wharf_config::summary::config_yaml(&config)?);
-            return Ok(());
+            Ok(())
         }
+        // Commands that act on the servers.
         command => {
             let plan = plan_flag(&command);
             let c = load::open(&global, dir, command_name(&command), None, plan)?;
@@ -146,10 +145,7 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
 
 async fn app_command(c: &Commander, cmd: AppCommand) -> Result<()> {
     match cmd {
-        AppCommand::Boot { .. } => {
-            let version = c.config.version();
-            lock::with_lock(c, || app::boot::boot(c, &version)).await
-        }
+        AppCommand::Boot { .. } => app::boot_command(c).await,
         AppCommand::Start => app::start(c).await,
         AppCommand::Stop => app::stop(c).await,
         AppCommand::Details => app::details(c).await,
@@ -169,8 +165,19 @@ async fn app_command(c: &Commander, cmd: AppCommand) -> Result<()> {
         AppCommand::StaleContainers { stop: true } => lock::with_lock(c, || app::stale_containers(c, true)).await,
         AppCommand::StaleContainers { stop: false } => app::stale_containers(c, false).await,
         AppCommand::Images => app::images(c).await,
+        AppCommand::Logs { flags, .. } if flags.follow => {
+            Err(CliError::argument("wharf app logs --follow is not implemented yet (run it without -f)"))
+        }
         AppCommand::Logs { flags, container_id } => {
-            app::logs(c, flags.lines, flags.since, flags.grep, !flags.skip_timestamps, container_id).await
+            let request = app::LogsRequest {
+                lines: flags.lines,
+                since: flags.since,
+                grep: flags.grep,
+                grep_options: flags.grep_options,
+                timestamps: !flags.skip_timestamps,
+                container_id,
+            };
+            app::logs_with(c, request).await
         }
         AppCommand::Remove => app::remove(c).await,
         AppCommand::Live => app::live_or_maintenance(c, None).await,
@@ -196,6 +203,9 @@ async fn proxy_command(c: &Commander, cmd: ProxyCommand) -> Result<()> {
         ProxyCommand::Reboot { confirm, rolling } => {
             confirming(confirm.confirmed, "This will cause a brief outage on each host. Are you sure?")?;
             proxy::reboot::reboot(c, rolling).await
+        }
+        ProxyCommand::Logs { flags } if flags.follow => {
+            Err(CliError::argument("wharf proxy logs --follow is not implemented yet (run it without -f)"))
         }
         ProxyCommand::Logs { flags } => {
             let options = wharf_commands::proxy::ProxyLogsOptions {
@@ -224,17 +234,26 @@ async fn accessory_command(c: &Commander, cmd: AccessoryCommand) -> Result<()> {
             accessory::stop(c, &name).await?;
             accessory::start(c, &name).await
         }
-        AccessoryCommand::Reboot { name } => {
-            accessory::remove(c, &name).await?;
-            accessory::boot(c, &name).await
-        }
+        AccessoryCommand::Reboot { name } => accessory::reboot(c, &name).await,
         AccessoryCommand::Details { name } => accessory::details(c, &name).await,
         AccessoryCommand::Exec { name, cmd, reuse, .. } => accessory::exec(c, &name, &cmd, reuse).await,
-        AccessoryCommand::Logs { name, flags } => accessory::logs(c, &name, flags.lines, flags.since, flags.grep).await,
+        AccessoryCommand::Logs { flags, .. } if flags.follow => {
+            Err(CliError::argument("wharf accessory logs --follow is not implemented yet (run it without -f)"))
+        }
+        AccessoryCommand::Logs { name, flags } => {
+            let options = wharf_commands::AccessoryLogsOptions {
+                timestamps: !flags.skip_timestamps,
+                since: flags.since,
+                lines: flags.lines.map(|n| n.to_string()),
+                grep: flags.grep,
+                grep_options: flags.grep_options,
+            };
+            accessory::logs_with(c, &name, &options).await
+        }
         AccessoryCommand::Remove { name, confirm } => {
             confirming(
                 confirm.confirmed,
-                "This will remove all containers, images and data directories for accessories. Are you sure?",
+                &format!("This will remove all containers, images and data directories for {name}. Are you sure?"),
             )?;
             accessory::remove(c, &name).await
         }

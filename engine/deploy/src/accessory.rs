@@ -5,16 +5,34 @@
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
 use crate::{lock, output};
-use wharf_commands::Accessory;
+use wharf_commands::registry::Registry;
+use wharf_commands::{cmd, Accessory, AccessoryLogsOptions};
 
 fn names(c: &Commander, name: &str) -> Result<Vec<String>> {
     if name == "all" {
         return Ok(c.config.accessories().iter().map(|a| a.name().to_string()).collect());
     }
-    if c.config.accessory(name).is_none() {
-        return Err(CliError::argument(format!("No accessory by the name of '{name}'")));
-    }
+    accessory(c, name)?;
     Ok(vec![name.to_string()])
+}
+
+/// The accessory `name`, or Kamal's error naming the accessories there are.
+fn accessory<'a>(c: &'a Commander, name: &str) -> Result<Accessory<'a>> {
+    Accessory::new(&c.config, name).ok_or_else(|| {
+        let known: Vec<String> = c.config.accessories().iter().map(|a| a.name().to_string()).collect();
+        let options = if known.is_empty() { String::new() } else { format!(" (options: {})", to_sentence(&known)) };
+        CliError::argument(format!("No accessory by the name of '{name}'{options}"))
+    })
+}
+
+/// Rails' `Array#to_sentence`: `a`, `a and b`, `a, b, and c`.
+fn to_sentence(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [a, b] => format!("{a} and {b}"),
+        [rest @ .., last] => format!("{}, and {last}", rest.join(", ")),
+    }
 }
 
 fn hosts_of(c: &Commander, name: &str) -> Vec<String> {
@@ -22,16 +40,23 @@ fn hosts_of(c: &Commander, name: &str) -> Vec<String> {
     c.accessory_hosts(&hosts)
 }
 
+/// Kamal's `directories`: each directory made on the host, then its mode and owner if given.
 async fn make_directories(c: &Commander, name: &str, host: &str) -> Result<()> {
     let a = Accessory::new(&c.config, name).expect("accessory exists");
     for dir in a.accessory_config().directories() {
-        c.exec(host, &a.make_directory(&dir.host_path)).await?;
+        c.exec(host, &a.make_directory(&dir.key)).await?;
+        if let Some(mode) = &dir.mode {
+            c.exec(host, &cmd!["chmod", mode, &dir.key]).await?;
+        }
+        if let Some(owner) = &dir.owner {
+            c.exec(host, &cmd!["chown", owner, &dir.key]).await?;
+        }
     }
     Ok(())
 }
 
+/// Kamal's `upload`: each file's directory, the file, then its mode (default 755) and owner.
 async fn upload_files(c: &Commander, name: &str, host: &str) -> Result<()> {
-    make_directories(c, name, host).await?;
     let a = Accessory::new(&c.config, name).expect("accessory exists");
     let cfg = a.accessory_config();
     for file in cfg.files() {
@@ -47,16 +72,50 @@ async fn upload_files(c: &Commander, name: &str, host: &str) -> Result<()> {
         let mode =
             file.mode.as_deref().and_then(|m| u32::from_str_radix(m.trim_start_matches('0'), 8).ok()).unwrap_or(0o755);
         c.upload(host, &content, &file.host_path, mode).await?;
+        if let Some(mode) = &file.mode {
+            c.exec(host, &cmd!["chmod", mode, &file.host_path]).await?;
+        }
         if let Some(owner) = &file.owner {
-            c.exec(host, &wharf_commands::cmd!["chown", owner, &file.host_path]).await?;
+            c.exec(host, &cmd!["chown", owner, &file.host_path]).await?;
         }
     }
     Ok(())
 }
 
+/// Kamal's `prepare`: the registry login for the accessory's image and the `kamal` network, on
+/// its hosts (a network that already exists is fine).
+async fn prepare(c: &Commander, name: &str) -> Result<()> {
+    let a = accessory(c, name)?;
+    let login = Registry::new(&c.config).login_password_stdin(a.accessory_config().registry())?;
+    let network = wharf_commands::docker::Docker::new().create_network();
+    c.on(&hosts_of(c, name), |h| {
+        let (login, network) = (login.clone(), network.clone());
+        async move {
+            if let Some(login) = &login {
+                c.exec(&h, login).await?;
+            }
+            match c.exec(&h, &network).await {
+                Err(e) if !e.message.contains("already exists") => Err(e),
+                _ => Ok(()),
+            }
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+/// `accessory boot NAME|all`: the registry login and network, then its directories and files,
+/// then, on hosts without a container of it, its env file and `docker run` (and proxy deploy).
 pub async fn boot(c: &Commander, name: &str) -> Result<()> {
+    boot_accessories(c, name, true).await
+}
+
+async fn boot_accessories(c: &Commander, name: &str, prepare_first: bool) -> Result<()> {
     lock::with_lock(c, || async {
         for name in names(c, name)? {
+            if prepare_first {
+                prepare(c, &name).await?;
+            }
             let a = Accessory::new(&c.config, &name).expect("accessory exists");
             let hosts = hosts_of(c, &name);
             let info = a.info(true, true);
@@ -75,31 +134,35 @@ pub async fn boot(c: &Commander, name: &str) -> Result<()> {
                 sorted.sort();
                 output::say(&format!("Skipping booting `{name}` on {}, a container already exists", sorted.join(", ")));
             }
+            // As Kamal: directories, then files, on every host of the accessory, booted or not.
+            let name = name.as_str();
+            c.on(&hosts, |h| async move { make_directories(c, name, &h).await }).await?;
+            c.on(&hosts, |h| async move { upload_files(c, name, &h).await }).await?;
             let hosts: Vec<String> = hosts.into_iter().filter(|h| !existing.contains(h)).collect();
-            let name = name.clone();
-            c.on(&hosts, |h| {
-                let name = name.clone();
-                async move {
-                    let a = Accessory::new(&c.config, &name).expect("accessory exists");
-                    let cfg = a.accessory_config();
-                    upload_files(c, &name, &h).await?;
-                    c.audit(&h, None, &format!("Booted {name} accessory")).await?;
-                    c.exec(&h, &a.ensure_env_directory()).await?;
-                    c.upload(&h, cfg.secrets_io()?.as_bytes(), &cfg.secrets_path(), 0o600).await?;
-                    c.exec(&h, &a.run(Some(&h))).await?;
-                    if cfg.running_proxy() {
-                        let app = wharf_commands::App::new(&c.config, None, Some(&h));
-                        let target = c.capture(&h, &app.container_id_for(&cfg.service_name(), true)).await?;
-                        c.exec(&h, &a.deploy(&target)).await?;
-                    }
-                    Ok(())
+            c.on(&hosts, |h| async move {
+                let a = Accessory::new(&c.config, name).expect("accessory exists");
+                let cfg = a.accessory_config();
+                c.audit(&h, None, &format!("Booted {name} accessory")).await?;
+                c.exec(&h, &a.ensure_env_directory()).await?;
+                c.upload(&h, cfg.secrets_io()?.as_bytes(), &cfg.secrets_path(), 0o600).await?;
+                c.exec(&h, &a.run(Some(&h))).await?;
+                if cfg.running_proxy() {
+                    let target = proxy_target(c, &a, &h).await?;
+                    c.exec(&h, &a.deploy(&target)).await?;
                 }
+                Ok(())
             })
             .await?;
         }
         Ok(())
     })
     .await
+}
+
+/// The running container of a proxied accessory on `host`.
+async fn proxy_target(c: &Commander, a: &Accessory<'_>, host: &str) -> Result<String> {
+    let app = wharf_commands::App::new(&c.config, None, Some(host));
+    c.capture(host, &app.container_id_for(&a.accessory_config().service_name(), true)).await
 }
 
 pub async fn boot_all(c: &Commander) -> Result<()> {
@@ -109,47 +172,78 @@ pub async fn boot_all(c: &Commander) -> Result<()> {
     boot(c, "all").await
 }
 
-/// Runs one accessory command (`start`, `stop`, `remove`, ...) on its hosts.
-async fn each<F>(c: &Commander, name: &str, audit: &str, build: F) -> Result<()>
-where
-    F: Fn(&Accessory) -> Vec<wharf_commands::Cmd> + Sync,
-{
-    for name in names(c, name)? {
-        let a = Accessory::new(&c.config, &name).expect("accessory exists");
-        let cmds = build(&a);
-        let hosts = hosts_of(c, &name);
-        let line = audit.replace("{name}", &name);
-        c.on(&hosts, |h| {
-            let cmds = cmds.clone();
-            let line = line.clone();
-            async move {
-                if !line.is_empty() {
-                    c.audit(&h, None, &line).await?;
-                }
-                for cmd in &cmds {
-                    c.exec_unchecked(&h, cmd).await?;
+/// `accessory reboot NAME|all`, as Kamal: the login and network, the image pulled, the container
+/// stopped and removed, then booted again. The image and the data directories stay.
+pub async fn reboot(c: &Commander, name: &str) -> Result<()> {
+    lock::with_lock(c, || async {
+        for name in names(c, name)? {
+            prepare(c, &name).await?;
+            step(c, &name, Step::PullImage).await?;
+            stop(c, &name).await?;
+            step(c, &name, Step::RemoveContainer).await?;
+            boot_accessories(c, &name, false).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `accessory start`: the container started, and deployed to the proxy if it runs behind it.
+pub async fn start(c: &Commander, name: &str) -> Result<()> {
+    lock::with_lock(c, || async {
+        for name in names(c, name)? {
+            let name = name.as_str();
+            c.on(&hosts_of(c, name), |h| async move {
+                let a = Accessory::new(&c.config, name).expect("accessory exists");
+                c.audit(&h, None, &format!("Started {name} accessory")).await?;
+                c.exec(&h, &a.start()).await?;
+                if a.accessory_config().running_proxy() {
+                    let target = proxy_target(c, &a, &h).await?;
+                    c.exec(&h, &a.deploy(&target)).await?;
                 }
                 Ok(())
-            }
-        })
-        .await?;
-    }
-    Ok(())
+            })
+            .await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
-pub async fn start(c: &Commander, name: &str) -> Result<()> {
-    lock::with_lock(c, || each(c, name, "Started {name} accessory", |a| vec![a.start()])).await
-}
-
+/// `accessory stop`: the container stopped (not running is fine), and removed from the proxy if
+/// it runs behind it.
 pub async fn stop(c: &Commander, name: &str) -> Result<()> {
-    lock::with_lock(c, || each(c, name, "Stopped {name} accessory", |a| vec![a.stop()])).await
+    lock::with_lock(c, || async {
+        for name in names(c, name)? {
+            let name = name.as_str();
+            c.on(&hosts_of(c, name), |h| async move {
+                let a = Accessory::new(&c.config, name).expect("accessory exists");
+                c.audit(&h, None, &format!("Stopped {name} accessory")).await?;
+                c.exec_unchecked(&h, &a.stop()).await?;
+                if a.accessory_config().running_proxy() {
+                    proxy_target(c, &a, &h).await?;
+                    c.exec(&h, &a.remove()).await?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
+/// `accessory remove NAME|all`: as Kamal, stop, then remove the container, the image and the
+/// service directory, each step on every host of the accessory before the next.
 pub async fn remove(c: &Commander, name: &str) -> Result<()> {
-    lock::with_lock(c, || {
-        each(c, name, "Removed {name} accessory", |a| {
-            vec![a.stop(), a.remove_container(), a.remove_image(), a.remove_service_directory()]
-        })
+    lock::with_lock(c, || async {
+        for name in names(c, name)? {
+            stop(c, &name).await?;
+            step(c, &name, Step::RemoveContainer).await?;
+            step(c, &name, Step::RemoveImage).await?;
+            step(c, &name, Step::RemoveServiceDirectory).await?;
+        }
+        Ok(())
     })
     .await
 }
@@ -169,16 +263,36 @@ pub async fn details(c: &Commander, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// `accessory exec NAME CMD` (not interactive): in a new container (after the registry login)
+/// or, with `reuse`, in the running one; audited; each host's output printed.
 pub async fn exec(c: &Commander, name: &str, cmd: &[String], reuse: bool) -> Result<()> {
-    let a = Accessory::new(&c.config, name)
-        .ok_or_else(|| CliError::argument(format!("No accessory by the name of '{name}'")))?;
+    let a = accessory(c, name)?;
     let words: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    let command = if reuse {
-        a.execute_in_existing_container(&words, wharf_commands::Interactive::No)
+    let (command, login) = if reuse {
+        output::say("Launching command from existing container...");
+        (a.execute_in_existing_container(&words, wharf_commands::Interactive::No), None)
     } else {
-        a.execute_in_new_container(&words, wharf_commands::Interactive::No)
+        output::say("Launching command from new container...");
+        // Kamal logs in to the app's registry here; Wharf to the accessory's (the app's unless
+        // the accessory names its own), whose image the new container runs.
+        let login = Registry::new(&c.config).login_password_stdin(a.accessory_config().registry())?;
+        (a.execute_in_new_container(&words, wharf_commands::Interactive::No), login)
     };
-    c.print_by_host(&format!("Accessory {name}"), &hosts_of(c, name), &command, true).await
+    let line = format!("Executed cmd '{}' on {name} accessory", cmd.join(" "));
+    let (command, login, line) = (&command, &login, line.as_str());
+    let results = c
+        .on(&hosts_of(c, name), |h| async move {
+            if let Some(login) = login {
+                c.exec(&h, login).await?;
+            }
+            c.audit(&h, None, line).await?;
+            c.capture(&h, command).await
+        })
+        .await?;
+    for (h, out) in results {
+        output::by_host_labelled(&format!("Accessory {name}"), &h, &out, c.global.quiet);
+    }
+    Ok(())
 }
 
 pub async fn logs(
@@ -188,15 +302,19 @@ pub async fn logs(
     since: Option<String>,
     grep: Option<String>,
 ) -> Result<()> {
-    let a = Accessory::new(&c.config, name)
-        .ok_or_else(|| CliError::argument(format!("No accessory by the name of '{name}'")))?;
-    let options = wharf_commands::AccessoryLogsOptions {
-        timestamps: true,
-        since,
-        lines: lines.map(|n| n.to_string()).or(Some("100".into())),
-        grep,
-        grep_options: None,
-    };
+    let options =
+        AccessoryLogsOptions { timestamps: true, since, lines: lines.map(|n| n.to_string()), grep, grep_options: None };
+    logs_with(c, name, &options).await
+}
+
+/// `accessory logs` with all of Kamal's options: the last 100 lines unless `lines`, `since` or
+/// `grep` is given.
+pub async fn logs_with(c: &Commander, name: &str, options: &AccessoryLogsOptions) -> Result<()> {
+    let a = accessory(c, name)?;
+    let mut options = options.clone();
+    if options.lines.is_none() && options.since.is_none() && options.grep.is_none() {
+        options.lines = Some("100".into());
+    }
     c.print_by_host(&format!("Accessory {name}"), &hosts_of(c, name), &a.logs(&options), true).await
 }
 
@@ -222,7 +340,10 @@ pub async fn step(c: &Commander, name: &str, step: Step) -> Result<()> {
                 match step {
                     Step::Upload => upload_files(c, name, &h).await,
                     Step::Directories => make_directories(c, name, &h).await,
-                    Step::PullImage => c.exec(&h, &a.pull_image()).await.map(|_| ()),
+                    Step::PullImage => {
+                        c.audit(&h, None, &format!("Pull {name} accessory image")).await?;
+                        c.exec(&h, &a.pull_image()).await.map(|_| ())
+                    }
                     Step::RemoveContainer => {
                         c.audit(&h, None, &format!("Remove {name} accessory container")).await?;
                         c.exec_unchecked(&h, &a.remove_container()).await.map(|_| ())

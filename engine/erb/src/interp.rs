@@ -348,12 +348,13 @@ impl Interp {
                     Some(e) => self.eval(e, scope)?,
                     None => Value::Nil,
                 };
-                let ok = match (&start, &end) {
-                    (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_) | Value::Nil) => true,
-                    (Value::Nil, _) | (_, Value::Nil) => true,
-                    (Value::Str(_), Value::Str(_)) => true,
-                    _ => false,
-                };
+                let ok = matches!(
+                    (&start, &end),
+                    (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_) | Value::Nil)
+                        | (Value::Nil, _)
+                        | (_, Value::Nil)
+                        | (Value::Str(_), Value::Str(_))
+                );
                 if !ok {
                     return self.raise("ArgumentError", "bad value for range");
                 }

@@ -173,14 +173,7 @@ impl Lexer {
     }
 
     fn starts_with(&self, s: &str) -> bool {
-        let mut i = self.pos;
-        for c in s.chars() {
-            if self.chars.get(i) != Some(&c) {
-                return false;
-            }
-            i += 1;
-        }
-        true
+        s.chars().enumerate().all(|(i, c)| self.chars.get(self.pos + i) == Some(&c))
     }
 
     fn last(&self) -> Option<&Tok> {
@@ -214,8 +207,7 @@ impl Lexer {
 
     fn run(&mut self) -> Result<(), LexError> {
         let mut space_before = true;
-        loop {
-            let Some(c) = self.peek() else { break };
+        while let Some(c) = self.peek() {
             match c {
                 ' ' | '\t' | '\x0c' | '\x0b' | '\r' => {
                     self.pos += 1;

@@ -1566,11 +1566,10 @@ impl Parser {
     /// A condition followed by `then` or a line break.
     fn condition(&mut self) -> PResult<Node> {
         let cond = self.expr_statement()?;
-        if !self.eat_kw("then") {
-            if !matches!(self.peek(), Tok::Nl) {
+        if !self.eat_kw("then")
+            && !matches!(self.peek(), Tok::Nl) {
                 return self.error(format!("syntax error, unexpected {}, expecting 'then' or ';' or '\\n'", describe(self.peek())));
             }
-        }
         Ok(cond)
     }
 

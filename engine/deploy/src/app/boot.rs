@@ -92,9 +92,18 @@ async fn wait_for_healthy(c: &Commander, host: &str, app: &App<'_>, version: &st
     }
 }
 
+/// Kamal's `KAMAL.primary_role`: of the selected roles on the primary host, the configured
+/// primary role, else the first (with `-h` or `-r` it can be another role than the configured
+/// one: the role that then opens the barrier).
+fn primary_role_name(c: &Commander) -> String {
+    let configured = c.primary_role_name();
+    let on = c.primary_host().map(|h| c.roles_on(&h)).unwrap_or_default();
+    on.iter().find(|r| r.name() == configured).or(on.first()).map(|r| r.name().to_string()).unwrap_or(configured)
+}
+
 async fn boot_one(c: &Commander, host: &str, role: &Role, version: &str, barrier: &Barrier) -> Result<()> {
     let app = App::new(&c.config, Some(role), Some(host));
-    let primary_role = c.primary_role_name();
+    let primary_role = primary_role_name(c);
     let gatekeeper = role.name() == primary_role;
 
     // An existing container of this version is renamed out of the way.
@@ -130,6 +139,11 @@ async fn boot_one(c: &Commander, host: &str, role: &Role, version: &str, barrier
     }
 
     let started = start_new_version(c, host, role, &app, version).await;
+    if started.is_err() {
+        // Kamal's `error "Failed to boot #{role} on #{host}"`, whatever failed (the run, the
+        // proxy deploy, the health check).
+        output::say_red(&format!("Failed to boot {} on {host}", role.name()));
+    }
     if let Err(e) = started {
         if gatekeeper && barrier.close() {
             output::info(
@@ -187,9 +201,7 @@ async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>
             )));
         }
         let endpoint = if endpoint.is_empty() { "<container-id>".to_string() } else { endpoint };
-        c.exec(host, &app.deploy(&endpoint)).await.inspect_err(|_| {
-            output::say_red(&format!("Failed to boot {} on {host}", role.name()));
-        })?;
+        c.exec(host, &app.deploy(&endpoint)).await?;
     } else {
         wait_for_healthy(c, host, app, version).await?;
     }
@@ -227,7 +239,8 @@ pub async fn boot(c: &Commander, version: &str) -> Result<()> {
     };
     let barrier = Barrier::new();
     // With no primary role container among the selected roles, nothing would open the barrier.
-    if !c.roles().iter().any(|r| r.name() == c.primary_role_name()) {
+    let primary_role = primary_role_name(c);
+    if !c.roles().iter().any(|r| r.name() == primary_role) {
         barrier.open();
     }
     let parallel_roles = c.config.boot().parallel_roles().unwrap_or(false);

@@ -154,10 +154,26 @@ pub async fn remove_containers(c: &Commander) -> Result<()> {
     .await
 }
 
+/// The app hosts all of whose roles are selected (Kamal's `hosts_removing_all_roles`): only
+/// there do the images and app directories go, as another role on the host still needs them.
+fn hosts_removing_all_roles(c: &Commander) -> Vec<String> {
+    c.app_hosts()
+        .into_iter()
+        .filter(|h| {
+            let mut selected: Vec<&str> = c.roles_on(h).iter().map(|r| r.name()).collect();
+            let mut all: Vec<&str> =
+                c.config.roles().iter().filter(|r| r.hosts().iter().any(|x| x == h)).map(|r| r.name()).collect();
+            selected.sort_unstable();
+            all.sort_unstable();
+            selected == all
+        })
+        .collect()
+}
+
 /// `app remove_images` (hidden).
 pub async fn remove_images(c: &Commander) -> Result<()> {
     lock::with_lock(c, || async {
-        c.on(&c.app_hosts(), |h| async move {
+        c.on(&hosts_removing_all_roles(c), |h| async move {
             c.audit(&h, None, "Removed all app images").await?;
             c.exec(&h, &App::new(&c.config, None, Some(&h)).remove_images()).await.map(|_| ())
         })
@@ -172,7 +188,7 @@ pub async fn remove_app_directories(c: &Commander) -> Result<()> {
     lock::with_lock(c, || async {
         let proxy_hosts = c.proxy_hosts();
         let proxy_hosts = &proxy_hosts;
-        c.on(&c.app_hosts(), |h| async move {
+        c.on(&hosts_removing_all_roles(c), |h| async move {
             let server = wharf_commands::server::Server::new(&c.config);
             c.exec_unchecked(&h, &server.remove_app_directory()).await?;
             c.audit(&h, None, &format!("Removed {}", c.config.app_directory())).await?;
@@ -202,7 +218,9 @@ pub async fn live_or_maintenance(c: &Commander, maintenance: Option<(Option<u64>
                     }
                     Some((drain, message)) => {
                         c.audit(&h, Some(role.name()), "Set application to maintenance mode").await?;
-                        c.exec(&h, &app.maintenance(*drain, message.as_deref())).await?;
+                        // Kamal's `options[:drain_timeout] || KAMAL.config.drain_timeout`.
+                        let drain = drain.unwrap_or_else(|| c.config.drain_timeout());
+                        c.exec(&h, &app.maintenance(Some(drain), message.as_deref())).await?;
                     }
                 }
             }
@@ -225,9 +243,18 @@ pub struct ExecRequest {
 
 pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
     if r.detach && (r.interactive || r.reuse) {
-        return Err(CliError::argument("Detach is not compatible with interactive or reuse"));
+        let incompatible: Vec<&str> = [("interactive", r.interactive), ("reuse", r.reuse)]
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(n, _)| *n)
+            .collect();
+        return Err(CliError::argument(format!("Detach is not compatible with {}", incompatible.join(" or "))));
     }
-    let words: Vec<&str> = r.cmd.iter().map(String::as_str).collect();
+    if r.cmd.is_empty() {
+        return Err(CliError::argument("No command provided. You must specify a command to execute."));
+    }
+    // Kamal's `join_commands`: each word stripped.
+    let words: Vec<&str> = r.cmd.iter().map(|w| w.trim()).collect();
     let hosts = c.app_hosts();
     if r.interactive {
         let host = hosts.first().ok_or_else(|| CliError::argument("No app hosts"))?;
@@ -247,6 +274,13 @@ pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
     }
     // A new container runs the latest image (Kamal's `version_or_latest`) unless --version is given.
     if c.global.version.is_none() {
+        if !r.raw {
+            output::say(if r.reuse {
+                "Get current version of running container..."
+            } else {
+                "Get most recent version available as an image..."
+            });
+        }
         if r.reuse {
             // An existing container: the version running on the primary host (Kamal's
             // `current_running_version`).
@@ -270,6 +304,16 @@ pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
             if r.reuse { "existing" } else { "new" }
         ));
     }
+    // A new container's image may have to be pulled: log in to the registry first, as Kamal does.
+    if !r.reuse {
+        if let Some(login) = wharf_commands::registry::Registry::new(&c.config).login_password_stdin(None)? {
+            c.on(&hosts, |h| {
+                let login = login.clone();
+                async move { c.exec(&h, &login).await.map(|_| ()) }
+            })
+            .await?;
+        }
+    }
     let results = c
         .on(&hosts, |h| {
             let words = words.clone();
@@ -281,7 +325,7 @@ pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
                     c.audit(
                         &h,
                         Some(role.name()),
-                        &format!("Executed cmd '{}' on app version {}", r.cmd.join(" "), c.config.version()),
+                        &format!("Executed cmd '{}' on app version {}", words.join(" "), c.config.version()),
                     )
                     .await?;
                     let cmd = if r.reuse {
@@ -336,32 +380,58 @@ pub async fn logs(
     timestamps: bool,
     container_id: Option<String>,
 ) -> Result<()> {
+    logs_with(c, LogsRequest { lines, since, grep, grep_options: None, timestamps, container_id }).await
+}
+
+/// What `app logs` shows (without `--follow`).
+#[derive(Clone, Debug, Default)]
+pub struct LogsRequest {
+    /// `-n`: lines per host (default 100 unless `--since` or `--grep` is given).
+    pub lines: Option<u64>,
+    pub since: Option<String>,
+    pub grep: Option<String>,
+    /// `--grep-options`: added to `grep`.
+    pub grep_options: Option<String>,
+    /// Not `-T`.
+    pub timestamps: bool,
+    pub container_id: Option<String>,
+}
+
+/// `app logs`: each app host's log lines per role; a failing query (no container, no line
+/// matching `--grep`) shows `Nothing found`, as in Kamal.
+pub async fn logs_with(c: &Commander, r: LogsRequest) -> Result<()> {
     let hosts = c.app_hosts();
+    let r = &r;
     let results = c
-        .on(&hosts, |h| {
-            let (since, grep, container_id) = (since.clone(), grep.clone(), container_id.clone());
-            async move {
-                let mut out = vec![];
-                for role in c.roles_on(&h) {
-                    let app = App::new(&c.config, Some(role), Some(&h));
-                    let options = LogsOptions {
-                        container_id: container_id.clone().map(wharf_commands::ContainerId::Id).unwrap_or_default(),
-                        timestamps,
-                        since: since.clone(),
-                        lines: lines
-                            .map(|n| n.to_string())
-                            .or_else(|| (since.is_none() && grep.is_none()).then(|| "100".to_string())),
-                        grep: grep.clone(),
-                        grep_options: None,
-                    };
-                    out.push(c.capture_unchecked(&h, &app.logs(&options)).await?);
-                }
-                Ok(out.join("\n"))
+        .on(&hosts, |h| async move {
+            let mut out = vec![];
+            for role in c.roles_on(&h) {
+                let app = App::new(&c.config, Some(role), Some(&h));
+                let options = LogsOptions {
+                    container_id: r.container_id.clone().map(wharf_commands::ContainerId::Id).unwrap_or_default(),
+                    timestamps: r.timestamps,
+                    since: r.since.clone(),
+                    lines: r
+                        .lines
+                        .map(|n| n.to_string())
+                        .or_else(|| (r.since.is_none() && r.grep.is_none()).then(|| "100".to_string())),
+                    grep: r.grep.clone(),
+                    grep_options: r.grep_options.clone(),
+                };
+                let answer = c.query(&h, &app.logs(&options)).await?;
+                out.push(if answer.success() {
+                    answer.stdout_str().trim().to_string()
+                } else {
+                    "Nothing found".to_string()
+                });
             }
+            Ok(out)
         })
         .await?;
-    for (h, text) in results {
-        output::by_host(&h, &text, c.global.quiet);
+    for (h, texts) in results {
+        for text in texts {
+            output::by_host(&h, &text, c.global.quiet);
+        }
     }
     Ok(())
 }
@@ -376,10 +446,21 @@ pub async fn stale_containers(c: &Commander, stop: bool) -> Result<()> {
             let current = c.capture_unchecked(&h, &app.current_running_version()).await?;
             for version in versions.lines().filter(|v| !v.is_empty() && *v != current) {
                 if stop {
-                    output::info(&h, &format!("Stopping stale container for role {} with version {version}", role.name()));
+                    output::by_host(
+                        &h,
+                        &format!("Stopping stale container for role {} with version {version}", role.name()),
+                        c.global.quiet,
+                    );
                     c.exec_unchecked(&h, &app.stop(Some(version))).await?;
                 } else {
-                    output::info(&h, &format!("Detected stale container for role {} with version {version} (use `kamal app stale_containers --stop` to stop)", role.name()));
+                    output::by_host(
+                        &h,
+                        &format!(
+                            "Detected stale container for role {} with version {version} (use `kamal app stale_containers --stop` to stop)",
+                            role.name()
+                        ),
+                        c.global.quiet,
+                    );
                 }
             }
         }
@@ -387,4 +468,21 @@ pub async fn stale_containers(c: &Commander, stop: bool) -> Result<()> {
     })
     .await?;
     Ok(())
+}
+
+/// `app boot`: under the lock, boots `--version` or else the latest image (Kamal's
+/// `version_or_latest`: `latest`, `latest-DEST` with a destination).
+pub async fn boot_command(c: &Commander) -> Result<()> {
+    lock::with_lock(c, || async {
+        let version = match &c.global.version {
+            Some(v) => v.clone(),
+            None => {
+                output::say("Get most recent version available as an image...");
+                c.config.latest_tag()
+            }
+        };
+        c.config.set_version(&version);
+        boot::boot(c, &version).await
+    })
+    .await
 }

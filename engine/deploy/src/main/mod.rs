@@ -108,10 +108,16 @@ pub async fn remove(c: &Commander) -> Result<()> {
 
 /// `setup`: Docker on every server (see [`crate::server::bootstrap`]), then a deploy that also
 /// boots the accessories.
+///
+/// As in Kamal, the whole of it runs under the deploy lock (bootstrap and build included); the
+/// deploy's own lock is then already held.
 pub async fn setup(c: &Commander, skip_push: bool, no_cache: bool) -> Result<()> {
-    output::say("Ensure Docker is installed...");
-    crate::server::bootstrap(c).await?;
-    deploy(c, DeployOptions { skip_push, no_cache, boot_accessories: true, redeploy: false }).await
+    lock::with_lock(c, || async {
+        output::say("Ensure Docker is installed...");
+        crate::server::bootstrap(c).await?;
+        deploy(c, DeployOptions { skip_push, no_cache, boot_accessories: true, redeploy: false }).await
+    })
+    .await
 }
 
 /// `details`: the proxy, the app and the accessories on every host.

@@ -20,7 +20,7 @@ use wharf_secrets::cli::{Adapter, AdapterFetcher, BuiltinAdapters};
 use wharf_secrets::SecretMap;
 
 use crate::error::CliError;
-use crate::plugins::{block_on, shared_host, terminal_sink, Verbosity};
+use super::runtime::{block_on, shared_host, terminal_sink, Verbosity};
 
 /// The built-in plugin implementing `adapter` (its manifest's name); `None` for `test`.
 pub fn plugin_name(adapter: Adapter) -> Option<&'static str> {

@@ -87,9 +87,11 @@ pub async fn start_stop(c: &Commander, what: StartStop) -> Result<()> {
                     c.audit(&h, None, "Stopped proxy").await?;
                     c.exec_unchecked(&h, &proxy.stop(None)).await?;
                 }
+                // Kamal's `restart` is its `stop` then its `start`, each with its audit line.
                 StartStop::Restart => {
-                    c.audit(&h, None, "Restarted proxy").await?;
+                    c.audit(&h, None, "Stopped proxy").await?;
                     c.exec_unchecked(&h, &proxy.stop(None)).await?;
+                    c.audit(&h, None, "Started proxy").await?;
                     c.exec(&h, &proxy.start()).await?;
                 }
             }
@@ -105,7 +107,12 @@ pub async fn start_stop(c: &Commander, what: StartStop) -> Result<()> {
 pub async fn logs(c: &Commander, options: &ProxyLogsOptions) -> Result<()> {
     // The logs command depends only on the options, not on the host.
     let host = c.proxy_hosts().first().cloned().unwrap_or_default();
-    let cmd = Proxy::new(&c.config, &host).logs(options);
+    // As Kamal: the last 100 lines unless --lines, --since or --grep says otherwise.
+    let mut options = options.clone();
+    if options.lines.is_none() && options.since.is_none() && options.grep.is_none() {
+        options.lines = Some("100".into());
+    }
+    let cmd = Proxy::new(&c.config, &host).logs(&options);
     c.print_by_host("Proxy", &c.proxy_hosts(), &cmd, false).await
 }
 
@@ -122,12 +129,15 @@ pub async fn remove_step(c: &Commander, step: RemoveStep) -> Result<()> {
     lock::with_lock(c, || async {
         c.on(&c.proxy_hosts(), |h| async move {
             let proxy = Proxy::new(&c.config, &h);
+            // Kamal audits the container and image removals, not the directory's.
             let (line, cmd) = match step {
-                RemoveStep::Container => ("Removed proxy container", proxy.remove_container()),
-                RemoveStep::Image => ("Removed proxy image", proxy.remove_image()),
-                RemoveStep::ProxyDirectory => ("Removed proxy directory", proxy.remove_proxy_directory()),
+                RemoveStep::Container => (Some("Removed proxy container"), proxy.remove_container()),
+                RemoveStep::Image => (Some("Removed proxy image"), proxy.remove_image()),
+                RemoveStep::ProxyDirectory => (None, proxy.remove_proxy_directory()),
             };
-            c.audit(&h, None, line).await?;
+            if let Some(line) = line {
+                c.audit(&h, None, line).await?;
+            }
             c.exec_unchecked(&h, &cmd).await.map(|_| ())
         })
         .await?;
@@ -136,30 +146,31 @@ pub async fn remove_step(c: &Commander, step: RemoveStep) -> Result<()> {
     .await
 }
 
-/// `proxy remove`: refuses while other apps still use the proxy, unless `--force`.
+/// `proxy remove`: as Kamal, refuses everywhere when another app is installed on any proxy
+/// host, unless `force`; then stops the proxy, removes its container, image and directory, each
+/// step on every proxy host before the next.
 pub async fn remove(c: &Commander, force: bool) -> Result<()> {
     lock::with_lock(c, || async {
         let hosts = c.proxy_hosts();
         let server = wharf_commands::server::Server::new(&c.config);
-        c.on(&hosts, |h| {
-            let count_cmd = server.app_directory_count();
-            async move {
-                let count: u64 = c.capture_unchecked(&h, &count_cmd).await?.trim().parse().unwrap_or(0);
-                if force || count == 0 {
-                    let proxy = Proxy::new(&c.config, &h);
-                    c.audit(&h, None, "Removed proxy").await?;
-                    c.exec_unchecked(&h, &proxy.stop(None)).await?;
-                    c.exec_unchecked(&h, &proxy.remove_container()).await?;
-                    c.exec_unchecked(&h, &proxy.remove_image()).await?;
-                    c.exec_unchecked(&h, &proxy.remove_proxy_directory()).await?;
-                } else {
-                    output::info(&h, "Not removing the proxy, as other apps are installed, use --force to remove");
-                }
-                Ok(())
+        let count_cmd = server.app_directory_count();
+        let counts = c
+            .on(&hosts, |h| {
+                let count_cmd = count_cmd.clone();
+                async move { Ok(c.capture_unchecked(&h, &count_cmd).await?.trim().parse::<u64>().unwrap_or(0)) }
+            })
+            .await?;
+        if counts.iter().any(|(_, count)| *count > 0) {
+            if !force {
+                output::say("Not removing the proxy, as other apps are installed, ignore this check with kamal proxy remove --force");
+                return Ok(());
             }
-        })
-        .await?;
-        Ok(())
+            output::say("Forcing, so removing the proxy, even though other apps are installed");
+        }
+        start_stop(c, StartStop::Stop).await?;
+        remove_step(c, RemoveStep::Container).await?;
+        remove_step(c, RemoveStep::Image).await?;
+        remove_step(c, RemoveStep::ProxyDirectory).await
     })
     .await
 }

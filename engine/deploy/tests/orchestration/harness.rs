@@ -132,7 +132,11 @@ impl Run {
     /// `command` ran nowhere.
     pub fn never_ran(&self, command: &str) -> &Self {
         let all = self.commands();
-        assert!(!all.iter().any(|c| c.contains(command)), "expected no command containing {command:?}; ran:\n{}", all.join("\n"));
+        assert!(
+            !all.iter().any(|c| c.contains(command)),
+            "expected no command containing {command:?}; ran:\n{}",
+            all.join("\n")
+        );
         self
     }
 

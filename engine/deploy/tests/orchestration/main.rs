@@ -8,6 +8,10 @@
 
 mod harness;
 
+mod accessory;
+mod app;
 mod lock;
+mod main_commands;
+mod proxy;
 mod prune;
 mod server;

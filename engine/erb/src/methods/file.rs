@@ -119,7 +119,7 @@ pub fn dirname(path: &str) -> String {
     }
     match trimmed.rfind('/') {
         Some(0) => "/".into(),
-        Some(i) => trimmed[..i].trim_end_matches('/').to_string().chars().collect::<String>().to_string().replace("", "").to_string(),
+        Some(i) => trimmed[..i].trim_end_matches('/').to_string(),
         None => ".".into(),
     }
 }

@@ -122,7 +122,7 @@ pub fn call(it: &mut Interp, recv: &Value, h: &Rc<RefCell<RHash>>, name: &str, a
         }
         "merge" | "update" | "merge!" | "deep_merge" | "deep_merge!" | "reverse_merge" | "with_defaults" => {
             let deep = name.starts_with("deep");
-            let mut result = if name.ends_with('!') || name == "update" { h.borrow().clone() } else { h.borrow().clone() };
+            let mut result = h.borrow().clone();
             for o in &args.positional() {
                 let Value::Hash(other) = o else {
                     let n = it.implicit_name(o);

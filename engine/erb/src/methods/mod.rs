@@ -29,7 +29,7 @@ use crate::value::*;
 pub fn dispatch(it: &mut Interp, recv: &Value, name: &str, args: &Args) -> R<Option<Value>> {
     if args.block.is_none() && enumerator::ENUMERATOR_METHODS.contains(&name) {
         let enumerates = match recv {
-            Value::Array(_) | Value::Hash(_) | Value::Range(_) => !(name == "find_index" && !args.pos.is_empty()),
+            Value::Array(_) | Value::Hash(_) | Value::Range(_) => name != "find_index" || args.pos.is_empty(),
             Value::Str(_) => matches!(name, "each_char" | "each_line"),
             Value::Int(_) => matches!(name, "times" | "upto" | "downto"),
             Value::Lib(l) => matches!(**l, Lib::Env | Lib::Enumerator { .. }) && name != "each",

@@ -16,14 +16,11 @@ pub fn blank(it: &mut Interp, v: &Value) -> R<bool> {
         Value::Str(s) => s.s.borrow().chars().all(|c| c.is_whitespace()),
         Value::Array(a) => a.borrow().is_empty(),
         Value::Hash(h) => h.borrow().map.is_empty(),
-        Value::Object(_) => {
+        Value::Object(_)
             // Object#blank?: respond_to?(:empty?) ? !!empty? : false
-            if super::responds_to(it, v, "empty?") {
+            if super::responds_to(it, v, "empty?") => {
                 it.call_method(v, "empty?", Args::default())?.truthy()
-            } else {
-                false
             }
-        }
         _ => false,
     })
 }

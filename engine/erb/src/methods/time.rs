@@ -39,7 +39,7 @@ fn datetime(secs: i64, nanos: u32, offset: i32) -> DateTime<FixedOffset> {
 
 /// Ruby's strftime directives for chrono (`%L` milliseconds, `%N` nanoseconds).
 fn ruby_format(fmt: &str) -> String {
-    fmt.replace("%L", "%3f").replace("%N", "%9f").replace("%-l", "%-I").replace("%l", "%_I").replace("%P", "%P")
+    fmt.replace("%L", "%3f").replace("%N", "%9f").replace("%-l", "%-I").replace("%l", "%_I")
 }
 
 pub fn to_s(l: &Lib) -> String {
