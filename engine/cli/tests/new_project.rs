@@ -102,3 +102,71 @@ fn init_then_config_then_deploy_plan() {
     assert!(run_line.is_some(), "the plan boots the web container: {stdout}");
     assert!(stdout.contains("docker exec kamal-proxy kamal-proxy deploy my-app-web"), "{stdout}");
 }
+
+/// The `KAMAL_*` environment a hook gets, as Kamal gives it: `pre-connect` runs before any
+/// connection, so a server that cannot be reached still shows what each command passes.
+/// `KAMAL_COMMAND` is the command group (`app`, `proxy`, `lock`...) or the main command
+/// (`details`), and `KAMAL_SUBCOMMAND` is never set from the `kamal` binary (Kamal reads it from
+/// Thor's first invocation, which is always the main command's). Compared with real Kamal 2.11
+/// when it is installed.
+#[test]
+fn hook_environment_names_the_command_as_kamal_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    let app = tmp.path().join("app");
+    std::fs::create_dir_all(app.join("config")).unwrap();
+    std::fs::create_dir_all(app.join(".kamal/hooks")).unwrap();
+    std::fs::write(
+        app.join("config/deploy.yml"),
+        format!(
+            "service: app\nimage: app\nservers:\n  - 127.0.0.1\nregistry:\n  server: localhost:5555\n  username: u\n  password: p\nbuilder:\n  arch: amd64\nssh:\n  port: {}\n",
+            closed_port()
+        ),
+    )
+    .unwrap();
+    std::fs::write(app.join(".kamal/secrets"), "").unwrap();
+    let hook = app.join(".kamal/hooks/pre-connect");
+    std::fs::write(&hook, "#!/bin/sh\nenv | grep -E '^KAMAL_(COMMAND|SUBCOMMAND)=' | sort > \"$ENV_OUT\"\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    git(&app, &["init", "-q"]);
+    git(&app, &["add", "-A"]);
+    git(&app, &["commit", "-qm", "first"]);
+
+    let cases: [(&[&str], &str); 5] = [
+        (&["app", "details"], "KAMAL_COMMAND=app\n"),
+        (&["proxy", "details"], "KAMAL_COMMAND=proxy\n"),
+        (&["details"], "KAMAL_COMMAND=details\n"),
+        (&["lock", "status"], "KAMAL_COMMAND=lock\n"),
+        (&["server", "exec", "true"], "KAMAL_COMMAND=server\n"),
+    ];
+    let kamal = kamal();
+    for (args, want) in cases {
+        let out_file = tmp.path().join("env.wharf");
+        let _ = std::fs::remove_file(&out_file);
+        let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .args(args)
+            .current_dir(&app)
+            .env("HOME", &home)
+            .env("ENV_OUT", &out_file)
+            .env_remove("VERSION")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "the failing pre-connect hook stops {args:?}");
+        assert_eq!(std::fs::read_to_string(&out_file).unwrap_or_default(), want, "wharf {args:?}");
+        if let Some(kamal) = &kamal {
+            let kamal_file = tmp.path().join("env.kamal");
+            let _ = std::fs::remove_file(&kamal_file);
+            Command::new(kamal)
+                .args(args)
+                .current_dir(&app)
+                .env("HOME", &home)
+                .env("ENV_OUT", &kamal_file)
+                .env_remove("VERSION")
+                .output()
+                .unwrap();
+            assert_eq!(std::fs::read_to_string(&kamal_file).unwrap_or_default(), want, "kamal {args:?}");
+        }
+    }
+}

@@ -18,38 +18,13 @@ use crate::harness::*;
 
 use wharf_deploy::app;
 use wharf_deploy::execution::{Answer, FakeExecutor};
-use wharf_deploy::{lock, output, Commander, GlobalOptions};
+use wharf_deploy::{lock, GlobalOptions};
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-/// Like the harness's `run`, but as Kamal's CLI tests are: the configuration's version is 999
-/// (`ENV["VERSION"]`) while the command itself got no `--version` (unless `global` gives one).
+/// `app` commands run as Kamal's `run_command` does them.
 fn run_app(project: &Project, global: GlobalOptions, fake: &FakeExecutor, step: Step) -> Run {
-    let dir = project.path();
-    let mut load = global.clone();
-    if load.version.is_none() {
-        load.version = Some("999".into());
-    }
-    let (result, lines) = output::capture(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async {
-            let (config, secrets) = wharf_deploy::load::load_config(&load, &dir)?;
-            let mut c = Commander::with_executor(
-                config,
-                global.clone(),
-                dir.clone(),
-                secrets,
-                "app",
-                None,
-                Box::new(fake.clone()),
-            )?;
-            c.performer = PERFORMER.into();
-            c.clock = Some(CLOCK);
-            c.run_hook("pre-connect", &[])?;
-            step(&c).await
-        })
-    });
-    Run { result, lines, fake: fake.clone() }
+    run(project, "app", global, fake, step)
 }
 
 /// `--hosts 1.1.1.1`, as Kamal's `run_command` passes by default.

@@ -165,18 +165,19 @@ where
     Box::new(f)
 }
 
-/// Runs `step` for `command` in `project` with `global` options (version 999 unless given),
-/// commands answered by `fake`.
+/// Runs `step` for `command` in `project` with `global` options, commands answered by `fake`.
+/// As in Kamal's CLI tests (`ENV["VERSION"] = "999"`), the configuration's version is 999
+/// unless `global` gives `--version`, while the command itself sees only the `--version` given.
 pub fn run(project: &Project, command: &str, global: GlobalOptions, fake: &FakeExecutor, step: Step) -> Run {
-    let mut global = global;
-    if global.version.is_none() {
-        global.version = Some("999".into());
+    let mut load = global.clone();
+    if load.version.is_none() {
+        load.version = Some("999".into());
     }
     let dir = project.path();
     let (result, lines) = output::capture(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
-            let (config, secrets) = wharf_deploy::load::load_config(&global, &dir)?;
+            let (config, secrets) = wharf_deploy::load::load_config(&load, &dir)?;
             let mut c = Commander::with_executor(
                 config,
                 global.clone(),

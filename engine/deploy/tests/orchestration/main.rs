@@ -10,6 +10,7 @@ mod harness;
 
 mod accessory;
 mod app;
+mod build;
 mod lock;
 mod main_commands;
 mod proxy;
