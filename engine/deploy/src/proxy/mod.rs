@@ -10,12 +10,15 @@ use wharf_commands::docker::Docker;
 use wharf_commands::proxy::{Proxy, ProxyLogsOptions};
 use wharf_commands::registry::Registry;
 use wharf_config::model::PROXY_MINIMUM_VERSION;
+use wharf_config::ruby::GemVersion;
 
-/// Whether `version` (`v0.9.1`) is older than `minimum`.
-fn older_version(version: &str, minimum: &str) -> bool {
-    let parse =
-        |v: &str| -> Vec<u64> { v.trim_start_matches('v').split('.').map(|p| p.parse().unwrap_or(0)).collect() };
-    parse(version) < parse(minimum)
+/// Kamal's `Utils.older_version?`: `version` (`v0.9.1`) compared with `minimum` as RubyGems
+/// compares versions (a malformed version is Ruby's `ArgumentError`).
+fn older_version(version: &str, minimum: &str) -> Result<bool> {
+    let parse = |v: &str| {
+        GemVersion::parse(v.strip_prefix('v').unwrap_or(v)).map_err(|e| CliError::new("ArgumentError", e))
+    };
+    Ok(parse(version)? < parse(minimum)?)
 }
 
 /// `proxy boot`: the `kamal` network on every host, then the proxy container on proxy hosts.
@@ -43,7 +46,7 @@ pub async fn boot(c: &Commander) -> Result<()> {
                 }
                 let proxy = Proxy::new(&c.config, &h);
                 let version = c.capture_unchecked(&h, &proxy.version()).await?;
-                if !version.is_empty() && older_version(&version, PROXY_MINIMUM_VERSION) {
+                if !version.is_empty() && older_version(&version, PROXY_MINIMUM_VERSION)? {
                     return Err(CliError::runtime(format!(
                         "kamal-proxy version {version} is too old, run `kamal proxy reboot` in order to update to at least {PROXY_MINIMUM_VERSION}"
                     )));
