@@ -19,6 +19,7 @@ pub mod error;
 pub mod extension;
 pub mod load;
 pub mod model;
+pub mod options;
 pub mod ruby;
 pub mod secrets;
 pub mod summary;

@@ -37,5 +37,6 @@ pub use inspect::{component_interfaces, interfaces, Interfaces};
 pub use lock::{LockEntry, LockFile, LOCK_PATH};
 pub use net::{NetOptions, MAX_PLUGIN_SIZE};
 pub use pack::{pack, unpack, PackError};
-pub use source::{parse_sha256, Source};
+pub use pack::parse_sha256;
+pub use source::Source;
 pub use store::{PluginSpec, Resolved, Store, Verified};

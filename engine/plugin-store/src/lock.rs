@@ -73,7 +73,7 @@ impl LockFile {
         }
         for (name, entry) in &lock.plugins {
             for d in std::iter::once(&entry.sha256).chain(entry.manifest_digest.as_ref()) {
-                crate::source::parse_sha256(d).map_err(|e| err(format!("plugin {name}: {e}")))?;
+                crate::pack::parse_sha256(d).map_err(|e| err(format!("plugin {name}: {e}")))?;
             }
         }
         Ok(Some(lock))

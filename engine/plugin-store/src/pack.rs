@@ -155,6 +155,16 @@ pub fn interface_names(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), PackE
     Ok((imports, exports))
 }
 
+/// A configured sha256: `HEX` or `sha256:HEX`, 64 lowercase hex digits.
+pub fn parse_sha256(text: &str) -> Result<String, String> {
+    let hex = text.trim().strip_prefix("sha256:").unwrap_or(text.trim()).to_ascii_lowercase();
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(format!("{text:?} is not a sha256 (64 hex digits, optionally prefixed sha256:)"))
+    }
+}
+
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

@@ -78,19 +78,10 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// A configured sha256: `HEX` or `sha256:HEX`, 64 lowercase hex digits.
-pub fn parse_sha256(text: &str) -> Result<String, String> {
-    let hex = text.trim().strip_prefix("sha256:").unwrap_or(text.trim()).to_ascii_lowercase();
-    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        Ok(hex)
-    } else {
-        Err(format!("{text:?} is not a sha256 (64 hex digits, optionally prefixed sha256:)"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pack::parse_sha256;
 
     #[test]
     fn parses_every_kind() {

@@ -11,7 +11,8 @@ use crate::lock::{LockEntry, LockFile};
 use crate::net::{chain, read_capped, NetOptions};
 use crate::oci::{ArtifactInfo, Pushed, Reference, Registry};
 use crate::pack::{self, sha256_hex};
-use crate::source::{parse_sha256, Source};
+use crate::pack::parse_sha256;
+use crate::source::Source;
 
 /// A plugin as configured (deploy.yml's `x-wharf.plugins`, or the command line).
 #[derive(Clone, Debug, PartialEq, Eq)]

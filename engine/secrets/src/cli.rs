@@ -18,7 +18,6 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::map::SecretMap;
-use crate::secrets::InlineHook;
 use crate::shell::shellescape;
 
 /// What `fetch` prints (and returns) when an adapter that needs `--account` has none or a blank one.
@@ -582,6 +581,12 @@ fn parse_options(args: &[String], fetch: bool) -> Result<ParsedOptions, String> 
     }
     Ok(parsed)
 }
+
+/// Runs `kamal secrets ...` / `wharf secrets ...` in process. It gets the words after `secrets`,
+/// with `--inline` appended (as Kamal appends it), e.g. `["fetch", "--adapter", "test", "A",
+/// "--inline"]`, and returns what the command returns inline (for `fetch`, the shell-escaped JSON;
+/// see [`fetch`]); the output is chomped. An `Err` is the command's error message, shown as is.
+pub type InlineHook = Box<dyn Fn(&[String]) -> Result<String, String> + Send + Sync>;
 
 /// An [`InlineHook`] running [`run_inline`] with `fetcher`.
 pub fn inline_hook(fetcher: Arc<dyn AdapterFetcher>) -> InlineHook {

@@ -31,11 +31,7 @@ use crate::shell::{run_shell, shellsplit};
 /// Kamal's default secrets path.
 pub const DEFAULT_SECRETS_PATH: &str = ".kamal/secrets";
 
-/// Runs `kamal secrets ...` / `wharf secrets ...` in process. It gets the words after `secrets`,
-/// with `--inline` appended (as Kamal appends it), e.g. `["fetch", "--adapter", "test", "A",
-/// "--inline"]`, and returns what the command returns inline (for `fetch`, the shell-escaped JSON;
-/// see [`cli::fetch`]); the output is chomped. An `Err` is the command's error message, shown as is.
-pub type InlineHook = Box<dyn Fn(&[String]) -> Result<String, String> + Send + Sync>;
+pub use crate::cli::InlineHook;
 
 /// `\A\s*kamal\s*secrets\s+`, with `wharf` accepted too.
 static INLINE_COMMAND: LazyLock<Regex> = LazyLock::new(|| {

@@ -37,7 +37,7 @@ pub use ssh::{Ssh, SshProxy, Sshkit, KEY_DATA_DEPRECATION};
 pub use volume::Volume;
 
 use crate::error::ConfigError;
-use crate::load::LoadOptions;
+use crate::options::LoadOptions;
 use crate::ruby::{file_join, get, present, present_opt, to_s, truthy, GemVersion};
 use crate::secrets::SecretLookup;
 use crate::validate;

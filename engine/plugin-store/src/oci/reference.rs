@@ -1,6 +1,6 @@
 //! `REGISTRY/REPOSITORY[:TAG][@sha256:HEX]`: an OCI artifact reference (after `oci://`).
 
-use crate::source::parse_sha256;
+use crate::pack::parse_sha256;
 
 /// A parsed reference. Without a tag or digest, the tag is `latest`.
 #[derive(Clone, Debug, PartialEq, Eq)]
