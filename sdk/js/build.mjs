@@ -16,7 +16,7 @@
 // `npm ci` in sdk/js (scripts/install-deps does it).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,29 @@ try {
   die('rolldown is not installed (sdk/js/node_modules): run scripts/install-deps');
 }
 
+/// The version of the `wharf:plugin` package in the WIT directory `dir` (its worlds.wit).
+function witPackageVersion(dir) {
+  const m = /^package wharf:plugin@([0-9.]+);/m.exec(readFileSync(join(dir, 'worlds.wit'), 'utf8'));
+  if (!m) die(`no 'package wharf:plugin@VERSION;' in ${join(dir, 'worlds.wit')}`);
+  return m[1];
+}
+
+/// A wasm custom section `wharf:api-version` holding `version`.
+function apiVersionSection(version) {
+  const leb = (n) => {
+    const out = [];
+    do {
+      let b = n & 0x7f;
+      n >>>= 7;
+      out.push(n ? b | 0x80 : b);
+    } while (n);
+    return Buffer.from(out);
+  };
+  const name = Buffer.from('wharf:api-version');
+  const body = Buffer.concat([leb(name.length), name, Buffer.from(version)]);
+  return Buffer.concat([Buffer.from([0]), leb(body.length), body]);
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'wharf-js-'));
 try {
   // 1. One module: the app and this kit; the host's imports stay external.
@@ -79,6 +102,10 @@ try {
   else args.push('-d', 'all');
   const r = spawnSync(jco, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) die(`jco componentize failed (exit ${r.status})`);
+  // 3. The plugin API version (the WIT package's) stamped into the component as a top-level
+  // custom section `wharf:api-version`, as the Rust SDK's export macros embed it: Wharf reads it,
+  // so plugin.toml need not say which API the plugin was built against.
+  appendFileSync(`${out}.tmp`, apiVersionSection(witPackageVersion(wit)));
   renameSync(`${out}.tmp`, out);
   console.error(`built ${out} (${Math.round(statSync(out).size / 1024)} KB, world ${world}, ${backend}${http ? ', http' : ''})`);
 } finally {

@@ -88,5 +88,25 @@ fi
 mkdir -p "$(dirname "$out")"
 "$cpy" -q -d "$wit" -w "$wit_world" componentize -p "$tmp" -p "$here" -p "$app_dir" "${paths[@]}" \
   wharf_entry -o "$out.tmp"
+# Stamp the plugin API version (the WIT package's) into the component, as a top-level custom
+# section `wharf:api-version` (what the Rust SDK's export macros embed): Wharf reads it, so
+# plugin.toml need not say which API the plugin was built against.
+api=$(sed -n 's/^package wharf:plugin@\([0-9.]*\);/\1/p' "${WHARF_WIT:-$here/../../wit/wharf-plugin@0.1.0}/worlds.wit" | head -1)
+[ -n "$api" ] || die "no 'package wharf:plugin@VERSION;' in the WIT's worlds.wit"
+python3 - "$out.tmp" "$api" <<'PY'
+import sys
+def leb(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+name, payload = b"wharf:api-version", sys.argv[2].encode()
+body = leb(len(name)) + name + payload
+with open(sys.argv[1], "ab") as f:
+    f.write(b"\x00" + leb(len(body)) + body)
+PY
 mv "$out.tmp" "$out"
-echo "built $out ($(($(stat -c %s "$out") / 1024)) KB, world $world)" >&2
+echo "built $out ($(($(stat -c %s "$out") / 1024)) KB, world $world, API $api)" >&2

@@ -165,10 +165,8 @@ async fn app_command(c: &Commander, cmd: AppCommand) -> Result<()> {
         AppCommand::StaleContainers { stop: true } => lock::with_lock(c, || app::stale_containers(c, true)).await,
         AppCommand::StaleContainers { stop: false } => app::stale_containers(c, false).await,
         AppCommand::Images => app::images(c).await,
-        AppCommand::Logs { flags, .. } if flags.follow => {
-            Err(CliError::argument("wharf app logs --follow is not implemented yet (run it without -f)"))
-        }
         AppCommand::Logs { flags, container_id } => {
+            let follow = flags.follow;
             let request = app::LogsRequest {
                 lines: flags.lines,
                 since: flags.since,
@@ -177,7 +175,11 @@ async fn app_command(c: &Commander, cmd: AppCommand) -> Result<()> {
                 timestamps: !flags.skip_timestamps,
                 container_id,
             };
-            app::logs_with(c, request).await
+            if follow {
+                app::follow_logs(c, request)
+            } else {
+                app::logs_with(c, request).await
+            }
         }
         AppCommand::Remove => app::remove(c).await,
         AppCommand::Live => app::live_or_maintenance(c, None).await,
@@ -204,10 +206,8 @@ async fn proxy_command(c: &Commander, cmd: ProxyCommand) -> Result<()> {
             confirming(confirm.confirmed, "This will cause a brief outage on each host. Are you sure?")?;
             proxy::reboot::reboot(c, rolling).await
         }
-        ProxyCommand::Logs { flags } if flags.follow => {
-            Err(CliError::argument("wharf proxy logs --follow is not implemented yet (run it without -f)"))
-        }
         ProxyCommand::Logs { flags } => {
+            let follow = flags.follow;
             let options = wharf_commands::proxy::ProxyLogsOptions {
                 timestamps: !flags.skip_timestamps,
                 since: flags.since,
@@ -215,7 +215,11 @@ async fn proxy_command(c: &Commander, cmd: ProxyCommand) -> Result<()> {
                 grep: flags.grep,
                 grep_options: flags.grep_options,
             };
-            proxy::logs(c, &options).await
+            if follow {
+                proxy::follow_logs(c, &options)
+            } else {
+                proxy::logs(c, &options).await
+            }
         }
         ProxyCommand::RemoveContainer => proxy::remove_step(c, proxy::RemoveStep::Container).await,
         ProxyCommand::RemoveImage => proxy::remove_step(c, proxy::RemoveStep::Image).await,
@@ -237,10 +241,8 @@ async fn accessory_command(c: &Commander, cmd: AccessoryCommand) -> Result<()> {
         AccessoryCommand::Reboot { name } => accessory::reboot(c, &name).await,
         AccessoryCommand::Details { name } => accessory::details(c, &name).await,
         AccessoryCommand::Exec { name, cmd, reuse, .. } => accessory::exec(c, &name, &cmd, reuse).await,
-        AccessoryCommand::Logs { flags, .. } if flags.follow => {
-            Err(CliError::argument("wharf accessory logs --follow is not implemented yet (run it without -f)"))
-        }
         AccessoryCommand::Logs { name, flags } => {
+            let follow = flags.follow;
             let options = wharf_commands::AccessoryLogsOptions {
                 timestamps: !flags.skip_timestamps,
                 since: flags.since,
@@ -248,7 +250,11 @@ async fn accessory_command(c: &Commander, cmd: AccessoryCommand) -> Result<()> {
                 grep: flags.grep,
                 grep_options: flags.grep_options,
             };
-            accessory::logs_with(c, &name, &options).await
+            if follow {
+                accessory::follow_logs(c, &name, &options)
+            } else {
+                accessory::logs_with(c, &name, &options).await
+            }
         }
         AccessoryCommand::Remove { name, confirm } => {
             confirming(

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 #[test]
 fn example_app_setup_deploy_rollback_exec_remove() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     let v1 = app.git(&["rev-parse", "HEAD"]);
     let setup = app.ok(&["setup", "-v"]);
@@ -94,7 +94,7 @@ fn example_app_setup_deploy_rollback_exec_remove() {
 
 #[test]
 fn roles_accessory_destination_and_alias() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     let extra = r#"
 accessories:
@@ -158,7 +158,7 @@ aliases:
 
 #[test]
 fn a_deploy_lock_held_by_someone_else_is_refused_with_holder_and_time() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     app.write("config/deploy.yml", &deploy_yml("locked", "locked.test", "", ""));
     app.commit("locked");
@@ -183,7 +183,7 @@ fn a_deploy_lock_held_by_someone_else_is_refused_with_holder_and_time() {
 
 #[test]
 fn a_broken_deploy_keeps_the_old_version_serving_and_releases_the_lock() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     app.write("config/deploy.yml", &deploy_yml("broken", "broken.test", "", ""));
     let good = app.commit("good");
@@ -210,7 +210,7 @@ fn a_broken_deploy_keeps_the_old_version_serving_and_releases_the_lock() {
 
 #[test]
 fn plan_prints_every_command_and_changes_nothing() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     app.write("config/deploy.yml", &deploy_yml("planned", "planned.test", "", ""));
     let version = app.commit("plan");
@@ -234,7 +234,7 @@ fn plan_prints_every_command_and_changes_nothing() {
 
 #[test]
 fn bad_configuration_gets_kamals_message_and_exit_1() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     app.write(
         "config/deploy.yml",
@@ -254,7 +254,7 @@ fn bad_configuration_gets_kamals_message_and_exit_1() {
 
 #[test]
 fn sigterm_during_a_deploy_stops_cleanly_and_releases_the_lock() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     // A slow health check keeps the deploy inside the lock long enough to interrupt it.
     let yml = deploy_yml("interrupted", "interrupted.test", "", "").replace("deploy_timeout: 20", "deploy_timeout: 30");
@@ -298,7 +298,7 @@ fn sigterm_during_a_deploy_stops_cleanly_and_releases_the_lock() {
 
 #[test]
 fn a_failing_hook_aborts_the_deploy_and_releases_the_lock() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     app.write("config/deploy.yml", &deploy_yml("hooked", "hooked.test", "", ""));
     app.write(
@@ -348,7 +348,7 @@ fn restart_sshd(lab: &Lab, i: u32) {
 
 #[test]
 fn a_host_lost_mid_deploy_fails_naming_it_and_a_rerun_converges() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     app.write("config/deploy.yml", &deploy_yml("lost", "lost.test", "", ""));
     let v1 = app.commit("v1");

@@ -515,7 +515,7 @@ fn took(test: &str, started: Instant) {
 #[test]
 fn kamal_and_wharf_take_turns_on_the_same_servers() {
     let bin = kamal_or_skip!("kamal_and_wharf_take_turns_on_the_same_servers");
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let started = Instant::now();
     let kamal = Kamal { bin, lab };
     let service = "kturns";
@@ -591,7 +591,7 @@ fn kamal_and_wharf_take_turns_on_the_same_servers() {
 #[test]
 fn each_tool_honours_and_releases_the_others_deploy_lock() {
     let bin = kamal_or_skip!("each_tool_honours_and_releases_the_others_deploy_lock");
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let started = Instant::now();
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "klocks");
@@ -668,7 +668,7 @@ fn kamal_and_wharf_run_the_same_commands() {
 }
 
 fn same_commands(bin: PathBuf) {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let started = Instant::now();
     let kamal = Kamal { bin, lab };
     // One app for each tool, deployed in step, so that each runs against the same server state.
@@ -921,7 +921,7 @@ fn known_incompatibility_error_line_is_on_stdout() {
 #[ignore = "known incompatibility: Wharf's rollback to a missing version exits 1, Kamal's exits 0"]
 fn known_incompatibility_rollback_to_a_missing_version_exits_0() {
     let bin = kamal_or_skip!("known_incompatibility_rollback_to_a_missing_version_exits_0");
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "kmissing");
     let _cleanup = RemoveOnFailure(&app);
@@ -940,7 +940,7 @@ fn known_incompatibility_rollback_to_a_missing_version_exits_0() {
 #[test]
 fn same_as_kamal_lock_release_without_a_lock() {
     let bin = kamal_or_skip!("same_as_kamal_lock_release_without_a_lock");
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "knolock");
     let _cleanup = RemoveOnFailure(&app);
@@ -958,7 +958,7 @@ fn same_as_kamal_lock_release_without_a_lock() {
 #[test]
 fn same_as_kamal_hook_output_only_with_verbose() {
     let bin = kamal_or_skip!("same_as_kamal_hook_output_only_with_verbose");
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "khooks");
     let _cleanup = RemoveOnFailure(&app);
@@ -978,7 +978,7 @@ fn same_as_kamal_hook_output_only_with_verbose() {
 #[test]
 fn same_as_kamal_server_exec_message_and_audit() {
     let bin = kamal_or_skip!("same_as_kamal_server_exec_message_and_audit");
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "ktexts");
     let audit = "tail -n 1 .kamal/ktexts-audit.log";
@@ -996,7 +996,7 @@ fn same_as_kamal_server_exec_message_and_audit() {
 #[test]
 fn same_as_kamal_proxy_details_header() {
     let bin = kamal_or_skip!("same_as_kamal_proxy_details_header");
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "ktexts");
     let k = kamal.ok(&app, &["proxy", "details"]);
@@ -1010,7 +1010,7 @@ fn same_as_kamal_proxy_details_header() {
 #[test]
 fn same_as_kamal_underscored_subcommands() {
     let bin = kamal_or_skip!("same_as_kamal_underscored_subcommands");
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "ktexts");
     for args in [["app", "stale_containers"], ["app", "stale-containers"]] {
@@ -1024,7 +1024,7 @@ fn same_as_kamal_underscored_subcommands() {
 #[test]
 fn same_as_kamal_colours_when_not_a_terminal() {
     let bin = kamal_or_skip!("same_as_kamal_colours_when_not_a_terminal");
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let kamal = Kamal { bin, lab };
     let app = new_app(lab, "ktexts");
     let k = kamal.ok(&app, &["server", "exec", "true"]);
@@ -1078,7 +1078,7 @@ fn proxy_container(lab: &Lab, host: &str) -> (String, usize) {
 #[test]
 fn proxy_reboot_by_kamal_and_wharf_with_and_without_the_image_label() {
     let bin = kamal_or_skip!("proxy_reboot_by_kamal_and_wharf_with_and_without_the_image_label");
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let started = Instant::now();
     let kamal = Kamal { bin, lab };
     let service = "kreboot";

@@ -17,9 +17,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 fn hostlab() -> PathBuf {
-    std::env::var_os("WHARF_HOSTLAB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/hostlab/hostlab.sh"))
+    wharf_testkit::hostlab_script()
 }
 
 pub struct Lab {
@@ -44,8 +42,12 @@ config=$(curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.v2+j
   python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["digest"])') &&
 curl -fsS "$r/blobs/$config" | grep -q '"org.opencontainers.image.title":"kamal-proxy"'"#;
 
-/// Brings the lab up once per test binary and serializes the tests that use it.
-pub fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
+/// Brings the lab up once per test binary and serializes the tests that use it; `None` (the
+/// test skips, saying why) where the lab cannot run (see `wharf_testkit::skip_without_hostlab`).
+pub fn lab() -> Option<(MutexGuard<'static, ()>, &'static Lab)> {
+    if wharf_testkit::skip_without_hostlab() {
+        return None;
+    }
     static LOCK: Mutex<()> = Mutex::new(());
     static LAB: OnceLock<Lab> = OnceLock::new();
     let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -69,7 +71,7 @@ pub fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
         }
         lab
     });
-    (guard, lab)
+    Some((guard, lab))
 }
 
 /// A copy of examples/hello in a temp dir, as its own git repository.

@@ -153,7 +153,7 @@ const SECRET_URL_TOKEN: &str = "T0KEN-4b1d9c";
 #[test]
 fn wasm_hooks_in_rust_python_and_javascript_run_in_a_real_deploy() {
     let (notify, check, js) = (rust_notify(), python_check(), js_notify());
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let (port, posts) = webhook(200);
     let app = AppDir::new(lab);
     install(&app, "examples/hooks/rust-notify", &notify);
@@ -249,7 +249,7 @@ fn wasm_hooks_in_rust_python_and_javascript_run_in_a_real_deploy() {
 
 #[test]
 fn a_custom_builder_plugin_and_bad_plugin_config_are_reported() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     // The built-in docker builder under another name, configured as the builder.
     let extra = "x-wharf:\n  plugins:\n    mybuilder:\n      source: builtin:docker\n      allow:\n        programs: [\"docker **unchecked\"]\n        env: [DOCKER_BUILDKIT, DOCKER_HOST]\n  builder: mybuilder\n";
@@ -291,7 +291,7 @@ fn a_custom_builder_plugin_and_bad_plugin_config_are_reported() {
 
 #[test]
 fn a_secrets_adapter_shared_by_url_and_by_oci_reference_feeds_a_real_deploy() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let work = tempfile::tempdir().unwrap();
     // Pack the example adapter into one file, serve it over HTTPS (a CA of our own), push it to
     // the lab's registry.

@@ -181,7 +181,7 @@ fn loopback_on_host(lab: &Lab, host: &str, port: u16) -> String {
 
 #[test]
 fn local_registry_mode_deploys_through_ssh_tunnels() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let docker = LocalDocker::up();
     let app = AppDir::new(lab);
     // Kamal needs no username or password for a local registry.
@@ -240,7 +240,7 @@ fn local_registry_mode_deploys_through_ssh_tunnels() {
 
 #[test]
 fn local_registry_not_on_this_machines_loopback_is_reported() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     app.write(
         "config/deploy.yml",
@@ -265,7 +265,7 @@ fn local_registry_not_on_this_machines_loopback_is_reported() {
 
 #[test]
 fn remote_builder_over_ssh_with_no_local_docker() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let app = AppDir::new(lab);
     let registry = "registry:\n  server: 10.200.0.254:5000\n  username: wharf\n  password:\n    - REGISTRY_PASSWORD";
     app.write(
@@ -304,7 +304,7 @@ fn remote_builder_over_ssh_with_no_local_docker() {
 /// theirs.
 #[test]
 fn remote_builder_pushes_to_the_local_registry_through_a_tunnel() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let docker = LocalDocker::up();
     let app = AppDir::new(lab);
     app.write(
@@ -341,7 +341,7 @@ fn remote_builder_pushes_to_the_local_registry_through_a_tunnel() {
 /// `kamal registry setup|remove` with a local registry), via `local_registry::run`.
 #[test]
 fn registry_setup_and_remove_manage_the_local_registry() {
-    let (_guard, lab) = lab();
+    let Some((_guard, lab)) = lab() else { return };
     let docker = LocalDocker::up();
     let app = AppDir::new(lab);
     app.write("config/deploy.yml", &app_yml("lrcmd", "registry:\n  server: localhost:5558", "builder:\n  arch: amd64"));

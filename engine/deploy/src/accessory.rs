@@ -318,6 +318,19 @@ pub async fn logs_with(c: &Commander, name: &str, options: &AccessoryLogsOptions
     c.print_by_host(&format!("Accessory {name}"), &hosts_of(c, name), &a.logs(&options), true).await
 }
 
+/// `accessory logs NAME --follow`: hands the terminal to `ssh -t` on the accessory's host,
+/// following its container's log (Kamal's `follow_logs`; the hosts shown as Kamal shows them).
+pub fn follow_logs(c: &Commander, name: &str, options: &AccessoryLogsOptions) -> Result<()> {
+    let a = accessory(c, name)?;
+    let hosts = hosts_of(c, name);
+    let host = hosts.first().cloned().ok_or_else(|| CliError::argument(format!("No hosts for accessory {name}")))?;
+    let line = a.follow_logs(options.timestamps, options.grep.as_deref(), options.grep_options.as_deref());
+    let shown: Vec<String> = hosts.iter().map(|h| format!("{h:?}")).collect();
+    output::line(&format!("  INFO Following logs on [{}]...", shown.join(", ")));
+    output::line(&format!("  INFO {line}"));
+    c.hand_off(&host, &line)
+}
+
 /// The hidden steps of `accessory boot` and `remove`, runnable on their own as in Kamal:
 /// `upload`, `directories`, `pull_image`, `remove_container`, `remove_image`,
 /// `remove_service_directory`.

@@ -355,6 +355,17 @@ impl Commander {
         self.executor.forward_remote_port(host, remote_port, local).await
     }
 
+    /// Hands the terminal to `line` (`ssh -t HOST ...`) and waits; a non-zero exit is an error
+    /// saying what ran where.
+    pub fn hand_off(&self, host: &str, line: &str) -> Result<()> {
+        self.echo("local", line);
+        let status = self.executor.hand_off(line)?;
+        if status != 0 {
+            return Err(CliError::runtime(format!("Interactive session on {host} exited with status {status}")));
+        }
+        Ok(())
+    }
+
     /// A step on this machine (a local build, a local login): whether to carry it out. Under
     /// `--plan` it is recorded in the plan instead.
     pub fn local_step(&self, description: &str) -> bool {

@@ -2,6 +2,9 @@
 //!
 //! - Kamal's test fixtures (basecamp/kamal `test/fixtures`, unchanged: deploy*.yml and the
 //!   files they name), in `fixtures/kamal`.
+//! - Where the hostlab is (the test servers: `hostlab.sh`), and whether it can run here: a test
+//!   that needs it skips with the reason where it cannot, unless `WHARF_REQUIRE_LAB=1` (which
+//!   `scripts/test`, and so CI, sets) makes that a failure.
 
 use std::path::PathBuf;
 
@@ -19,4 +22,49 @@ pub fn kamal_fixture_path(name: &str) -> PathBuf {
 pub fn kamal_fixture(name: &str) -> String {
     let path = kamal_fixture_path(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("Kamal fixture {}: {e}", path.display()))
+}
+
+/// `hostlab.sh`: `$WHARF_HOSTLAB`, else `../shared/hostlab/hostlab.sh` beside the repository.
+pub fn hostlab_script() -> PathBuf {
+    std::env::var_os("WHARF_HOSTLAB").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/hostlab/hostlab.sh")
+    })
+}
+
+/// Why the hostlab cannot run on this machine, if it cannot: it needs root (it creates network
+/// namespaces), its script, and `ip`, `sshd` and `dockerd`.
+pub fn hostlab_unavailable() -> Option<String> {
+    let script = hostlab_script();
+    if !script.exists() {
+        return Some(format!("{} not found (set WHARF_HOSTLAB)", script.display()));
+    }
+    let uid = std::process::Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Some("the hostlab needs root (it creates network namespaces)".into());
+    }
+    for tool in ["ip", "sshd", "dockerd"] {
+        let found = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool} || test -x /usr/sbin/{tool}"))
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !found {
+            return Some(format!("the hostlab needs `{tool}` (scripts/install-deps installs it)"));
+        }
+    }
+    None
+}
+
+/// For a test that needs the hostlab: `true` (after saying why on stderr) when it should skip
+/// because the lab cannot run here. With `WHARF_REQUIRE_LAB=1` it panics with the reason instead.
+pub fn skip_without_hostlab() -> bool {
+    let Some(reason) = hostlab_unavailable() else { return false };
+    if std::env::var("WHARF_REQUIRE_LAB").is_ok_and(|v| v == "1") {
+        panic!("the hostlab cannot run here and WHARF_REQUIRE_LAB=1: {reason}");
+    }
+    // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipping a test that needs the hostlab: {reason}");
+    true
 }

@@ -23,6 +23,7 @@ impl<T: Builder> builder_world::Guest for BuilderExport<T> {
 #[macro_export]
 macro_rules! export_builder {
     ($t:ty) => {
+        $crate::stamp_api_version!();
         #[doc(hidden)]
         type __WharfBuilderExport = $crate::__BuilderExport<$t>;
         $crate::builder_world::__export_builder_world!(__WharfBuilderExport with_types_in $crate::builder_world);

@@ -73,6 +73,7 @@ impl<T: Hook> hook_world::Guest for HookExport<T> {
 #[macro_export]
 macro_rules! export_hook {
     ($t:ty) => {
+        $crate::stamp_api_version!();
         #[doc(hidden)]
         type __WharfHookExport = $crate::__HookExport<$t>;
         $crate::hook_world::__export_hook_world!(__WharfHookExport with_types_in $crate::hook_world);

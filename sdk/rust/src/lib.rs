@@ -30,6 +30,23 @@
 
 extern crate self as wharf_plugin_sdk;
 
+/// The plugin API (the `wharf:plugin` WIT package version) this SDK builds against.
+pub const API_VERSION: &str = "0.1.0";
+
+/// Stamps [`API_VERSION`] into the plugin, as Zed's extension API does: a custom section
+/// `wharf:api-version` holding the version's text, which Wharf reads to know which API the
+/// component was built against (plugin.toml need not say it). The `export_*!` macros call it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! stamp_api_version {
+    () => {
+        #[doc(hidden)]
+        #[used]
+        #[link_section = "wharf:api-version"]
+        static __WHARF_API_VERSION: [u8; 5] = *b"0.1.0";
+    };
+}
+
 #[doc(hidden)]
 pub mod __private {
     pub use wit_bindgen;

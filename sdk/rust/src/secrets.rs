@@ -31,6 +31,7 @@ impl<T: SecretsAdapter> secrets_world::Guest for SecretsExport<T> {
 #[macro_export]
 macro_rules! export_secrets_adapter {
     ($t:ty) => {
+        $crate::stamp_api_version!();
         #[doc(hidden)]
         type __WharfSecretsExport = $crate::__SecretsExport<$t>;
         $crate::secrets_world::__export_secrets_adapter_world!(__WharfSecretsExport with_types_in $crate::secrets_world);

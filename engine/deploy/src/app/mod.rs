@@ -241,6 +241,26 @@ pub struct ExecRequest {
     pub env: Vec<(String, String)>,
 }
 
+/// `app exec -i`: on the primary host, through `ssh -t` with the terminal handed over (for a
+/// new container, after a registry login there), as Kamal does.
+async fn exec_interactive(c: &Commander, r: &ExecRequest, words: &[&str], version: &str) -> Result<()> {
+    let host = c.primary_host().ok_or_else(|| CliError::argument("No app hosts"))?;
+    let role = c.roles_on(&host).into_iter().next().ok_or_else(|| CliError::argument(format!("No role on {host}")))?;
+    let app = App::new(&c.config, Some(role), Some(&host));
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let which = if r.reuse { "existing" } else { "new" };
+    output::say(&format!("Launching interactive command with version {version} via SSH from {which} container on {host}..."));
+    let line = if r.reuse {
+        app.execute_in_existing_container_over_ssh(words, &r.env, tty)
+    } else {
+        if let Some(login) = wharf_commands::registry::Registry::new(&c.config).login_password_stdin(None)? {
+            c.exec(&host, &login).await?;
+        }
+        app.execute_in_new_container_over_ssh(words, &r.env, tty, None)
+    };
+    c.hand_off(&host, &line)
+}
+
 pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
     if r.detach && (r.interactive || r.reuse) {
         let incompatible: Vec<&str> = [("interactive", r.interactive), ("reuse", r.reuse)]
@@ -256,22 +276,6 @@ pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
     // Kamal's `join_commands`: each word stripped.
     let words: Vec<&str> = r.cmd.iter().map(|w| w.trim()).collect();
     let hosts = c.app_hosts();
-    if r.interactive {
-        let host = hosts.first().ok_or_else(|| CliError::argument("No app hosts"))?;
-        let role = c.roles_on(host).into_iter().next().ok_or_else(|| CliError::argument("No role"))?;
-        let app = App::new(&c.config, Some(role), Some(host));
-        let tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
-        let line = if r.reuse {
-            app.execute_in_existing_container_over_ssh(&words, &r.env, tty)
-        } else {
-            app.execute_in_new_container_over_ssh(&words, &r.env, tty, None)
-        };
-        let status = std::process::Command::new("sh").arg("-c").arg(&line).status()?;
-        if !status.success() {
-            return Err(CliError::runtime(format!("Interactive exec on {host} exited with {status}")));
-        }
-        return Ok(());
-    }
     // A new container runs the latest image (Kamal's `version_or_latest`) unless --version is given.
     if c.global.version.is_none() {
         if !r.raw {
@@ -298,6 +302,9 @@ pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
         }
     }
     let version = c.config.version();
+    if r.interactive {
+        return exec_interactive(c, &r, &words, &version).await;
+    }
     if !r.raw {
         output::say(&format!(
             "Launching command with version {version} from {} container...",
@@ -485,4 +492,31 @@ pub async fn boot_command(c: &Commander) -> Result<()> {
         boot::boot(c, &version).await
     })
     .await
+}
+
+/// `app logs --follow`: hands the terminal to `ssh -t` on the primary host, following the log of
+/// the primary role's container there (or the first selected role's), from its last 10 lines
+/// unless `--lines`, `--since` or `--grep` is given (Kamal's `follow_logs`).
+pub fn follow_logs(c: &Commander, r: LogsRequest) -> Result<()> {
+    let host = c.primary_host().ok_or_else(|| CliError::argument("No app hosts"))?;
+    let roles = c.roles_on(&host);
+    let primary = c.config.primary_role_name();
+    let role = match &c.global.roles {
+        Some(_) => roles.first().copied(),
+        None => roles.iter().find(|r| r.name() == primary).or(roles.first()).copied(),
+    }
+    .ok_or_else(|| CliError::argument(format!("No role to follow on {host}")))?;
+    let lines = r.lines.map(|n| n.to_string()).or_else(|| (r.since.is_none() && r.grep.is_none()).then(|| "10".into()));
+    let options = LogsOptions {
+        container_id: r.container_id.map(wharf_commands::ContainerId::Id).unwrap_or_default(),
+        timestamps: r.timestamps,
+        since: None,
+        lines,
+        grep: r.grep,
+        grep_options: r.grep_options,
+    };
+    let line = App::new(&c.config, Some(role), Some(&host)).follow_logs(&host, &options);
+    output::line(&format!("  INFO Following logs on {host}..."));
+    output::line(&format!("  INFO {line}"));
+    c.hand_off(&host, &line)
 }

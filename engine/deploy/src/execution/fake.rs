@@ -1,7 +1,8 @@
 //! A scripted executor for fast orchestration tests (Kamal's test/cli stubs SSHKit the same
 //! way): it records every command, upload and tunnel per host, and answers each command from a
 //! script of rules (the first rule whose pattern the command contains wins; no rule: exit 0, no
-//! output). A host can be made unreachable. Nothing leaves the process.
+//! output). A host can be made unreachable. A terminal hand-off (`ssh -t ...`) is recorded on
+//! host `local` and answers 0. Nothing leaves the process.
 
 use super::{empty_success, BoxFuture, Executor, Job, LineSink, Tunnel};
 use std::net::SocketAddr;
@@ -196,6 +197,11 @@ impl Executor for FakeExecutor {
             }
         };
         Box::pin(async move { result })
+    }
+
+    fn hand_off(&self, line: &str) -> std::io::Result<i32> {
+        self.record("local", format!("hand-off {line}"));
+        Ok(0)
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

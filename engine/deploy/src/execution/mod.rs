@@ -71,6 +71,13 @@ pub trait Executor: Send + Sync {
         local: SocketAddr,
     ) -> BoxFuture<'a, Result<Box<dyn Tunnel>, SshError>>;
 
+    /// Hands the terminal to `line`, a local command (`ssh -t HOST ...`, as Kamal's `exec`
+    /// does for `app exec -i` and `logs --follow`), and waits for it; its exit status.
+    fn hand_off(&self, line: &str) -> std::io::Result<i32> {
+        let status = std::process::Command::new("sh").arg("-c").arg(line).status()?;
+        Ok(status.code().unwrap_or(255))
+    }
+
     /// A step that happens on this machine (a hook, a local build): whether to carry it out.
     /// A plan records it and answers no.
     fn local_step(&self, _description: &str) -> bool {

@@ -90,6 +90,11 @@ impl Executor for PlanExecutor {
         Box::pin(async { Ok(Box::new(NoTunnel) as Box<dyn Tunnel>) })
     }
 
+    fn hand_off(&self, line: &str) -> std::io::Result<i32> {
+        self.record("local", format!("hand-off {line}"));
+        Ok(0)
+    }
+
     fn local_step(&self, description: &str) -> bool {
         self.record("local", description.to_string());
         false

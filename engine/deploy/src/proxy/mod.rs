@@ -119,6 +119,21 @@ pub async fn logs(c: &Commander, options: &ProxyLogsOptions) -> Result<()> {
     c.print_by_host("Proxy", &c.proxy_hosts(), &cmd, false).await
 }
 
+/// `proxy logs --follow`: hands the terminal to `ssh -t` on the primary host, following the
+/// proxy container's log (Kamal's `follow_logs`).
+pub fn follow_logs(c: &Commander, options: &ProxyLogsOptions) -> Result<()> {
+    let host = c.primary_host().ok_or_else(|| CliError::argument("No proxy hosts"))?;
+    let line = Proxy::new(&c.config, &host).follow_logs(
+        &host,
+        options.timestamps,
+        options.grep.as_deref(),
+        options.grep_options.as_deref(),
+    );
+    output::line(&format!("  INFO Following logs on {host}..."));
+    output::line(&format!("  INFO {line}"));
+    c.hand_off(&host, &line)
+}
+
 /// One of `proxy remove`'s steps, run on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RemoveStep {
