@@ -36,17 +36,19 @@ struct Lab {
 
 static LAB: OnceLock<Result<Lab, String>> = OnceLock::new();
 
-fn lab() -> &'static Lab {
+/// The lab, brought up once; `None` (the test skips, saying why) where it cannot run here.
+fn lab() -> Option<&'static Lab> {
+    if wharf_testkit::skip_without_hostlab() {
+        return None;
+    }
     match LAB.get_or_init(bring_up) {
-        Ok(l) => l,
+        Ok(l) => Some(l),
         Err(e) => panic!("hostlab is not available: {e}"),
     }
 }
 
 fn script() -> PathBuf {
-    std::env::var_os("WHARF_HOSTLAB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/hostlab/hostlab.sh"))
+    wharf_testkit::hostlab_script()
 }
 
 fn read_env() -> Option<Vec<(String, String)>> {
@@ -213,7 +215,7 @@ impl Drop for KillOnDrop {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_output_exit_codes_stdin_streaming_timeout() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let (h1, h2) = lab.pair();
     let pool = Pool::new(opts(lab));
 
@@ -282,7 +284,7 @@ async fn exec_output_exit_codes_stdin_streaming_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_tcp_connection_for_20_commands() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let h1 = lab.hosts[0].as_str();
     let pool = Pool::new(opts(lab));
     // 10 at once (they must share one connection attempt), then 10 one after another.
@@ -312,7 +314,7 @@ async fn one_tcp_connection_for_20_commands() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ed25519_via_ssh_config() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let pool = Pool::new(SshOptions {
         config: SshConfigFiles::Files(vec![lab.ssh_config.clone()]),
         identity_agent: Some("none".into()),
@@ -326,7 +328,7 @@ async fn ed25519_via_ssh_config() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ed25519_via_agent_and_keys_only() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let h1 = lab.hosts[0].as_str();
     let tmp = tempfile::tempdir().unwrap();
     let sock = tmp.path().join("agent.sock");
@@ -371,7 +373,7 @@ async fn ed25519_via_agent_and_keys_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsa_ecdsa_and_key_data() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let (h1, h2) = lab.pair();
     let keys = lab.dir.join("wharf-ssh-test-keys");
     std::fs::create_dir_all(&keys).unwrap();
@@ -405,7 +407,7 @@ async fn rsa_ecdsa_and_key_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_key_names_user_and_host() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let (h1, h2) = lab.pair();
     let tmp = tempfile::tempdir().unwrap();
     let stranger = keygen(tmp.path(), "id_stranger", "-t ed25519");
@@ -428,7 +430,7 @@ async fn wrong_key_names_user_and_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_keys_mismatch_unknown_and_accept_new() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let h1 = lab.hosts[0].as_str();
     let tmp = tempfile::tempdir().unwrap();
     let h1_key = std::fs::read_to_string(lab.dir.join("h1/ssh_host_ed25519_key.pub")).unwrap();
@@ -479,7 +481,7 @@ async fn host_keys_mismatch_unknown_and_accept_new() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jump_host_and_proxy_command() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let (h1, h2) = lab.pair();
     // Kamal's `proxy: root@host1`. One start permit: the jump and the target must not deadlock.
     let pool = Pool::new(SshOptions { proxy: Some(format!("root@{h1}")), max_concurrent_starts: 1, ..opts(lab) });
@@ -529,7 +531,7 @@ async fn jump_host_and_proxy_command() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_atomically_with_mode() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let h1 = lab.hosts[0].as_str();
     let pool = Pool::new(opts(lab));
     let dir = &format!("/root/wharf-ssh-test-upload-{}", std::process::id());
@@ -570,7 +572,7 @@ fn http_server(body: &'static str) -> SocketAddr {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reverse_port_forward() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let h1 = lab.hosts[0].as_str();
     let pool = Pool::new(opts(lab));
     let local = http_server("hello-from-the-test-machine");
@@ -618,7 +620,7 @@ async fn reverse_port_forward() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fan_out_reports_every_failed_host() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let (h1, h2) = lab.pair();
     let pool = Pool::new(opts(lab));
     let hosts = [h1, h2, "127.0.0.1:1", h1];
@@ -658,7 +660,7 @@ async fn fan_out_reports_every_failed_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_are_closed() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let h1 = lab.hosts[0].as_str();
     let pool = Pool::new(SshOptions { pool_idle_timeout: Duration::from_millis(800), ..opts(lab) });
     let first = bounded("exec", pool.capture(h1, "echo $SSH_CONNECTION")).await.unwrap();
@@ -675,7 +677,7 @@ async fn idle_connections_are_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_are_redacted_in_logs_errors_and_streams() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let h1 = lab.hosts[0].as_str();
     let pool = Pool::new(opts(lab));
     pool.set_redactor(Redactor::new(["hunter2-secret"]));
@@ -697,7 +699,7 @@ async fn secrets_are_redacted_in_logs_errors_and_streams() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_errors_are_bounded_and_named() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let h1 = lab.hosts[0].as_str();
     // DNS: fails after dns_retries retries with backoff.
     let pool = Pool::new(SshOptions { dns_retries: 2, ..opts(lab) });
@@ -722,7 +724,7 @@ async fn connection_errors_are_bounded_and_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timings_against_openssh() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let h1 = lab.hosts[0].as_str();
     let pool = Pool::new(opts(lab));
     let t = Instant::now();
@@ -766,7 +768,7 @@ async fn timings_against_openssh() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_storm_is_bounded_by_max_concurrent_starts() {
-    let lab = lab();
+    let Some(lab) = lab() else { return };
     let (h1, h2) = lab.pair();
     // 40 distinct hosts (ssh_config aliases of the two servers), 5 setups at a time.
     let tmp = tempfile::tempdir().unwrap();
