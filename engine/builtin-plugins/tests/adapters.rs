@@ -89,8 +89,8 @@ impl Vault {
         for v in &manifest.capabilities.env {
             grant = grant.var(v.clone());
         }
-        grant.terminal = manifest.capabilities.terminal && !self.no_terminal;
         grant = grant
+            .terminal(manifest.capabilities.terminal && !self.no_terminal)
             .env("PATH", &self.path)
             .env("HOME", self.dir.path().to_string_lossy())
             .env("WHARF_FAKE_CLI_DIR", self.dir.path().to_string_lossy());

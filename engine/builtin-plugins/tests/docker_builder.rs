@@ -53,8 +53,11 @@ async fn build(dir: &Path, path: &str, req: &BuildRequest) -> Result<Vec<String>
     let host = PluginHost::new(HostConfig { cache_dir: None, ..HostConfig::default() }).unwrap();
     let manifest = Manifest::from_toml(b.manifest, "docker").unwrap();
     let plugin = host.load(manifest.clone(), b.wasm).unwrap();
-    let mut grant = Grant::new().program("docker", [wharf_plugin_host::ANY_ARGUMENTS]).env("PATH", path).workdir(dir);
-    grant.vars = manifest.capabilities.env.clone();
+    let grant = Grant::new()
+        .program("docker", [wharf_plugin_host::ANY_ARGUMENTS])
+        .env("PATH", path)
+        .workdir(dir)
+        .vars(manifest.capabilities.env.iter().cloned());
     let result = plugin.build(req, &grant, &CallOptions::new()).await.map_err(|e| e.to_string());
     let calls = std::fs::read_to_string(dir.join("calls")).unwrap_or_default();
     result.map(|_| calls.lines().map(str::to_string).collect())

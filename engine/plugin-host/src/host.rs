@@ -5,15 +5,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::v0_1;
 use crate::cache::{default_cache_key_file, sha256_hex, Cache};
+use crate::capabilities::log::{stderr_sink, LogSink};
 use crate::error::PluginError;
 use crate::manifest::{api_compatible, Manifest, World};
 use crate::plugin::{LoadSource, Plugin, PluginInner, WorldPre};
-use crate::state::{stderr_sink, LogSink, State};
+use crate::state::State;
 
 /// How the host is set up. `HostConfig::default()` is what Wharf uses.
 #[derive(Clone)]
@@ -123,8 +124,7 @@ impl PluginHost {
 
         let mut linker: Linker<State> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(host_error)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(host_error)?;
-        v0_1::imports::Imports::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(host_error)?;
+        crate::capabilities::add_to_linker(&mut linker).map_err(host_error)?;
 
         let (cache, cache_error) = match (&config.cache_dir, &config.cache_key_file) {
             (None, _) => (None, None),

@@ -28,29 +28,33 @@
 //! - WASI 0.2 with no preopened directory but the granted ones (read-only), no sockets, only
 //!   the granted variables in the environment, no arguments, stdin closed; stdout and stderr
 //!   go to the log. `wasi:http/outgoing-handler` reaches only hosts both declared and granted
-//!   (`http.rs`).
+//!   (`capabilities/http.rs`).
 //! - The host's own imports: `log` (secret values masked), `process` (allow-listed programs, no
 //!   shell, cleared environment, timeout, capped output), `files` (granted directories).
 //!   A denial is an ordinary error value for the guest:
 //!   `plugin X: capability program sh not granted`.
+//!
+//! Each capability (process, files, http, env, log, terminal) is a module of `capabilities/`
+//! owning its manifest fields, its part of the grant, its check and its host implementation.
 
 mod bindings;
 mod cache;
+mod capabilities;
 mod error;
 mod grant;
 mod host;
-mod http;
-mod imports;
 mod manifest;
-mod mask;
 mod plugin;
 mod state;
 
+pub use capabilities::http::host_matches;
+pub use capabilities::log::mask::Masker;
+pub use capabilities::log::{stderr_sink, Level, LogRecord, LogSink, Stream};
+pub use capabilities::process::{ProgramRule, ANY_ARGUMENTS};
+pub use capabilities::Capabilities;
 pub use error::PluginError;
-pub use grant::{host_matches, Grant, Limits};
+pub use grant::{Grant, Limits};
 pub use cache::default_cache_key_file;
 pub use host::{default_cache_dir, Allocator, HostConfig, PluginHost};
-pub use manifest::{Capabilities, Manifest, ProgramRule, World, ANY_ARGUMENTS, SUPPORTED_APIS};
-pub use mask::Masker;
+pub use manifest::{Manifest, World, SUPPORTED_APIS};
 pub use plugin::{BuildRequest, BuildResult, CallOptions, HookContext, LoadSource, Plugin};
-pub use state::{stderr_sink, Level, LogRecord, LogSink, Stream};

@@ -11,7 +11,7 @@
 //!
 //! [capabilities]                  # optional; every list defaults to empty
 //! # Programs the plugin may run through `process`, with one pattern per argument (see
-//! # "Argument patterns" below).
+//! # "Argument patterns" in `capabilities::process`).
 //! programs = [{ program = "git", args = ["rev-parse", "--short", "*"] }]
 //! # Directories the plugin may read (through `files` and WASI, read-only). Relative paths are
 //! # relative to the grant's working directory (the project); `~/` is the user's home.
@@ -24,24 +24,17 @@
 //! Declaring a capability grants nothing: the user's [`Grant`](crate::Grant) must allow it
 //! too, and only what both allow is available.
 //!
-//! # Argument patterns
-//!
-//! Each pattern matches one argument: literal text, with `*` (any run of characters) and `?`
-//! (one character) inside it. Options are safe by construction: an argument that starts with
-//! `-` is matched only by a pattern that starts with `-` too (`--format=*`, `-n`), never by a
-//! wildcard, so `git log *` cannot become `git log --output=/some/file`. A final `**` matches
-//! any number of remaining *operands* (arguments not starting with `-`); after an argument
-//! `--` every argument is an operand. A final `**unchecked` matches any remaining arguments,
-//! options included: the program can then be made to do anything its options allow (`git -c`,
-//! `docker run -v /:/host`), so it is for programs the user trusts the plugin with entirely
-//! (Wharf's built-in plugins use it for the vendor CLIs they drive). A program that runs its
-//! operands as commands (`sh -c`, `env`, `xargs`, `find -exec`) grants running anything
-//! whatever the patterns.
+//! Each `[capabilities]` field belongs to one capability module, which validates it:
+//! `programs` to [`process`](crate::capabilities::process) (with the argument patterns),
+//! `directories` to [`files`](crate::capabilities::files), `hosts` to
+//! [`http`](crate::capabilities::http), `env` to [`env`](crate::capabilities::env), `terminal`
+//! to [`terminal`](crate::capabilities::terminal).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::capabilities::Capabilities;
 use crate::error::PluginError;
 
 /// The kind of plugin: which WIT world its component implements.
@@ -71,50 +64,6 @@ impl std::fmt::Display for World {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// A program the plugin may run, with patterns for its arguments (see the module docs).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProgramRule {
-    /// A bare name (`git`, looked up on `PATH`) or an absolute path.
-    pub program: String,
-    /// One pattern per argument (see "Argument patterns" in the module docs).
-    pub args: Vec<String>,
-}
-
-impl ProgramRule {
-    pub fn new<I, S>(program: impl Into<String>, args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        ProgramRule { program: program.into(), args: args.into_iter().map(Into::into).collect() }
-    }
-
-    /// Whether this rule allows running `program` with `args`.
-    pub fn allows(&self, program: &str, args: &[String]) -> bool {
-        self.program == program && args_match(&self.args, args)
-    }
-}
-
-/// What a plugin asks for.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Capabilities {
-    #[serde(default)]
-    pub programs: Vec<ProgramRule>,
-    #[serde(default)]
-    pub directories: Vec<String>,
-    #[serde(default)]
-    pub hosts: Vec<String>,
-    /// Environment variables the plugin may read (its WASI environment holds those that are
-    /// granted and set) and set on the programs it runs.
-    #[serde(default)]
-    pub env: Vec<String>,
-    /// Whether programs it runs may be given the user's terminal (to prompt for a login).
-    #[serde(default)]
-    pub terminal: bool,
 }
 
 /// A parsed `plugin.toml`.
@@ -166,35 +115,11 @@ impl Manifest {
         if !SUPPORTED_APIS.iter().any(|v| api_compatible(v, &self.api)) {
             return err(format!("api {:?} is not supported (this host runs {})", self.api, SUPPORTED_APIS.join(", ")));
         }
-        for rule in &self.capabilities.programs {
-            if rule.program.is_empty() || (rule.program.contains('/') && !rule.program.starts_with('/')) {
-                return err(format!("program {:?} must be a bare name or an absolute path", rule.program));
-            }
-            if let Some(pos) = rule.args.iter().position(|a| a == "**") {
-                if pos + 1 != rule.args.len() {
-                    return err(format!("program {:?}: `**` may only be the last argument pattern", rule.program));
-                }
-            }
-        }
-        for d in &self.capabilities.directories {
-            if d.is_empty() {
-                return err("an empty directory".into());
-            }
-        }
-        for v in &self.capabilities.env {
-            if !valid_env_name(v) {
-                return err(format!("env {v:?} is not a variable name (A-Z, a-z, 0-9, _)"));
-            }
+        if let Err(message) = self.capabilities.validate() {
+            return err(message);
         }
         Ok(())
     }
-}
-
-/// A portable variable name: letters, digits and `_`, not starting with a digit.
-pub(crate) fn valid_env_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Whether a component built against WIT version `built` runs on a host that offers `offered`:
@@ -216,87 +141,10 @@ pub(crate) fn api_compatible(offered: &str, built: &str) -> bool {
     }
 }
 
-/// A final pattern matching any remaining arguments, options included.
-pub const ANY_ARGUMENTS: &str = "**unchecked";
-
-/// Matches arguments against patterns (see "Argument patterns" in the module docs).
-pub(crate) fn args_match(patterns: &[String], args: &[String]) -> bool {
-    let (fixed, rest) = match patterns.split_last() {
-        Some((last, init)) if last == "**" || last == ANY_ARGUMENTS => (init, Some(last.as_str())),
-        _ => (patterns, None),
-    };
-    if args.len() < fixed.len() || (rest.is_none() && args.len() != fixed.len()) {
-        return false;
-    }
-    let mut operands_only = false;
-    for (p, a) in fixed.iter().zip(args) {
-        let ok = if operands_only { glob_match(p, a) } else { arg_match(p, a) };
-        if !ok {
-            return false;
-        }
-        if a == "--" && p == "--" {
-            operands_only = true;
-        }
-    }
-    match rest {
-        None => true,
-        Some(ANY_ARGUMENTS) => true,
-        Some(_) => {
-            for a in &args[fixed.len()..] {
-                if operands_only {
-                    continue;
-                }
-                if a == "--" {
-                    operands_only = true;
-                } else if a.starts_with('-') {
-                    return false;
-                }
-            }
-            true
-        }
-    }
-}
-
-/// One argument against one pattern: an option only by a pattern that is an option too.
-fn arg_match(pattern: &str, arg: &str) -> bool {
-    if arg.starts_with('-') && !pattern.starts_with('-') {
-        return false;
-    }
-    glob_match(pattern, arg)
-}
-
-/// `*` matches any run of characters, `?` one character; everything else is literal.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == t[ti])) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
+    use crate::capabilities::process::ProgramRule;
 
     #[test]
     fn parses_the_documented_example() {
@@ -346,33 +194,5 @@ hosts = ["hooks.slack.com"]
         assert!(!api_compatible("0.2.0", "0.1.0"));
         assert!(api_compatible("1.2.0", "1.1.5"));
         assert!(!api_compatible("1.2.0", "2.0.0"));
-    }
-
-    #[test]
-    fn argument_patterns() {
-        assert!(args_match(&s(&["rev-parse", "*"]), &s(&["rev-parse", "HEAD"])));
-        assert!(!args_match(&s(&["rev-parse", "*"]), &s(&["rev-parse"])));
-        assert!(!args_match(&s(&["rev-parse", "*"]), &s(&["rev-parse", "HEAD", "x"])));
-        assert!(args_match(&s(&["log", "**"]), &s(&["log"])));
-        // wildcards never match options: they must be written out
-        assert!(!args_match(&s(&["log", "**"]), &s(&["log", "-1", "--oneline"])));
-        assert!(!args_match(&s(&["log", "**"]), &s(&["log", "--output=/tmp/x"])));
-        assert!(!args_match(&s(&["log", "*"]), &s(&["log", "--output=/tmp/x"])));
-        assert!(args_match(&s(&["log", "--format=*", "**"]), &s(&["log", "--format=%H", "main"])));
-        assert!(!args_match(&s(&["log", "--format=*", "**"]), &s(&["log", "--output=x", "main"])));
-        // after `--`, everything is an operand
-        assert!(args_match(&s(&["rm", "--", "**"]), &s(&["rm", "--", "-rf"])));
-        assert!(args_match(&s(&["log", "**"]), &s(&["log", "main", "--", "--odd-file-name"])));
-        // the explicit escape hatch
-        assert!(args_match(&s(&["**unchecked"]), &s(&["--anything", "-x", "y"])));
-        assert!(!args_match(&s(&["log", "**"]), &s(&["push"])));
-        assert!(args_match(&s(&["**"]), &s(&[])));
-        assert!(args_match(&s(&[]), &s(&[])));
-        assert!(!args_match(&s(&[]), &s(&["x"])));
-        assert!(glob_match("--format=*", "--format=%H"));
-        assert!(glob_match("v?.*", "v1.2"));
-        assert!(!glob_match("v?.*", "v12.2"));
-        assert!(glob_match("*", ""));
-        assert!(!glob_match("a*b", "acd"));
     }
 }

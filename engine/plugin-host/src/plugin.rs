@@ -9,15 +9,17 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::bindings::v0_1;
 use crate::error::{bytes, PluginError};
-use crate::grant::{Effective, Grant, Limits};
+use crate::capabilities::log::mask::Masker;
+use crate::capabilities::log::{LogSink, OutputLimitHit};
+use crate::capabilities::{env, files, http, log, Effective};
+use crate::grant::{Grant, Limits};
 use crate::host::HostInner;
 use crate::manifest::{Manifest, World};
-use crate::mask::Masker;
-use crate::state::{Call, DeadlineHit, GuestPipe, Limiter, LogSink, State, Stream};
+use crate::state::{Call, DeadlineHit, Limiter, State};
 
 /// Where a loaded component came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,34 +273,23 @@ impl Plugin {
         let limits: Limits = grant.limits(manifest.world);
         let mut caps = Effective::new(manifest, grant);
         for d in extra_dirs {
-            caps.add_dir(d);
+            caps.files.add_dir(d);
         }
         let sink = opts.log.clone().unwrap_or_else(|| self.inner.host.log.clone());
         let hold = manifest.world == World::SecretsAdapter;
         let call = Arc::new(Call::new(manifest.name.clone(), opts.secrets.clone(), sink, caps, limits, hold));
 
         let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(GuestPipe { call: call.clone(), stream: Stream::Stdout })
-            .stderr(GuestPipe { call: call.clone(), stream: Stream::Stderr })
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .envs(&call.caps.guest_env());
-        for dir in &call.caps.dirs {
-            wasi.preopened_dir(dir, dir.to_string_lossy(), FsPerms::ReadOnly).map_err(|e| PluginError::Host {
-                plugin: manifest.name.clone(),
-                message: format!("cannot open {}: {e}", dir.display()),
-            })?;
-        }
+        wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        log::wasi(&mut wasi, &call);
+        env::wasi(&mut wasi, &call.caps.env);
+        files::preopen(&mut wasi, &call.caps.files, &manifest.name)?;
         let state = State {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             limiter: Limiter::new(limits.memory, call.clone()),
             call: call.clone(),
-            http: crate::http::HttpState {
-                ctx: wasmtime_wasi_http::WasiHttpCtx::new(),
-                gate: crate::http::HttpGate { call: call.clone() },
-            },
+            http: http::HttpState::new(call.clone()),
         };
         let mut store = Store::new(&self.inner.host.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -310,7 +301,7 @@ impl Plugin {
                 Err(wasmtime::Error::new(DeadlineHit))
             } else if c.output_exceeded.load(Ordering::SeqCst) {
                 // the host's lines about the plugin went over its output limit
-                Err(wasmtime::Error::new(crate::state::OutputLimitHit))
+                Err(wasmtime::Error::new(OutputLimitHit))
             } else {
                 // Give the executor a turn every tick: a busy guest never blocks other tasks.
                 Ok(UpdateDeadline::Yield(1))

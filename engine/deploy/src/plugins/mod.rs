@@ -13,9 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use wharf_config::extension::{PluginConfig, WharfExtension};
-use wharf_plugin_host::{
-    BuildRequest, BuildResult, CallOptions, Grant, HookContext, Plugin, ProgramRule, World,
-};
+use wharf_plugin_host::{BuildRequest, BuildResult, CallOptions, Grant, HookContext, Plugin, World};
 use wharf_plugin_store::{PluginSpec, Store};
 
 pub mod commands;
@@ -33,15 +31,20 @@ pub fn grant_for(config: &PluginConfig, project: &Path) -> Grant {
     let a = &config.allow;
     let mut g = Grant::new().workdir(project);
     for words in &a.programs {
-        g.programs.push(ProgramRule::new(words[0].clone(), words[1..].iter().cloned()));
+        g = g.program(words[0].clone(), words[1..].iter().cloned());
     }
-    g.directories = a.directories.iter().map(PathBuf::from).collect();
-    g.hosts = a.hosts.clone();
-    g.vars = a.env.clone();
-    g.env = base_env(&a.env);
-    g.memory = a.memory.map(|m| m << 20);
-    g.timeout = a.timeout.map(Duration::from_secs);
-    g.terminal = a.terminal;
+    g = g
+        .directories(a.directories.iter().map(PathBuf::from))
+        .hosts(a.hosts.iter().cloned())
+        .vars(a.env.iter().cloned())
+        .envs(base_env(&a.env))
+        .terminal(a.terminal);
+    if let Some(m) = a.memory {
+        g = g.memory(m << 20);
+    }
+    if let Some(t) = a.timeout {
+        g = g.timeout(Duration::from_secs(t));
+    }
     g
 }
 
@@ -169,15 +172,14 @@ impl Plugins {
         } else {
             // The built-in docker builder runs the user's own docker, as Kamal does: docker
             // with any arguments, Wharf's whole environment.
-            let mut g = Grant::new().program("docker", [wharf_plugin_host::ANY_ARGUMENTS]);
-            g.env = std::env::vars().collect();
-            g.vars = plugin.manifest().capabilities.env.clone();
-            g
+            Grant::new()
+                .program("docker", [wharf_plugin_host::ANY_ARGUMENTS])
+                .envs(std::env::vars())
+                .vars(plugin.manifest().capabilities.env.iter().cloned())
         };
-        grant.workdir = Some(workdir.to_path_buf());
+        grant = grant.workdir(workdir);
         for (k, v) in env {
-            grant.env.retain(|(n, _)| n != k);
-            grant.env.push((k.clone(), v.clone()));
+            grant = grant.set_env(k.clone(), v.clone());
         }
         let opts = CallOptions::new().secrets(secrets.iter().cloned()).log(terminal_sink(self.verbosity));
         block_on(plugin.build(req, &grant, &opts)).map_err(|e| CliError::runtime(e.to_string()))

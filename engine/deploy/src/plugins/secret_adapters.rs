@@ -131,13 +131,13 @@ pub fn grant(manifest: &Manifest) -> Grant {
     for var in &manifest.capabilities.env {
         grant = grant.var(var.clone());
     }
-    grant.env = std::env::vars().collect();
-    // Logins prompt on the terminal, as under Kamal.
-    grant.terminal = manifest.capabilities.terminal;
-    // Kamal waits for the CLI as long as it takes (an unlock confirmed in a desktop app, a
-    // slow sync): more than the 30 s a secrets plugin gets by default.
-    grant.timeout = Some(std::time::Duration::from_secs(300));
     grant
+        .envs(std::env::vars())
+        // Logins prompt on the terminal, as under Kamal.
+        .terminal(manifest.capabilities.terminal)
+        // Kamal waits for the CLI as long as it takes (an unlock confirmed in a desktop app, a
+        // slow sync): more than the 30 s a secrets plugin gets by default.
+        .timeout(std::time::Duration::from_secs(300))
 }
 
 #[cfg(test)]

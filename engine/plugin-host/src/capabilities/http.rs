@@ -1,7 +1,13 @@
-//! Outgoing HTTP for plugins (`wasi:http/outgoing-handler` 0.2): a request goes out only when
-//! its host is listed in the manifest's `hosts` *and* granted by the user (patterns match label
-//! by label: see [`crate::grant::host_matches`]); anything else is refused with
-//! `HTTP-request-denied` and a log line naming the plugin and the host.
+//! The `http` capability: outgoing HTTP for plugins (`wasi:http/outgoing-handler` 0.2).
+//!
+//! - Declared by `[capabilities] hosts` in `plugin.toml` (host patterns, see [`host_matches`]).
+//! - Granted by `allow: hosts` ([`Allow`], built with [`Grant::host`](crate::Grant::host)).
+//! - Checked by [`Effective::host_allowed`]: a request goes out only when its host is listed in
+//!   the manifest's `hosts` *and* granted by the user (patterns match label by label); anything
+//!   else is refused with `HTTP-request-denied` and a log line naming the plugin and the host
+//!   (`plugin X: capability host evil.example not granted`).
+//! - Implemented by [`HttpGate`] (the `WasiHttpHooks` in front of this module's own small
+//!   HTTP/1.1 client) and `WasiHttpView for State`.
 //!
 //! A granted host *name* is resolved here, once: when it resolves to a loopback, private,
 //! link-local or otherwise non-public address, the request is refused unless the grant also
@@ -15,10 +21,112 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
+use wasmtime::component::Linker;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::grant::host_matches;
-use crate::state::{Call, Level, State};
+use super::log::Level;
+use crate::state::{Call, State};
+
+// ---- the declaration (`[capabilities] hosts`: host patterns, not validated further) ----
+
+/// Whether a host pattern allows `host` on `port`. A pattern is a host name or address,
+/// optionally with `:port` (without one, or with `:*`, any port). Host names match label by label, case
+/// insensitively: `*` stands for exactly one whole label (`*.example.com` matches
+/// `a.example.com`, not `example.com` nor `a.b.example.com`), and a label is never matched by a
+/// part of another (`10.0.0.*` matches `10.0.0.7`, not `10.0.0.evil.example`). A lone `*`
+/// matches any host.
+pub fn host_matches(pattern: &str, host: &str, port: u16) -> bool {
+    let (p_host, p_port) = split_host_port(pattern);
+    if let Some(pp) = p_port {
+        if pp != port {
+            return false;
+        }
+    }
+    if p_host == "*" {
+        return true;
+    }
+    let p_labels: Vec<&str> = p_host.split('.').collect();
+    let h_labels: Vec<&str> = host.split('.').collect();
+    p_labels.len() == h_labels.len()
+        && p_labels
+            .iter()
+            .zip(&h_labels)
+            .all(|(p, h)| !h.is_empty() && (*p == "*" || p.eq_ignore_ascii_case(h)))
+}
+
+/// `host[:port]`, `[v6]:port`.
+fn split_host_port(pattern: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = pattern.strip_prefix('[') {
+        if let Some((h, tail)) = rest.split_once(']') {
+            return (h, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+        }
+    }
+    if let Some(h) = pattern.strip_suffix(":*") {
+        return split_host_port(h);
+    }
+    match pattern.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => match p.parse() {
+            Ok(port) => (h, Some(port)),
+            Err(_) => (pattern, None),
+        },
+        _ => (pattern, None),
+    }
+}
+
+// ---- the grant (`allow: hosts`) ----
+
+/// The hosts the user allows.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Allow {
+    /// Hosts the plugin may reach over wasi:http (patterns, see [`host_matches`]).
+    pub hosts: Vec<String>,
+}
+
+/// The declared hosts the grant does not cover (`host example.com`), appended to `out`.
+pub(crate) fn missing(declared: &[String], allow: &Allow, out: &mut Vec<String>) {
+    for h in declared {
+        let (host, port) = split_host_port(h);
+        let covered = allow.hosts.iter().any(|g| {
+            g == h || host_matches(g, host, port.unwrap_or(0)) && (port.is_some() || split_host_port(g).1.is_none())
+        });
+        if !covered {
+            out.push(format!("host {h}"));
+        }
+    }
+}
+
+// ---- the check (declared and granted) ----
+
+/// The hosts a call may reach: declared and granted.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Effective {
+    pub manifest_hosts: Vec<String>,
+    pub grant_hosts: Vec<String>,
+}
+
+impl Effective {
+    pub fn new(declared: &[String], allow: &Allow) -> Effective {
+        Effective { manifest_hosts: declared.to_vec(), grant_hosts: allow.hosts.clone() }
+    }
+
+    /// Whether wasi:http may reach `host` on `port`: the manifest's and the grant's lists must
+    /// each have a pattern matching it (see [`host_matches`]).
+    pub fn host_allowed(&self, host: &str, port: u16) -> bool {
+        self.grant_pattern_for(host, port).is_some() && self.manifest_hosts.iter().any(|p| host_matches(p, host, port))
+    }
+
+    /// The grant's pattern that allows `host:port`, if any.
+    pub fn grant_pattern_for(&self, host: &str, port: u16) -> Option<&str> {
+        self.grant_hosts.iter().find(|p| host_matches(p, host, port)).map(String::as_str)
+    }
+}
+
+// ---- the host implementation (`wasi:http/outgoing-handler`) ----
+
+/// Adds `wasi:http` (without the rest of WASI, which the host adds itself) to the linker.
+pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
+}
 
 /// The per-call gate in front of the HTTP client.
 pub(crate) struct HttpGate {
@@ -94,9 +202,9 @@ impl WasiHttpHooks for HttpGate {
         drop(fut);
         let shown = request.uri().authority().map(|a| a.to_string()).unwrap_or_else(|| "(none)".into());
         let Some((host, port, tls)) = target(request.uri()) else { return self.deny(&shown, "") };
-        if !self.call.caps.host_allowed(&host, port) {
+        if !self.call.caps.http.host_allowed(&host, port) {
             // Would the manifest allow it (so that only the user's grant is missing)?
-            let declared = self.call.caps.manifest_hosts.iter().any(|p| host_matches(p, &host, port));
+            let declared = self.call.caps.http.manifest_hosts.iter().any(|p| host_matches(p, &host, port));
             return self.deny(&shown, if declared { "" } else { " (its manifest does not declare it)" });
         }
         self.call.note(&format!("http: {} {}", request.method(), request.uri()));
@@ -113,7 +221,7 @@ impl WasiHttpHooks for HttpGate {
                     }
                     // a name leading into the local network needs the address granted too
                     if let Some(a) = addrs.iter().find(|a| {
-                        non_public(a.ip()) && !call.caps.grant_hosts.iter().any(|p| host_matches(p, &a.ip().to_string(), port))
+                        non_public(a.ip()) && !call.caps.http.grant_hosts.iter().any(|p| host_matches(p, &a.ip().to_string(), port))
                     }) {
                         let message = format!(
                             "plugin {}: capability host {shown} not granted (it resolves to the non-public address {}; grant that address to allow it)",
@@ -209,6 +317,12 @@ pub(crate) struct HttpState {
     pub gate: HttpGate,
 }
 
+impl HttpState {
+    pub fn new(call: Arc<Call>) -> HttpState {
+        HttpState { ctx: WasiHttpCtx::new(), gate: HttpGate { call } }
+    }
+}
+
 impl WasiHttpView for State {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         WasiHttpCtxView { ctx: &mut self.http.ctx, table: &mut self.table, hooks: &mut self.http.gate }
@@ -217,7 +331,7 @@ impl WasiHttpView for State {
 
 #[cfg(test)]
 mod tests {
-    use super::non_public;
+    use super::{host_matches, non_public};
 
     #[test]
     fn non_public_addresses() {
@@ -227,5 +341,22 @@ mod tests {
         for a in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
             assert!(!non_public(a.parse().unwrap()), "{a}");
         }
+    }
+
+    #[test]
+    fn host_patterns_match_whole_labels() {
+        assert!(host_matches("10.0.0.*", "10.0.0.7", 80));
+        assert!(!host_matches("10.0.0.*", "10.0.0.evil.example", 80));
+        assert!(!host_matches("10.0.0.*", "10.0.0.7.evil.example", 80));
+        assert!(host_matches("*.example.com", "A.Example.COM", 443));
+        assert!(!host_matches("*.example.com", "example.com", 443));
+        assert!(!host_matches("*.example.com", "a.b.example.com", 443));
+        assert!(!host_matches("*.example.com", "evilexample.com", 443));
+        assert!(!host_matches("*.example.com", ".example.com", 443));
+        assert!(host_matches("example.com:8443", "example.com", 8443));
+        assert!(!host_matches("example.com:8443", "example.com", 443));
+        assert!(host_matches("127.0.0.1:*", "127.0.0.1", 1234));
+        assert!(host_matches("[::1]:8080", "::1", 8080));
+        assert!(host_matches("*", "anything.at.all", 1));
     }
 }
