@@ -223,6 +223,8 @@ impl PluginHost {
             }
         };
 
+        // The API version the SDK stamped (or plugin.toml's, for a component built without one).
+        let manifest = manifest.with_component(wasm)?;
         // The wharf:plugin version the component was built against, from its import names.
         let mut api = None;
         for (import, _) in component.component_type().imports(&inner.engine) {
@@ -241,7 +243,7 @@ impl PluginHost {
 
         let pre = inner.linker.instantiate_pre(&component).map_err(|e| {
             load_err(format!(
-                "its component needs imports this host does not provide (network is not offered yet): {e:#}"
+                "its component needs imports this host does not provide (of the network, only wasi:http to granted hosts is offered): {e:#}"
             ))
         })?;
         let world_err =

@@ -56,5 +56,5 @@ pub use error::PluginError;
 pub use grant::{Grant, Limits};
 pub use cache::default_cache_key_file;
 pub use host::{default_cache_dir, Allocator, HostConfig, PluginHost};
-pub use manifest::{Manifest, World, SUPPORTED_APIS};
+pub use manifest::{api_stamp, Manifest, World, API_VERSION_SECTION, SUPPORTED_APIS};
 pub use plugin::{BuildRequest, BuildResult, CallOptions, HookContext, LoadSource, Plugin};

@@ -4,7 +4,9 @@
 //! name = "rust-notify"            # [a-z0-9_-], unique among the plugins of a project
 //! version = "0.1.0"               # the plugin's own version
 //! world = "hook"                  # hook | secrets-adapter | builder
-//! api = "0.1.0"                   # the wharf:plugin WIT version the component was built against
+//! api = "0.1.0"                   # optional: the wharf:plugin version the component was built
+//!                                 # against; the SDKs stamp it into the component
+//!                                 # (`wharf:api-version`), which is read instead
 //! description = "Says that a deploy finished"   # optional
 //! component = "rust_notify.wasm"  # optional: the component, relative to this file
 //!                                 # (default: NAME.wasm beside it)
@@ -16,7 +18,7 @@
 //! # Directories the plugin may read (through `files` and WASI, read-only). Relative paths are
 //! # relative to the grant's working directory (the project); `~/` is the user's home.
 //! directories = ["."]
-//! # Hosts the plugin may reach over wasi:http (reserved: no network is offered yet).
+//! # Hosts the plugin may reach over wasi:http (the only network a plugin is offered).
 //! # `*.example.com` matches any subdomain.
 //! hosts = ["hooks.slack.com"]
 //! ```
@@ -73,6 +75,10 @@ pub struct Manifest {
     pub name: String,
     pub version: String,
     pub world: World,
+    /// The `wharf:plugin` API version. Optional in plugin.toml: the SDKs stamp it into the
+    /// component (custom section `wharf:api-version`), and [`Manifest::with_component`] takes it
+    /// from there; empty until then.
+    #[serde(default)]
     pub api: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -80,6 +86,24 @@ pub struct Manifest {
     pub component: Option<String>,
     #[serde(default)]
     pub capabilities: Capabilities,
+}
+
+/// The custom section in which the SDKs stamp the API version a component was built against.
+pub const API_VERSION_SECTION: &str = "wharf:api-version";
+
+/// The API version stamped into a component (the first `wharf:api-version` custom section, at
+/// any depth: the Rust SDK's is in the core module, the Python and JavaScript kits' at the top).
+pub fn api_stamp(wasm: &[u8]) -> Option<String> {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload {
+            Ok(wasmparser::Payload::CustomSection(c)) if c.name() == API_VERSION_SECTION => {
+                return std::str::from_utf8(c.data()).ok().map(|v| v.trim().to_string());
+            }
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// The API versions of `wharf:plugin` this host can run.
@@ -92,6 +116,34 @@ impl Manifest {
             .map_err(|e| PluginError::Manifest { plugin: origin.to_string(), message: e.to_string() })?;
         m.validate()?;
         Ok(m)
+    }
+
+    /// The manifest with its API version settled against `wasm`, its component: the version the
+    /// SDK stamped there (custom section `wharf:api-version`, as Zed's extension API stamps its
+    /// own), which plugin.toml need not repeat and may not contradict; plugin.toml's `api` for a
+    /// component built without a Wharf SDK; an error when neither says.
+    pub fn with_component(mut self, wasm: &[u8]) -> Result<Manifest, PluginError> {
+        let err = |message: String| Err(PluginError::Manifest { plugin: self.name.clone(), message });
+        match (api_stamp(wasm), self.api.is_empty()) {
+            (Some(stamp), false) if stamp != self.api => {
+                return err(format!(
+                    "plugin.toml says api {:?} but the component was built against API {stamp:?} (stamped by the SDK): remove api from plugin.toml",
+                    self.api
+                ))
+            }
+            (Some(stamp), _) => self.api = stamp,
+            (None, true) => {
+                return err(
+                    "no API version: build the component with a Wharf SDK (which stamps it) or set api in plugin.toml"
+                        .into(),
+                )
+            }
+            (None, false) => {}
+        }
+        if !SUPPORTED_APIS.iter().any(|v| api_compatible(v, &self.api)) {
+            return err(format!("api {:?} is not supported (this host runs {})", self.api, SUPPORTED_APIS.join(", ")));
+        }
+        Ok(self)
     }
 
     /// Reads `path` (a `plugin.toml`) and returns the manifest with the path of its component.
@@ -112,7 +164,7 @@ impl Manifest {
         {
             return err(format!("name {:?} must be non-empty and use only a-z, 0-9, - and _", self.name));
         }
-        if !SUPPORTED_APIS.iter().any(|v| api_compatible(v, &self.api)) {
+        if !self.api.is_empty() && !SUPPORTED_APIS.iter().any(|v| api_compatible(v, &self.api)) {
             return err(format!("api {:?} is not supported (this host runs {})", self.api, SUPPORTED_APIS.join(", ")));
         }
         if let Err(message) = self.capabilities.validate() {
@@ -145,6 +197,55 @@ pub(crate) fn api_compatible(offered: &str, built: &str) -> bool {
 mod tests {
     use super::*;
     use crate::capabilities::process::ProgramRule;
+
+    /// An empty component, stamped with `version` when given (the section the SDKs write).
+    fn component(stamp: Option<&str>) -> Vec<u8> {
+        let mut wasm = wat::parse_str("(component)").unwrap();
+        if let Some(v) = stamp {
+            let name = API_VERSION_SECTION.as_bytes();
+            let body: Vec<u8> = [&[name.len() as u8][..], name, v.as_bytes()].concat();
+            wasm.extend([0u8, body.len() as u8]);
+            wasm.extend(body);
+        }
+        wasm
+    }
+
+    const NO_API: &str = "name = \"a\"\nversion = \"1\"\nworld = \"hook\"\n";
+
+    #[test]
+    fn the_api_version_comes_from_the_sdks_stamp() {
+        assert_eq!(api_stamp(&component(Some("0.1.0"))).as_deref(), Some("0.1.0"));
+        assert_eq!(api_stamp(&component(None)), None);
+        let m = Manifest::from_toml(NO_API, "t").unwrap();
+        assert_eq!(m.api, "");
+        assert_eq!(m.clone().with_component(&component(Some("0.1.0"))).unwrap().api, "0.1.0");
+        // plugin.toml may repeat the stamp, not contradict it.
+        let same = Manifest::from_toml(&format!("{NO_API}api = \"0.1.0\""), "t").unwrap();
+        assert_eq!(same.with_component(&component(Some("0.1.0"))).unwrap().api, "0.1.0");
+        let other = Manifest::from_toml(&format!("{NO_API}api = \"0.1.1\""), "t");
+        assert!(other.is_err(), "0.1.1 is not supported by this host");
+        let e = m.clone().with_component(&component(Some("0.2.0"))).unwrap_err();
+        assert_eq!(e.to_string(), "plugin a: invalid manifest: api \"0.2.0\" is not supported (this host runs 0.1.0)");
+        // A component built without an SDK says it in plugin.toml, or is refused.
+        let e = m.clone().with_component(&component(None)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "plugin a: invalid manifest: no API version: build the component with a Wharf SDK (which stamps it) or set api in plugin.toml"
+        );
+        let declared = Manifest::from_toml(&format!("{NO_API}api = \"0.1.0\""), "t").unwrap();
+        assert_eq!(declared.with_component(&component(None)).unwrap().api, "0.1.0");
+    }
+
+    #[test]
+    fn a_plugin_toml_contradicting_the_stamp_is_refused() {
+        let m = Manifest::from_toml(&format!("{NO_API}api = \"0.1.0\""), "t").unwrap();
+        let mut stamped = component(Some("0.1.0"));
+        // the same component stamped by another SDK version
+        let at = stamped.len() - 5;
+        stamped[at..].copy_from_slice(b"0.1.2");
+        let e = m.with_component(&stamped).unwrap_err();
+        assert!(e.to_string().contains("plugin.toml says api \"0.1.0\" but the component was built against API \"0.1.2\""), "{e}");
+    }
 
     #[test]
     fn parses_the_documented_example() {

@@ -429,11 +429,9 @@ impl Store {
             source_text: text.into(),
             message: e.to_string(),
         })?;
-        let manifest = Manifest::from_toml(&manifest_text, name).map_err(|error| StoreError::Manifest {
-            plugin: name.into(),
-            source_text: text.into(),
-            error,
-        })?;
+        let manifest = Manifest::from_toml(&manifest_text, name)
+            .and_then(|m| m.with_component(&component))
+            .map_err(|error| StoreError::Manifest { plugin: name.into(), source_text: text.into(), error })?;
         Ok(Resolved {
             name: name.into(),
             source,
