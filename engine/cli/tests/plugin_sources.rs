@@ -3,8 +3,7 @@
 //! from a directory, an HTTPS URL (real TLS on loopback, trusted through `WHARF_CA_FILE`) and
 //! an OCI reference: `list`, `fetch` (the lock file), `verify`, and tampering detected.
 
-#[path = "../../plugin-store/tests/common/mod.rs"]
-mod common;
+use wharf_testkit::plugins as common;
 
 use std::path::Path;
 use std::process::{Command, Output};

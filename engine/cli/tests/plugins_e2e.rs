@@ -10,8 +10,7 @@
 
 mod lab;
 
-#[path = "../../plugin-store/tests/common/mod.rs"]
-mod store_common;
+use wharf_testkit::plugins as store_common;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};

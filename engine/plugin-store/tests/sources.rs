@@ -2,7 +2,7 @@
 //! HTTPS with a pinned sha256 from a real TLS server on loopback, OCI push and pull against a
 //! private `docker-registry`, the blob cache and the lock file, tampering included.
 
-mod common;
+use wharf_testkit::plugins as common;
 
 use std::path::Path;
 

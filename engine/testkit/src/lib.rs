@@ -2,11 +2,15 @@
 //!
 //! - Kamal's test fixtures (basecamp/kamal `test/fixtures`, unchanged: deploy*.yml and the
 //!   files they name), in `fixtures/kamal`.
+//! - [`plugins`]: plugin sources (the example adapter built, an HTTPS server with its own CA,
+//!   a private registry).
 //! - Where the hostlab is (the test servers: `hostlab.sh`), and whether it can run here: a test
 //!   that needs it skips with the reason where it cannot, unless `WHARF_REQUIRE_LAB=1` (which
 //!   `scripts/test`, and so CI, sets) makes that a failure.
 
 use std::path::PathBuf;
+
+pub mod plugins;
 
 /// The folder of Kamal's test fixtures (`test/fixtures` in basecamp/kamal).
 pub fn kamal_fixtures() -> PathBuf {

@@ -1,8 +1,7 @@
-//! Test support: the example secrets adapter built for wasm32-wasip2 (under
-//! `target/wasm-guests`, like the plugin host's tests), an HTTPS file server on loopback with
-//! its own CA, and a private `docker-registry` on a free loopback port.
-
-#![allow(dead_code)]
+//! Plugin sources for tests (the plugin store's and the CLI's): the example secrets adapter
+//! built for wasm32-wasip2 (under `target/wasm-guests`, like the plugin host's tests), an HTTPS
+//! file server on loopback with its own CA, and a private `docker-registry` on a free loopback
+//! port.
 
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
@@ -20,9 +19,11 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
-/// Where guest builds go: `<target>/wasm-guests`.
+/// Where guest builds go: `<target>/wasm-guests` (`$CARGO_TARGET_DIR`, else the workspace's
+/// `target`), beside the host's own builds.
 pub fn guest_target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("wasm-guests")
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("target"));
+    target.join("wasm-guests")
 }
 
 fn cargo_build(manifest: &Path, target_dir: &Path) -> std::process::Output {
