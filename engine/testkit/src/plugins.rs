@@ -33,6 +33,7 @@ fn cargo_build(manifest: &Path, target_dir: &Path) -> std::process::Output {
         .arg(manifest)
         .arg("--target-dir")
         .arg(target_dir)
+        // Whatever the outer build was given is for the host, not for wasm.
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
@@ -40,20 +41,26 @@ fn cargo_build(manifest: &Path, target_dir: &Path) -> std::process::Output {
         .expect("run cargo")
 }
 
+/// Builds the guest crate (or workspace) `manifest` (relative to the repository) for
+/// wasm32-wasip2 in release mode under [`guest_target_dir`] (adding the target with rustup if
+/// it is missing; cargo's lock serializes concurrent test binaries); the directory holding the
+/// `.wasm` files.
+pub fn build_guest(manifest: &str) -> PathBuf {
+    let target = guest_target_dir();
+    let path = repo().join(manifest);
+    let mut out = cargo_build(&path, &target);
+    if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("target may not be installed") {
+        let _ = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status();
+        out = cargo_build(&path, &target);
+    }
+    assert!(out.status.success(), "building {manifest} for wasm32-wasip2 failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    target.join("wasm32-wasip2/release")
+}
+
 /// The example adapter's component (`examples/secrets-adapter`), built once per process.
 pub fn adapter_wasm() -> Vec<u8> {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    let path = PATH.get_or_init(|| {
-        let target = guest_target_dir();
-        let manifest = repo().join("examples/secrets-adapter/Cargo.toml");
-        let mut out = cargo_build(&manifest, &target);
-        if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("target may not be installed") {
-            let _ = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status();
-            out = cargo_build(&manifest, &target);
-        }
-        assert!(out.status.success(), "building the example adapter failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        target.join("wasm32-wasip2/release/file_secrets.wasm")
-    });
+    let path = PATH.get_or_init(|| build_guest("examples/secrets-adapter/Cargo.toml").join("file_secrets.wasm"));
     std::fs::read(path).unwrap()
 }
 

@@ -5,20 +5,12 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use wharf_plugin_host::{Level, LogRecord, LogSink, Manifest};
 
-/// The repository root.
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-/// Where guest builds go: `<target>/wasm-guests` (beside the host's own builds).
-pub fn guest_target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("wasm-guests")
-}
+#[allow(unused_imports)] // each test binary uses some of them
+pub use wharf_testkit::plugins::{guest_target_dir, repo};
 
 /// The guest crates' workspaces (or single crates) to build, relative to the repository.
 const GUEST_MANIFESTS: &[&str] = &[
@@ -27,41 +19,16 @@ const GUEST_MANIFESTS: &[&str] = &[
     "engine/plugin-host/tests/fixtures/guests/Cargo.toml",
 ];
 
-fn cargo_build(manifest: &Path, target_dir: &Path) -> std::process::Output {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    Command::new(cargo)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
-        .arg(manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        // Whatever the outer build was given is for the host, not for wasm.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .output()
-        .expect("run cargo")
-}
-
 /// Builds every guest once per test process (cargo's own lock serializes concurrent test
 /// binaries) and returns the directory holding the `.wasm` files.
 pub fn guests() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let target = guest_target_dir();
+        let mut dir = PathBuf::new();
         for m in GUEST_MANIFESTS {
-            let manifest = repo().join(m);
-            let mut out = cargo_build(&manifest, &target);
-            if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("target may not be installed") {
-                let _ = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status();
-                out = cargo_build(&manifest, &target);
-            }
-            assert!(
-                out.status.success(),
-                "building {m} for wasm32-wasip2 failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            dir = wharf_testkit::plugins::build_guest(m);
         }
-        target.join("wasm32-wasip2").join("release")
+        dir
     })
 }
 
