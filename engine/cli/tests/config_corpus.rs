@@ -114,9 +114,22 @@ fn regex_lite_time() -> impl Fn(&str) -> String {
             let is_time = i + 19 <= b.len() && {
                 let s = &b[i..i + 19];
                 let d = |k: usize| s[k].is_ascii_digit();
-                (0..4).all(d) && s[4] == b'-' && d(5) && d(6) && s[7] == b'-' && d(8) && d(9)
-                    && (s[10] == b'T' || s[10] == b' ') && d(11) && d(12) && s[13] == b':' && d(14) && d(15)
-                    && s[16] == b':' && d(17) && d(18)
+                (0..4).all(d)
+                    && s[4] == b'-'
+                    && d(5)
+                    && d(6)
+                    && s[7] == b'-'
+                    && d(8)
+                    && d(9)
+                    && (s[10] == b'T' || s[10] == b' ')
+                    && d(11)
+                    && d(12)
+                    && s[13] == b':'
+                    && d(14)
+                    && d(15)
+                    && s[16] == b':'
+                    && d(17)
+                    && d(18)
             };
             if is_time {
                 out.push_str("<time>");
@@ -174,7 +187,8 @@ fn check_case(case: &Path, out: &mut Outcome) {
         copy_dir(&files_root(case), &work);
         let work_str = work.display().to_string();
         let clean = |s: &str| s.replace(&work_str, "@CASE@");
-        let args: Vec<String> = run["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+        let args: Vec<String> =
+            run["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
         let cwd = work.join(run["cwd"].as_str().unwrap());
         let mut env: HashMap<String, String> = BARE_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         if run["env"] == "full" {
@@ -289,7 +303,11 @@ fn wharf_config_answers_as_kamal_does() {
         out.checked,
         out.failures.join("\n\n")
     );
-    assert!(files >= 100 + 45 && repos.len() >= 50, "the corpus is too small: {files} files, {} repositories", repos.len());
+    assert!(
+        files >= 100 + 45 && repos.len() >= 50,
+        "the corpus is too small: {files} files, {} repositories",
+        repos.len()
+    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

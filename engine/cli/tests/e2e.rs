@@ -365,7 +365,10 @@ fn a_host_lost_mid_deploy_fails_naming_it_and_a_rerun_converges() {
             m = marker.display()
         ),
     );
-    std::process::Command::new("chmod").args(["+x", app.path().join(".kamal/hooks/pre-app-boot").to_str().unwrap()]).status().unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", app.path().join(".kamal/hooks/pre-app-boot").to_str().unwrap()])
+        .status()
+        .unwrap();
     let v2 = app.commit("v2");
     let out = app.wharf(&["deploy"]);
     let killed_while_down = sshd_pids(2).is_empty();
@@ -381,7 +384,11 @@ fn a_host_lost_mid_deploy_fails_naming_it_and_a_rerun_converges() {
     // the container that runs, the new version.
     assert!(app.ok(&["lock", "status"]).contains("There is no deploy lock"), "the lock was released");
     assert_eq!(curl("10.200.0.1", "/version", Some("lost.test")), (200, v2.clone()));
-    let running = on_host(lab, "10.200.0.1", "docker ps --filter label=service=lost --filter label=role=web --format '{{.Names}}'");
+    let running = on_host(
+        lab,
+        "10.200.0.1",
+        "docker ps --filter label=service=lost --filter label=role=web --format '{{.Names}}'",
+    );
     assert_eq!(running, format!("lost-web-{v2}"), "one app container runs on 10.200.0.1");
     // The lost host still serves what it served (its containers never stopped).
     assert_eq!(curl("10.200.0.2", "/version", Some("lost.test")), (200, v1.clone()));

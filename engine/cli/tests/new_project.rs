@@ -52,8 +52,11 @@ fn init_then_config_then_deploy_plan() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     std::fs::create_dir_all(home.join(".ssh")).unwrap();
-    std::fs::write(home.join(".ssh/config"), format!("Host 192.168.0.1\n  HostName 127.0.0.1\n  Port {}\n", closed_port()))
-        .unwrap();
+    std::fs::write(
+        home.join(".ssh/config"),
+        format!("Host 192.168.0.1\n  HostName 127.0.0.1\n  Port {}\n", closed_port()),
+    )
+    .unwrap();
     let app = tmp.path().join("app");
     std::fs::create_dir_all(&app).unwrap();
     git(&app, &["init", "-q"]);
@@ -82,7 +85,8 @@ fn init_then_config_then_deploy_plan() {
                 std::fs::read_to_string(other.join("config/deploy.yml")).unwrap(),
                 "config/deploy.yml differs from Kamal's"
             );
-            let kamal_config = Command::new(&kamal).arg("config").current_dir(&other).env("HOME", &home).output().unwrap();
+            let kamal_config =
+                Command::new(&kamal).arg("config").current_dir(&other).env("HOME", &home).output().unwrap();
             assert!(kamal_config.status.success());
             assert_eq!(config, text(&kamal_config.stdout));
         }
@@ -98,7 +102,9 @@ fn init_then_config_then_deploy_plan() {
     assert!(stdout.contains("192.168.0.1 cannot be reached ("), "{stdout}");
     assert!(stdout.contains("Not reached, planned as new servers: 192.168.0.1\n"), "{stdout}");
     assert!(stdout.contains("nothing was changed"), "{stdout}");
-    let run_line = stdout.lines().find(|l| l.trim_start().starts_with("docker run --detach --restart unless-stopped --name my-app-web-"));
+    let run_line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("docker run --detach --restart unless-stopped --name my-app-web-"));
     assert!(run_line.is_some(), "the plan boots the web container: {stdout}");
     assert!(stdout.contains("docker exec kamal-proxy kamal-proxy deploy my-app-web"), "{stdout}");
 }
@@ -127,7 +133,8 @@ fn hook_environment_names_the_command_as_kamal_does() {
     .unwrap();
     std::fs::write(app.join(".kamal/secrets"), "").unwrap();
     let hook = app.join(".kamal/hooks/pre-connect");
-    std::fs::write(&hook, "#!/bin/sh\nenv | grep -E '^KAMAL_(COMMAND|SUBCOMMAND)=' | sort > \"$ENV_OUT\"\nexit 1\n").unwrap();
+    std::fs::write(&hook, "#!/bin/sh\nenv | grep -E '^KAMAL_(COMMAND|SUBCOMMAND)=' | sort > \"$ENV_OUT\"\nexit 1\n")
+        .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     git(&app, &["init", "-q"]);

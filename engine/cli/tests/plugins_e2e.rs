@@ -260,7 +260,10 @@ fn a_custom_builder_plugin_and_bad_plugin_config_are_reported() {
 
     // A builder that may not run docker: stopped, naming the plugin and the program.
     let yml = std::fs::read_to_string(app.path().join("config/deploy.yml")).unwrap();
-    app.write("config/deploy.yml", &yml.replace("programs: [\"docker **unchecked\"]", "programs: [\"docker version\"]"));
+    app.write(
+        "config/deploy.yml",
+        &yml.replace("programs: [\"docker **unchecked\"]", "programs: [\"docker version\"]"),
+    );
     app.commit("builder without docker");
     let out = app.wharf(&["deploy"]);
     assert_eq!(out.status.code(), Some(1));

@@ -72,7 +72,13 @@ impl ConfigError {
 
     /// A template that called `exit`/`abort` with this status.
     pub fn exit(code: i32) -> Self {
-        ConfigError { kind: ErrorKind::Exit, message: format!("exit {code}"), class: None, exit_code: Some(code), uncaught: false }
+        ConfigError {
+            kind: ErrorKind::Exit,
+            message: format!("exit {code}"),
+            class: None,
+            exit_code: Some(code),
+            uncaught: false,
+        }
     }
 
     /// The status the process should end with instead of printing an error (`exit` in a

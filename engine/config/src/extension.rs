@@ -184,7 +184,9 @@ impl PluginAllow {
             hosts: list("hosts")?.unwrap_or_default(),
             env,
             secrets: list("secrets")?.unwrap_or_default(),
-            memory: get(v, "memory").map(|x| bounded(x, &format!("{key}/memory"), MAX_MEMORY_MIB, "MiB")).transpose()?,
+            memory: get(v, "memory")
+                .map(|x| bounded(x, &format!("{key}/memory"), MAX_MEMORY_MIB, "MiB"))
+                .transpose()?,
             timeout: get(v, "timeout")
                 .map(|x| bounded(x, &format!("{key}/timeout"), MAX_TIMEOUT_SECS, "seconds"))
                 .transpose()?,

@@ -35,7 +35,10 @@ fn run_text_with_stdin(
         None => command.output()?,
         Some(bytes) => {
             use std::io::Write;
-            command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            command
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
             let mut child = command.spawn()?;
             let mut input = child.stdin.take().expect("piped stdin");
             let bytes = bytes.to_vec();

@@ -96,4 +96,3 @@ async fn remove_command(c: &Commander, f: &RegistryFlags) -> Result<()> {
     }
     Ok(())
 }
-

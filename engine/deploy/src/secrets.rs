@@ -4,8 +4,8 @@
 use crate::error::{CliError, Result};
 use crate::load::{load_raw, make_secrets, raw_extension};
 use crate::options::GlobalOptions;
-use crate::plugins::{self, secret_adapters};
 use crate::output;
+use crate::plugins::{self, secret_adapters};
 use std::path::Path;
 use wharf_secrets::cli;
 

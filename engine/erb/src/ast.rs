@@ -129,7 +129,12 @@ pub enum Kind {
     /// `for target in iter; body; end`
     For(Box<Target>, Box<Node>, Box<Node>),
     Case(Option<Box<Node>>, Vec<(Vec<Node>, Node)>, Box<Node>),
-    Begin { body: Box<Node>, rescues: Vec<Rescue>, else_body: Option<Box<Node>>, ensure: Option<Box<Node>> },
+    Begin {
+        body: Box<Node>,
+        rescues: Vec<Rescue>,
+        else_body: Option<Box<Node>>,
+        ensure: Option<Box<Node>>,
+    },
     Def(Option<Box<Node>>, Rc<MethodDef>),
     Module(Box<Node>, Box<Node>),
     Class(Box<Node>, Option<Box<Node>>, Box<Node>),

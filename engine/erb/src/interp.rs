@@ -928,7 +928,9 @@ impl Interp {
             args.block = match v {
                 Value::Nil => None,
                 Value::Proc(p) => Some(p),
-                Value::Sym(s) => Some(Rc::new(RProc { kind: ProcKind::Symbol(s.to_string()), is_lambda: false, tag: 0 })),
+                Value::Sym(s) => {
+                    Some(Rc::new(RProc { kind: ProcKind::Symbol(s.to_string()), is_lambda: false, tag: 0 }))
+                }
                 Value::Lib(ref l) if matches!(**l, Lib::Main) => None,
                 other => {
                     let name = self.class_name(&other);
@@ -1284,7 +1286,8 @@ impl Interp {
                     }
                 }
                 // run with the self and frame the block was made in
-                let mut lexical = self.frames.iter().find(|f| f.id == *frame).map(|f| f.lexical.clone()).unwrap_or_default();
+                let mut lexical =
+                    self.frames.iter().find(|f| f.id == *frame).map(|f| f.lexical.clone()).unwrap_or_default();
                 if let Some(m) = module {
                     if lexical.last().map(|l| !Rc::ptr_eq(l, m)).unwrap_or(true) {
                         lexical.push(m.clone());
@@ -1292,7 +1295,8 @@ impl Interp {
                 }
                 let outer_block = self.frames.iter().find(|f| f.id == *frame).and_then(|f| f.block.clone());
                 let outer_method = self.frames.iter().find(|f| f.id == *frame).and_then(|f| f.method.clone());
-                let outer_args = self.frames.iter().find(|f| f.id == *frame).map(|f| f.args.clone()).unwrap_or_default();
+                let outer_args =
+                    self.frames.iter().find(|f| f.id == *frame).map(|f| f.args.clone()).unwrap_or_default();
                 self.frames.push(Frame {
                     id: *frame,
                     self_val: self_val.clone(),
@@ -1402,7 +1406,13 @@ impl Interp {
         result
     }
 
-    fn eval_case(&mut self, subject: Option<&Node>, whens: &[(Vec<Node>, Node)], otherwise: &Node, scope: &Rc<Scope>) -> R<Value> {
+    fn eval_case(
+        &mut self,
+        subject: Option<&Node>,
+        whens: &[(Vec<Node>, Node)],
+        otherwise: &Node,
+        scope: &Rc<Scope>,
+    ) -> R<Value> {
         let subject = match subject {
             Some(s) => Some(self.eval(s, scope)?),
             None => None,
@@ -1590,7 +1600,14 @@ impl Interp {
         Ok(name)
     }
 
-    fn eval_module(&mut self, path: &Node, superclass: Option<&Node>, body: &Node, is_class: bool, scope: &Rc<Scope>) -> R<Value> {
+    fn eval_module(
+        &mut self,
+        path: &Node,
+        superclass: Option<&Node>,
+        body: &Node,
+        is_class: bool,
+        scope: &Rc<Scope>,
+    ) -> R<Value> {
         let Kind::Const(owner_node, name) = &path.kind else { return self.unsupported("module name") };
         let owner: Option<Rc<RModule>> = match owner_node.as_deref() {
             Some(Node { kind: Kind::Cbase, .. }) => None,
@@ -1620,11 +1637,15 @@ impl Interp {
         let module = match existing {
             Some(Value::Module(m)) => {
                 if m.is_class != is_class {
-                    return self.raise("TypeError", &format!("{name} is not a {}", if is_class { "class" } else { "module" }));
+                    return self
+                        .raise("TypeError", &format!("{name} is not a {}", if is_class { "class" } else { "module" }));
                 }
                 m
             }
-            Some(_) => return self.raise("TypeError", &format!("{name} is not a {}", if is_class { "class" } else { "module" })),
+            Some(_) => {
+                return self
+                    .raise("TypeError", &format!("{name} is not a {}", if is_class { "class" } else { "module" }))
+            }
             None => {
                 let full = match &owner {
                     Some(o) if o.name != "Object" => format!("{}::{name}", o.name),
@@ -1650,7 +1671,14 @@ impl Interp {
         let mut lexical = self.frames.last().map(|f| f.lexical.clone()).unwrap_or_default();
         lexical.push(module.clone());
         let id = self.frames.last().map(|f| f.id).unwrap_or(0);
-        self.frames.push(Frame { id, self_val: Value::Module(module.clone()), lexical, block: None, method: None, args: vec![] });
+        self.frames.push(Frame {
+            id,
+            self_val: Value::Module(module.clone()),
+            lexical,
+            block: None,
+            method: None,
+            args: vec![],
+        });
         let saved = std::mem::replace(&mut self.in_singleton_class, singleton_class);
         let scope = Scope::new(None);
         let result = self.eval(body, &scope);

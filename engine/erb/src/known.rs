@@ -71,7 +71,9 @@ pub fn superclass(name: &str) -> Option<&'static str> {
         "Object" => "BasicObject",
         "Integer" | "Float" => "Numeric",
         "Exception" | "Numeric" | "String" | "Symbol" | "Array" | "Hash" | "Range" | "Regexp" | "Proc" | "NilClass"
-        | "TrueClass" | "FalseClass" | "Time" | "Date" | "MatchData" | "Module" | "Method" | "Struct" | "Set" => "Object",
+        | "TrueClass" | "FalseClass" | "Time" | "Date" | "MatchData" | "Module" | "Method" | "Struct" | "Set" => {
+            "Object"
+        }
         "Process::Status" | "URI::Generic" | "Pathname" | "Encoding" | "Random" | "IO" => "Object",
         "File" => "IO",
         "Dir" => "Object",
@@ -86,9 +88,9 @@ pub fn superclass(name: &str) -> Option<&'static str> {
         | "SystemStackError" => "Exception",
         "LoadError" | "NotImplementedError" | "SyntaxError" => "ScriptError",
         "Interrupt" => "SignalException",
-        "ArgumentError" | "EncodingError" | "FiberError" | "IOError" | "IndexError" | "LocalJumpError" | "NameError"
-        | "RangeError" | "RegexpError" | "RuntimeError" | "SystemCallError" | "ThreadError" | "TypeError"
-        | "ZeroDivisionError" => "StandardError",
+        "ArgumentError" | "EncodingError" | "FiberError" | "IOError" | "IndexError" | "LocalJumpError"
+        | "NameError" | "RangeError" | "RegexpError" | "RuntimeError" | "SystemCallError" | "ThreadError"
+        | "TypeError" | "ZeroDivisionError" => "StandardError",
         "UncaughtThrowError" => "ArgumentError",
         "EOFError" => "IOError",
         "KeyError" | "StopIteration" => "IndexError",
@@ -116,9 +118,33 @@ pub fn superclass(name: &str) -> Option<&'static str> {
 pub fn is_class(name: &str) -> bool {
     !matches!(
         name,
-        "Kernel" | "Comparable" | "Enumerable" | "Math" | "Process" | "Kamal" | "Kamal::Utils" | "URI" | "File::Constants"
-            | "FileTest" | "Dotenv" | "YAML" | "Psych" | "JSON" | "Errno" | "ObjectSpace" | "GC" | "Signal" | "Marshal"
-            | "SecureRandom" | "Shellwords" | "FileUtils" | "Base64" | "Digest" | "Open3" | "Etc" | "ActiveSupport"
+        "Kernel"
+            | "Comparable"
+            | "Enumerable"
+            | "Math"
+            | "Process"
+            | "Kamal"
+            | "Kamal::Utils"
+            | "URI"
+            | "File::Constants"
+            | "FileTest"
+            | "Dotenv"
+            | "YAML"
+            | "Psych"
+            | "JSON"
+            | "Errno"
+            | "ObjectSpace"
+            | "GC"
+            | "Signal"
+            | "Marshal"
+            | "SecureRandom"
+            | "Shellwords"
+            | "FileUtils"
+            | "Base64"
+            | "Digest"
+            | "Open3"
+            | "Etc"
+            | "ActiveSupport"
     )
 }
 

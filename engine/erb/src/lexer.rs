@@ -69,17 +69,54 @@ pub struct LexError {
 }
 
 const KEYWORDS: &[&str] = &[
-    "alias", "and", "begin", "BEGIN", "break", "case", "class", "def", "defined?", "do", "else", "elsif", "end",
-    "END", "ensure", "false", "for", "if", "in", "module", "next", "nil", "not", "or", "redo", "rescue", "retry",
-    "return", "self", "super", "then", "true", "undef", "unless", "until", "when", "while", "yield", "__FILE__",
-    "__LINE__", "__ENCODING__",
+    "alias",
+    "and",
+    "begin",
+    "BEGIN",
+    "break",
+    "case",
+    "class",
+    "def",
+    "defined?",
+    "do",
+    "else",
+    "elsif",
+    "end",
+    "END",
+    "ensure",
+    "false",
+    "for",
+    "if",
+    "in",
+    "module",
+    "next",
+    "nil",
+    "not",
+    "or",
+    "redo",
+    "rescue",
+    "retry",
+    "return",
+    "self",
+    "super",
+    "then",
+    "true",
+    "undef",
+    "unless",
+    "until",
+    "when",
+    "while",
+    "yield",
+    "__FILE__",
+    "__LINE__",
+    "__ENCODING__",
 ];
 
 /// Operators, longest first.
 const OPERATORS: &[&str] = &[
-    "**=", "<=>", "===", "...", "<<=", ">>=", "&&=", "||=", "&.", "**", "==", "!=", ">=", "<=", "&&", "||", "<<",
-    ">>", "=~", "!~", "..", "::", "->", "=>", "+=", "-=", "*=", "/=", "%=", "|=", "&=", "^=", "+", "-", "*", "/",
-    "%", "=", "<", ">", "!", "&", "|", "^", "~", "?", ":", ",", ".", ";", "(", ")", "[", "]", "{", "}",
+    "**=", "<=>", "===", "...", "<<=", ">>=", "&&=", "||=", "&.", "**", "==", "!=", ">=", "<=", "&&", "||", "<<", ">>",
+    "=~", "!~", "..", "::", "->", "=>", "+=", "-=", "*=", "/=", "%=", "|=", "&=", "^=", "+", "-", "*", "/", "%", "=",
+    "<", ">", "!", "&", "|", "^", "~", "?", ":", ",", ".", ";", "(", ")", "[", "]", "{", "}",
 ];
 
 /// Tokens after which a line break does not end the statement.
@@ -405,11 +442,13 @@ impl Lexer {
                         Tok::Op(if *op == "-" { "-@" } else { "+@" })
                     }
                     "-" | "+" if !value_ended => Tok::Op(if *op == "-" { "-@" } else { "+@" }),
-                    "*" | "**" | "&" if operand && !self.peek().is_some_and(char::is_whitespace) => Tok::Op(match *op {
-                        "*" => "*@",
-                        "**" => "**@",
-                        _ => "&@",
-                    }),
+                    "*" | "**" | "&" if operand && !self.peek().is_some_and(char::is_whitespace) => {
+                        Tok::Op(match *op {
+                            "*" => "*@",
+                            "**" => "**@",
+                            _ => "&@",
+                        })
+                    }
                     "*" | "**" | "&" if !value_ended => Tok::Op(match *op {
                         "*" => "*@",
                         "**" => "**@",
@@ -428,8 +467,11 @@ impl Lexer {
                         self.paren_depth.push('(');
                         // `foo(` calls; `foo (x)` passes a parenthesised argument
                         let call = !space_before
-                            && matches!(self.last(), Some(Tok::Ident(_) | Tok::Const(_) | Tok::Kw("defined?" | "super" | "yield")))
-                            || matches!(self.last(), Some(Tok::Op(".") | Tok::Op("&.")) );
+                            && matches!(
+                                self.last(),
+                                Some(Tok::Ident(_) | Tok::Const(_) | Tok::Kw("defined?" | "super" | "yield"))
+                            )
+                            || matches!(self.last(), Some(Tok::Op(".") | Tok::Op("&.")));
                         if call {
                             Tok::Op("(call")
                         } else {
@@ -522,7 +564,9 @@ impl Lexer {
         if float {
             text.parse().map(Tok::Float).or_else(|_| self.err(format!("bad number {text}")))
         } else if text.len() > 1 && text.starts_with('0') {
-            i64::from_str_radix(&text[1..], 8).map(Tok::Int).or_else(|_| self.err(format!("Invalid octal digit {text}")))
+            i64::from_str_radix(&text[1..], 8)
+                .map(Tok::Int)
+                .or_else(|_| self.err(format!("Invalid octal digit {text}")))
         } else {
             text.parse().map(Tok::Int).or_else(|_| self.err(format!("integer too large: {text}")))
         }
@@ -533,8 +577,8 @@ impl Lexer {
         while self.peek().is_some_and(|c| c.is_alphanumeric() || c == '_' || !c.is_ascii()) {
             self.pos += 1;
         }
-        let after_dot = matches!(self.last(), Some(Tok::Op(".") | Tok::Op("&.")))
-            || matches!(self.last(), Some(Tok::Kw("def")));
+        let after_dot =
+            matches!(self.last(), Some(Tok::Op(".") | Tok::Op("&."))) || matches!(self.last(), Some(Tok::Kw("def")));
         // `name?` / `name!` (but not `a ?b :c`, `x != y`)
         if matches!(self.peek(), Some('?' | '!')) && self.peek_at(1) != Some('=') {
             let ternary_like = self.peek() == Some('?')
@@ -582,7 +626,9 @@ impl Lexer {
             let assigns = self.chars.get(i) == Some(&'=') && !matches!(self.chars.get(i + 1), Some('=' | '~' | '>'));
             let op_assigns = matches!(
                 (self.chars.get(i), self.chars.get(i + 1), self.chars.get(i + 2)),
-                (Some('|'), Some('|'), Some('=')) | (Some('&'), Some('&'), Some('=')) | (Some('+' | '-' | '*'), Some('='), _)
+                (Some('|'), Some('|'), Some('='))
+                    | (Some('&'), Some('&'), Some('='))
+                    | (Some('+' | '-' | '*'), Some('='), _)
             );
             let in_params = self.in_block_params();
             let multi = self.chars.get(i) == Some(&',') && self.multiple_assignment_follows(i);
@@ -663,7 +709,10 @@ impl Lexer {
             while self.peek().is_some_and(|c| c.is_alphanumeric() || c == '_') {
                 self.pos += 1;
             }
-            if matches!(self.peek(), Some('?' | '!' | '=')) && self.peek_at(1) != Some('=') && self.peek_at(1) != Some('>') {
+            if matches!(self.peek(), Some('?' | '!' | '='))
+                && self.peek_at(1) != Some('=')
+                && self.peek_at(1) != Some('>')
+            {
                 self.pos += 1;
             }
         } else if c == '@' || c == '$' {
@@ -672,7 +721,10 @@ impl Lexer {
                 self.pos += 1;
             }
         } else {
-            for op in ["[]=", "[]", "<=>", "===", "==", "=~", "!=", "!~", "<<", ">>", "<=", ">=", "**", "+@", "-@", "+", "-", "*", "/", "%", "<", ">", "!", "&", "|", "^", "~"] {
+            for op in [
+                "[]=", "[]", "<=>", "===", "==", "=~", "!=", "!~", "<<", ">>", "<=", ">=", "**", "+@", "-@", "+", "-",
+                "*", "/", "%", "<", ">", "!", "&", "|", "^", "~",
+            ] {
                 if self.starts_with(op) {
                     self.pos += op.len();
                     break;
@@ -706,7 +758,9 @@ impl Lexer {
 
     fn percent_literal_follows(&self) -> bool {
         match (self.peek_at(1), self.peek_at(2)) {
-            (Some('w' | 'W' | 'i' | 'I' | 'q' | 'Q' | 'x' | 'r' | 's'), Some(d)) => !d.is_alphanumeric() && !d.is_whitespace(),
+            (Some('w' | 'W' | 'i' | 'I' | 'q' | 'Q' | 'x' | 'r' | 's'), Some(d)) => {
+                !d.is_alphanumeric() && !d.is_whitespace()
+            }
             (Some(d), _) => matches!(d, '(' | '[' | '{' | '<' | '|' | '!' | '/' | '^'),
             _ => false,
         }
@@ -823,7 +877,8 @@ impl Lexer {
                                 }
                             }
                         } else {
-                            let hex: String = self.chars[self.pos..(self.pos + 4).min(self.chars.len())].iter().collect();
+                            let hex: String =
+                                self.chars[self.pos..(self.pos + 4).min(self.chars.len())].iter().collect();
                             self.pos += hex.len();
                             if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
                                 buf.push(ch);
@@ -908,7 +963,13 @@ impl Lexer {
         Ok(self.chars[start..start + consumed].iter().collect())
     }
 
-    fn finish_string(&mut self, quote: char, parts: Vec<StrPart>, line: u32, space_before: bool) -> Result<(), LexError> {
+    fn finish_string(
+        &mut self,
+        quote: char,
+        parts: Vec<StrPart>,
+        line: u32,
+        space_before: bool,
+    ) -> Result<(), LexError> {
         if quote == '`' {
             self.push(Tok::XStr(parts), line, space_before);
             return Ok(());

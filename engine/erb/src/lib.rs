@@ -71,18 +71,16 @@ impl Evaluator {
     }
 
     fn render_program(&mut self, program: &str) -> Result<String, RenderError> {
-        let tree = parser::parse_program(program)
-            .map_err(|e| RenderError::Syntax { line: e.line, message: e.message })?;
+        let tree =
+            parser::parse_program(program).map_err(|e| RenderError::Syntax { line: e.line, message: e.message })?;
         match self.interp.run_toplevel(&tree) {
             Ok(v) => Ok(v.as_str().unwrap_or_default()),
-            Err(Ctrl::Raise(e)) => {
-                Err(RenderError::Raised {
-                    class: e.class.name.clone(),
-                    message: e.message.clone(),
-                    line: e.line,
-                    standard: e.class.inherits("StandardError"),
-                })
-            }
+            Err(Ctrl::Raise(e)) => Err(RenderError::Raised {
+                class: e.class.name.clone(),
+                message: e.message.clone(),
+                line: e.line,
+                standard: e.class.inherits("StandardError"),
+            }),
             Err(Ctrl::Stop(Stop::Unsupported { line, what })) => Err(RenderError::Unsupported { line, what }),
             Err(Ctrl::Stop(Stop::Exit(code))) => Err(RenderError::Exit(code)),
             Err(_) => Err(RenderError::Raised {
@@ -172,8 +170,7 @@ impl Renderer {
             return self.with_ruby(template, file, None, trim);
         }
         let env_before = self.evaluator.context().env.clone();
-        let rendered =
-            if trim { self.evaluator.render(template) } else { self.evaluator.render_untrimmed(template) };
+        let rendered = if trim { self.evaluator.render(template) } else { self.evaluator.render_untrimmed(template) };
         match rendered {
             Ok(s) => Ok(s),
             Err(RenderError::Raised { class, message, standard, .. }) => {

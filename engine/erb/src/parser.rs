@@ -287,7 +287,8 @@ impl Parser {
     fn try_multiple_assignment(&mut self) -> PResult<Option<Node>> {
         // `a, b = ...` / `*a, b = ...` / `a, (b, c) = ...`
         let start = self.pos;
-        let starts_like = matches!(self.peek(), Tok::Ident(_) | Tok::IVar(_) | Tok::GVar(_) | Tok::Op("*@") | Tok::Op("("));
+        let starts_like =
+            matches!(self.peek(), Tok::Ident(_) | Tok::IVar(_) | Tok::GVar(_) | Tok::Op("*@") | Tok::Op("("));
         if !starts_like {
             return Ok(None);
         }
@@ -759,8 +760,8 @@ impl Parser {
                             "call".to_string()
                         }
                         Tok::Op(op) => match op {
-                            "<<" | "+" | "-" | "*" | "/" | "%" | "==" | "<" | ">" | "<=" | ">=" | "<=>" | "===" | "=~"
-                            | "!" | "**" | "&" | "|" | "^" => op.to_string(),
+                            "<<" | "+" | "-" | "*" | "/" | "%" | "==" | "<" | ">" | "<=" | ">=" | "<=>" | "==="
+                            | "=~" | "!" | "**" | "&" | "|" | "^" => op.to_string(),
                             "-@" => "-".into(),
                             "+@" => "+".into(),
                             "*@" => "*".into(),
@@ -834,10 +835,24 @@ impl Parser {
             return false;
         }
         match &t.tok {
-            Tok::Int(_) | Tok::Float(_) | Tok::Str(_) | Tok::XStr(_) | Tok::Sym(_) | Tok::Regex(..) | Tok::Words(_)
-            | Tok::Symbols(_) | Tok::Ident(_) | Tok::Const(_) | Tok::IVar(_) | Tok::GVar(_) | Tok::CVar(_)
-            | Tok::Label(_) | Tok::StrLabel(_) => true,
-            Tok::Kw(k) => matches!(*k, "nil" | "true" | "false" | "self" | "not" | "defined?" | "__FILE__" | "__LINE__"),
+            Tok::Int(_)
+            | Tok::Float(_)
+            | Tok::Str(_)
+            | Tok::XStr(_)
+            | Tok::Sym(_)
+            | Tok::Regex(..)
+            | Tok::Words(_)
+            | Tok::Symbols(_)
+            | Tok::Ident(_)
+            | Tok::Const(_)
+            | Tok::IVar(_)
+            | Tok::GVar(_)
+            | Tok::CVar(_)
+            | Tok::Label(_)
+            | Tok::StrLabel(_) => true,
+            Tok::Kw(k) => {
+                matches!(*k, "nil" | "true" | "false" | "self" | "not" | "defined?" | "__FILE__" | "__LINE__")
+            }
             Tok::Op(op) => matches!(*op, "[" | "(" | "-@" | "+@" | "!" | "*@" | "&@" | "**@" | "->" | "::" | "~"),
             _ => false,
         }
@@ -944,7 +959,8 @@ impl Parser {
             Tok::Label(name) => {
                 self.next();
                 self.skip_newlines();
-                let value = if self.is_op(",") || self.is_op(close) { self.name_node(&name, line) } else { self.arg()? };
+                let value =
+                    if self.is_op(",") || self.is_op(close) { self.name_node(&name, line) } else { self.arg()? };
                 (Some(Node::new(Kind::Sym(name), line)), value)
             }
             Tok::StrLabel(parts) => {
@@ -1061,7 +1077,8 @@ impl Parser {
     /// Parameters up to one of `closers` (not consumed).
     fn param_list(&mut self, closers: &[&str]) -> PResult<Params> {
         let mut params = Params::default();
-        let closed = |p: &Parser| closers.iter().any(|c| p.is_op(c)) || matches!(p.peek(), Tok::Nl if closers.contains(&"\n"));
+        let closed =
+            |p: &Parser| closers.iter().any(|c| p.is_op(c)) || matches!(p.peek(), Tok::Nl if closers.contains(&"\n"));
         self.skip_newlines_if(closers);
         while !closed(self) {
             let line = self.line();
@@ -1480,7 +1497,9 @@ impl Parser {
             "redo" => Node::new(Kind::Redo, line),
             "retry" => Node::new(Kind::Retry, line),
             "yield" => {
-                let args = if self.eat_op("(call") || (self.is_op("(") && !self.peek_token().space_before && self.eat_op("(")) {
+                let args = if self.eat_op("(call")
+                    || (self.is_op("(") && !self.peek_token().space_before && self.eat_op("("))
+                {
                     self.paren_args()?.0
                 } else if self.command_args_follow() {
                     self.command_args()?.0
@@ -1540,7 +1559,13 @@ impl Parser {
     }
 
     fn value_follows(&self) -> bool {
-        !matches!(self.peek(), Tok::Nl | Tok::Eof | Tok::Op("}" | ")" | "]" | ";") | Tok::Kw("if" | "unless" | "end" | "while" | "until" | "rescue"))
+        !matches!(
+            self.peek(),
+            Tok::Nl
+                | Tok::Eof
+                | Tok::Op("}" | ")" | "]" | ";")
+                | Tok::Kw("if" | "unless" | "end" | "while" | "until" | "rescue")
+        )
     }
 
     fn mlhs_list_for(&mut self) -> PResult<Target> {
@@ -1566,10 +1591,12 @@ impl Parser {
     /// A condition followed by `then` or a line break.
     fn condition(&mut self) -> PResult<Node> {
         let cond = self.expr_statement()?;
-        if !self.eat_kw("then")
-            && !matches!(self.peek(), Tok::Nl) {
-                return self.error(format!("syntax error, unexpected {}, expecting 'then' or ';' or '\\n'", describe(self.peek())));
-            }
+        if !self.eat_kw("then") && !matches!(self.peek(), Tok::Nl) {
+            return self.error(format!(
+                "syntax error, unexpected {}, expecting 'then' or ';' or '\\n'",
+                describe(self.peek())
+            ));
+        }
         Ok(cond)
     }
 

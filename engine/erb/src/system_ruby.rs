@@ -112,8 +112,16 @@ end
 
 /// What a system Ruby made of a template.
 pub enum RubyOutcome {
-    Rendered { output: String, env: HashMap<String, String> },
-    Raised { class: String, message: String, standard: bool, env: HashMap<String, String> },
+    Rendered {
+        output: String,
+        env: HashMap<String, String>,
+    },
+    Raised {
+        class: String,
+        message: String,
+        standard: bool,
+        env: HashMap<String, String>,
+    },
     Exited(i32),
     /// Ruby could not be run or answered in a way this module does not understand.
     Failed(String),
@@ -211,7 +219,8 @@ fn json_map(v: crate::value::Value) -> HashMap<String, String> {
 fn tempfile_dir() -> std::io::Result<PathBuf> {
     let base = std::env::temp_dir();
     for attempt in 0..100u32 {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let dir = base.join(format!("wharf-erb-{}-{nanos}-{attempt}", std::process::id()));
         match std::fs::create_dir(&dir) {
             Ok(()) => {

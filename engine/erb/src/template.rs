@@ -24,7 +24,8 @@ pub fn compile_untrimmed(template: &str) -> String {
 }
 
 fn compile_with(template: &str, trim: bool) -> String {
-    let mut compiler = Compiler { line: vec!["_erbout = +''".to_string()], script: String::new(), content: String::new() };
+    let mut compiler =
+        Compiler { line: vec!["_erbout = +''".to_string()], script: String::new(), content: String::new() };
     let mut stag: Option<&'static str> = None;
     let bytes = template.as_bytes();
     let mut pos = 0;
@@ -199,7 +200,10 @@ mod tests {
             ("a <% b", "_erbout = +''; _erbout.<< \"a \".freeze; _erbout.<< \" b\".freeze; _erbout"),
             ("<% x -%>", "_erbout = +'';  x \n_erbout"),
             ("", "_erbout = +''; _erbout"),
-            ("x\n  <%- a -%>\n  <%- b -%>\ny", "_erbout = +''; _erbout.<< \"x\\n\".freeze\n;  a \n b \n_erbout.<< \"y\".freeze; _erbout"),
+            (
+                "x\n  <%- a -%>\n  <%- b -%>\ny",
+                "_erbout = +''; _erbout.<< \"x\\n\".freeze\n;  a \n b \n_erbout.<< \"y\".freeze; _erbout",
+            ),
             ("<%= a -%>\r\nb", "_erbout = +''; _erbout.<<(( a ).to_s)\n_erbout.<< \"b\".freeze; _erbout"),
             ("a<%-b%>", "_erbout = +''; _erbout.<< \"a\".freeze; b; _erbout"),
             (" \t<%- c %>", "_erbout = +'';  c ; _erbout"),

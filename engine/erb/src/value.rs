@@ -80,9 +80,18 @@ pub struct RProc {
 }
 
 pub enum ProcKind {
-    Block { def: Rc<BlockDef>, scope: Rc<Scope>, self_val: Value, frame: usize, module: Option<Rc<RModule>> },
+    Block {
+        def: Rc<BlockDef>,
+        scope: Rc<Scope>,
+        self_val: Value,
+        frame: usize,
+        module: Option<Rc<RModule>>,
+    },
     Symbol(String),
-    Method { recv: Value, name: String },
+    Method {
+        recv: Value,
+        name: String,
+    },
     /// A block written in Rust (an Enumerator feeding a user block).
     Native(NativeBlock),
 }
@@ -212,19 +221,41 @@ pub struct RException {
 /// Library objects.
 pub enum Lib {
     /// `$?`
-    Status { pid: u32, code: Option<i32>, signal: Option<i32> },
+    Status {
+        pid: u32,
+        code: Option<i32>,
+        signal: Option<i32>,
+    },
     /// A point in time (seconds and nanoseconds since the epoch, UTC offset in seconds).
-    Time { secs: i64, nanos: u32, offset: i32, utc: bool },
+    Time {
+        secs: i64,
+        nanos: u32,
+        offset: i32,
+        utc: bool,
+    },
     /// A calendar date (days since 1970-01-01).
-    Date { days: i64 },
+    Date {
+        days: i64,
+    },
     Uri(RefCell<Uri>),
-    MatchData { captures: Vec<Option<(usize, usize)>>, names: Vec<Option<String>>, subject: String },
+    MatchData {
+        captures: Vec<Option<(usize, usize)>>,
+        names: Vec<Option<String>>,
+        subject: String,
+    },
     /// `ENV`.
     Env,
     /// An Enumerator: `recv.method(*args)` not yet given its block.
-    Enumerator { recv: Value, method: String, args: Vec<Value> },
+    Enumerator {
+        recv: Value,
+        method: String,
+        args: Vec<Value>,
+    },
     /// `ERB.new(template, trim_mode:)`.
-    Erb { template: String, trim: bool },
+    Erb {
+        template: String,
+        trim: bool,
+    },
     /// `binding`: the local variables of the place it was taken.
     Binding(Rc<Scope>),
     /// The top-level `self` (`main`).
@@ -423,8 +454,31 @@ pub fn inspect_sym(s: &str) -> String {
             }
             _ => matches!(
                 s,
-                "+" | "-" | "*" | "/" | "%" | "**" | "==" | "===" | "!=" | "<" | ">" | "<=" | ">=" | "<=>" | "<<" | ">>"
-                    | "!" | "[]" | "[]=" | "=~" | "&" | "|" | "^" | "~" | "+@" | "-@"
+                "+" | "-"
+                    | "*"
+                    | "/"
+                    | "%"
+                    | "**"
+                    | "=="
+                    | "==="
+                    | "!="
+                    | "<"
+                    | ">"
+                    | "<="
+                    | ">="
+                    | "<=>"
+                    | "<<"
+                    | ">>"
+                    | "!"
+                    | "[]"
+                    | "[]="
+                    | "=~"
+                    | "&"
+                    | "|"
+                    | "^"
+                    | "~"
+                    | "+@"
+                    | "-@"
             ),
         }
     };
@@ -440,7 +494,13 @@ pub fn inspect_sym(s: &str) -> String {
 /// half away from zero for `Float#round` (12.345 → 12.35).
 pub fn decimal_round(f: f64, digits: usize, half_even: bool) -> String {
     if !f.is_finite() {
-        return if f.is_nan() { "NaN".into() } else if f > 0.0 { "Inf".into() } else { "-Inf".into() };
+        return if f.is_nan() {
+            "NaN".into()
+        } else if f > 0.0 {
+            "Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let negative = f.is_sign_negative() && f != 0.0;
     let sci = format!("{:e}", f.abs());
@@ -461,7 +521,8 @@ pub fn decimal_round(f: f64, digits: usize, half_even: bool) -> String {
             let first = rest[0];
             let exactly_half = first == 5 && rest[1..].iter().all(|d| *d == 0);
             let last_kept = if keep > 0 { ds[keep - 1] } else { 0 };
-            let round_up = first > 5 || (first == 5 && !exactly_half) || (exactly_half && (!half_even || last_kept % 2 == 1));
+            let round_up =
+                first > 5 || (first == 5 && !exactly_half) || (exactly_half && (!half_even || last_kept % 2 == 1));
             ds.truncate(keep);
             if round_up {
                 let mut i = ds.len();
@@ -524,9 +585,23 @@ mod tests {
     #[allow(clippy::approx_constant)] // -3.14159 is a number to round, not π
     fn rounds_as_ruby() {
         // format("%.2f") in Ruby 3.3
-        for (f, d, want) in [(12.345, 2, "12.34"), (2.675, 2, "2.68"), (0.125, 2, "0.12"), (0.375, 2, "0.38"), (1.005, 2, "1.00"),
-            (0.25, 1, "0.2"), (0.35, 1, "0.4"), (2.5, 0, "2"), (3.5, 0, "4"), (12.355, 2, "12.36"), (1.0005, 3, "1.000"),
-            (-3.14159, 3, "-3.142"), (1e20, 1, "100000000000000000000.0"), (0.0001234, 5, "0.00012"), (9.995, 2, "10.00")] {
+        for (f, d, want) in [
+            (12.345, 2, "12.34"),
+            (2.675, 2, "2.68"),
+            (0.125, 2, "0.12"),
+            (0.375, 2, "0.38"),
+            (1.005, 2, "1.00"),
+            (0.25, 1, "0.2"),
+            (0.35, 1, "0.4"),
+            (2.5, 0, "2"),
+            (3.5, 0, "4"),
+            (12.355, 2, "12.36"),
+            (1.0005, 3, "1.000"),
+            (-3.14159, 3, "-3.142"),
+            (1e20, 1, "100000000000000000000.0"),
+            (0.0001234, 5, "0.00012"),
+            (9.995, 2, "10.00"),
+        ] {
             assert_eq!(decimal_round(f, d, true), want, "{f} {d}");
         }
         // Float#round

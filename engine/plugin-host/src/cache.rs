@@ -96,7 +96,9 @@ fn load_or_create_key(file: &Path) -> std::io::Result<[u8; KEY_LEN]> {
                 )));
             }
             let bytes = std::fs::read(file)?;
-            bytes.try_into().map_err(|_| std::io::Error::other(format!("{} is not a {KEY_LEN}-byte key", file.display())))
+            bytes
+                .try_into()
+                .map_err(|_| std::io::Error::other(format!("{} is not a {KEY_LEN}-byte key", file.display())))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = [0u8; KEY_LEN];

@@ -128,9 +128,10 @@ impl PluginHost {
 
         let (cache, cache_error) = match (&config.cache_dir, &config.cache_key_file) {
             (None, _) => (None, None),
-            (Some(dir), None) => {
-                (None, Some(format!("plugin cache {}: no place for its key (set HOME or XDG_STATE_HOME)", dir.display())))
-            }
+            (Some(dir), None) => (
+                None,
+                Some(format!("plugin cache {}: no place for its key (set HOME or XDG_STATE_HOME)", dir.display())),
+            ),
             (Some(dir), Some(key)) => match Cache::open(dir, key) {
                 Ok(c) => (Some(c), None),
                 Err(e) => (None, Some(format!("plugin cache {}: {e}", dir.display()))),

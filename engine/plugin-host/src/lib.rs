@@ -47,6 +47,7 @@ mod manifest;
 mod plugin;
 mod state;
 
+pub use cache::default_cache_key_file;
 pub use capabilities::http::host_matches;
 pub use capabilities::log::mask::Masker;
 pub use capabilities::log::{stderr_sink, Level, LogRecord, LogSink, Stream};
@@ -54,7 +55,6 @@ pub use capabilities::process::{ProgramRule, ANY_ARGUMENTS};
 pub use capabilities::Capabilities;
 pub use error::PluginError;
 pub use grant::{Grant, Limits};
-pub use cache::default_cache_key_file;
 pub use host::{default_cache_dir, Allocator, HostConfig, PluginHost};
 pub use manifest::{api_stamp, Manifest, World, API_VERSION_SECTION, SUPPORTED_APIS};
 pub use plugin::{BuildRequest, BuildResult, CallOptions, HookContext, LoadSource, Plugin};

@@ -244,7 +244,10 @@ mod tests {
         let at = stamped.len() - 5;
         stamped[at..].copy_from_slice(b"0.1.2");
         let e = m.with_component(&stamped).unwrap_err();
-        assert!(e.to_string().contains("plugin.toml says api \"0.1.0\" but the component was built against API \"0.1.2\""), "{e}");
+        assert!(
+            e.to_string().contains("plugin.toml says api \"0.1.0\" but the component was built against API \"0.1.2\""),
+            "{e}"
+        );
     }
 
     #[test]

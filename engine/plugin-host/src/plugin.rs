@@ -12,10 +12,10 @@ use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::bindings::v0_1;
-use crate::error::{bytes, PluginError};
 use crate::capabilities::log::mask::Masker;
 use crate::capabilities::log::{LogSink, OutputLimitHit};
 use crate::capabilities::{env, files, http, log, Effective};
+use crate::error::{bytes, PluginError};
 use crate::grant::{Grant, Limits};
 use crate::host::HostInner;
 use crate::manifest::{Manifest, World};
@@ -350,7 +350,9 @@ fn too_many_secrets(pairs: &[(String, String)]) -> Option<String> {
         return Some(format!("{} secrets (at most {MAX_SECRETS} are accepted)", pairs.len()));
     }
     let total: usize = pairs.iter().map(|(k, v)| k.len() + v.len()).sum();
-    (total > MAX_SECRETS_BYTES).then(|| format!("{} of secrets (at most {} are accepted)", bytes(total as u64), bytes(MAX_SECRETS_BYTES as u64)))
+    (total > MAX_SECRETS_BYTES).then(|| {
+        format!("{} of secrets (at most {} are accepted)", bytes(total as u64), bytes(MAX_SECRETS_BYTES as u64))
+    })
 }
 
 /// The call, bounded by the deadline even while it waits in a host function (a grace second

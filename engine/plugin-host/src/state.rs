@@ -119,7 +119,8 @@ impl ResourceLimiter for Limiter {
     /// else bounds them), at 16 bytes an element.
     fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         let grow = desired.saturating_sub(current).saturating_mul(TABLE_ELEMENT_BYTES);
-        let allowed = self.inner.table_growing(current, desired, maximum)? && self.total.saturating_add(grow) <= self.limit;
+        let allowed =
+            self.inner.table_growing(current, desired, maximum)? && self.total.saturating_add(grow) <= self.limit;
         if allowed {
             self.total += grow;
         } else {

@@ -328,7 +328,6 @@ fn the_second_engine_start_loads_the_precompiled_component_from_the_cache() {
     assert_eq!(third.load(m, &wasm).unwrap().load_source(), LoadSource::Cache);
 }
 
-
 #[tokio::test]
 async fn the_on_demand_allocator_works_too() {
     // The pooling allocator is used when the address space can be reserved (it can here).
@@ -495,9 +494,15 @@ async fn an_adapter_may_return_only_so_many_secrets_and_masking_them_is_linear()
     let err = plugin.fetch_secrets(None, Some("160000"), &[], &Grant::new(), &opts).await.unwrap_err();
     assert_eq!(err.to_string(), "plugin many-secrets returned too much: 160000 secrets (at most 10000 are accepted)");
     // What it logged may hold those values, so it is withheld.
-    assert_eq!(logs.messages(), ["plugin many-secrets: 1 line of its output withheld (it may hold the secrets that were refused)"]);
+    assert_eq!(
+        logs.messages(),
+        ["plugin many-secrets: 1 line of its output withheld (it may hold the secrets that were refused)"]
+    );
     let err = plugin.fetch_secrets(Some("4096"), Some("5000"), &[], &Grant::new(), &opts).await.unwrap_err();
-    assert_eq!(err.to_string(), "plugin many-secrets returned too much: 20503890 bytes of secrets (at most 16 MiB are accepted)");
+    assert_eq!(
+        err.to_string(),
+        "plugin many-secrets returned too much: 20503890 bytes of secrets (at most 16 MiB are accepted)"
+    );
     // The most it may return is accepted, and every value is masked in what it logged.
     let logs = Logs::default();
     let opts = CallOptions::new().log(logs.sink());
@@ -566,11 +571,13 @@ async fn what_a_program_forks_dies_with_the_call() {
     let grant = Grant::new().program("sh", [wharf_plugin_host::ANY_ARGUMENTS]).timeout(Duration::from_secs(2));
     let args = script.to_str().unwrap();
     // The background `sleep` keeps the output open, so the call runs out of time.
-    let err = plugin.run_hook(&ctx("pre-deploy", &[("PROGRAM", "sh"), ("ARGS", args)]), &grant, &opts).await.unwrap_err();
+    let err =
+        plugin.run_hook(&ctx("pre-deploy", &[("PROGRAM", "sh"), ("ARGS", args)]), &grant, &opts).await.unwrap_err();
     assert_eq!(err.to_string(), "plugin exec-ungranted timed out after 2s");
     let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
     let alive = || {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.rsplit(')').next().unwrap().trim_start().starts_with('Z'))
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s.rsplit(')').next().unwrap().trim_start().starts_with('Z'))
     };
     for _ in 0..100 {
         if !alive() {
@@ -607,7 +614,8 @@ async fn http_grants_match_whole_labels_and_check_resolved_addresses() {
     .unwrap_or_else(|e| panic!("{e}\n{}", logs.all()));
     assert!(logs.all().contains(&format!("capability host 127.0.0.evil.example:{port} not granted")), "{}", logs.all());
     // A granted name that resolves to a loopback address is not reached...
-    let err = run(Grant::new().host("localhost"), format!("http://localhost:{port}/"), String::new()).await.unwrap_err();
+    let err =
+        run(Grant::new().host("localhost"), format!("http://localhost:{port}/"), String::new()).await.unwrap_err();
     assert!(err.to_string().starts_with("plugin http-ungranted failed: the granted host failed:"), "{err}");
     assert!(
         logs.all().contains(&format!("plugin http-ungranted: capability host localhost:{port} not granted (it resolves to the non-public address 127.0.0.1; grant that address to allow it)")),
@@ -648,8 +656,11 @@ const TABLE_BOMB: &str = r#"
 #[tokio::test]
 async fn table_growth_counts_against_the_memory_limit_with_either_allocator() {
     let wasm = wat::parse_str(TABLE_BOMB).unwrap();
-    let m = Manifest::from_toml("name = \"table-bomb\"\nversion = \"0.1.0\"\nworld = \"hook\"\napi = \"0.1.0\"\n", "table-bomb")
-        .unwrap();
+    let m = Manifest::from_toml(
+        "name = \"table-bomb\"\nversion = \"0.1.0\"\nworld = \"hook\"\napi = \"0.1.0\"\n",
+        "table-bomb",
+    )
+    .unwrap();
     let on_demand = PluginHost::new(HostConfig { cache_dir: None, pooling: false, ..HostConfig::default() }).unwrap();
     for host in [host(), &on_demand] {
         let plugin = host.load(m.clone(), &wasm).unwrap();

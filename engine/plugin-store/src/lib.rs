@@ -36,7 +36,7 @@ pub use error::{Result, StoreError};
 pub use inspect::{component_interfaces, interfaces, Interfaces};
 pub use lock::{LockEntry, LockFile, LOCK_PATH};
 pub use net::{NetOptions, MAX_PLUGIN_SIZE};
-pub use pack::{pack, unpack, PackError};
 pub use pack::parse_sha256;
+pub use pack::{pack, unpack, PackError};
 pub use source::Source;
 pub use store::{PluginSpec, Resolved, Store, Verified};

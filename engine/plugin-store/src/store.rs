@@ -10,8 +10,8 @@ use crate::error::{Result, StoreError};
 use crate::lock::{LockEntry, LockFile};
 use crate::net::{chain, read_capped, NetOptions};
 use crate::oci::{ArtifactInfo, Pushed, Reference, Registry};
-use crate::pack::{self, sha256_hex};
 use crate::pack::parse_sha256;
+use crate::pack::{self, sha256_hex};
 use crate::source::Source;
 
 /// A plugin as configured (deploy.yml's `x-wharf.plugins`, or the command line).

@@ -219,10 +219,7 @@ async fn oci_push_pull_lock_and_tampering() {
     let e = s.load(&PluginSpec::new("newcomer", "file-secrets"), Some(&lock)).await.unwrap_err().to_string();
     assert_eq!(
         e,
-        format!(
-            "lock file {}: no entry for plugin newcomer; run `wharf plugin fetch` to add it",
-            lock_path.display()
-        )
+        format!("lock file {}: no entry for plugin newcomer; run `wharf plugin fetch` to add it", lock_path.display())
     );
     // A built-in plugin is pinned by the binary.
     if let Some(b) = s.builtins().first() {

@@ -30,9 +30,9 @@ pub fn kamal_fixture(name: &str) -> String {
 
 /// `hostlab.sh`: `$WHARF_HOSTLAB`, else `../shared/hostlab/hostlab.sh` beside the repository.
 pub fn hostlab_script() -> PathBuf {
-    std::env::var_os("WHARF_HOSTLAB").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/hostlab/hostlab.sh")
-    })
+    std::env::var_os("WHARF_HOSTLAB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/hostlab/hostlab.sh"))
 }
 
 /// Why the hostlab cannot run on this machine, if it cannot: it needs root (it creates network

@@ -53,7 +53,11 @@ pub fn build_guest(manifest: &str) -> PathBuf {
         let _ = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status();
         out = cargo_build(&path, &target);
     }
-    assert!(out.status.success(), "building {manifest} for wasm32-wasip2 failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "building {manifest} for wasm32-wasip2 failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     target.join("wasm32-wasip2/release")
 }
 

@@ -71,16 +71,21 @@ fn erb_fetch_missing_is_key_error() {
 #[test]
 fn erb_commands_fail_as_in_ruby() {
     // a command without shell metacharacters is executed directly, as Ruby does
-    let e = load_text(&format!("{BASE}servers: [ 1.1.1.1 ]\nlabels:\n  x: <%= %x(no-such-command-xyz) %>\n"), None, &[])
-        .unwrap_err();
-    assert_eq!((e.ruby_class(), e.to_string().as_str()), ("Errno::ENOENT", "No such file or directory - no-such-command-xyz"));
+    let e =
+        load_text(&format!("{BASE}servers: [ 1.1.1.1 ]\nlabels:\n  x: <%= %x(no-such-command-xyz) %>\n"), None, &[])
+            .unwrap_err();
+    assert_eq!(
+        (e.ruby_class(), e.to_string().as_str()),
+        ("Errno::ENOENT", "No such file or directory - no-such-command-xyz")
+    );
 }
 
 #[test]
 fn erb_beyond_the_evaluator_names_file_line_and_construct() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deploy.yml");
-    std::fs::write(&file, format!("{BASE}servers: [ 1.1.1.1 ]\nlabels:\n  x: <%= \"abc\".unpack1(\"a*\") %>\n")).unwrap();
+    std::fs::write(&file, format!("{BASE}servers: [ 1.1.1.1 ]\nlabels:\n  x: <%= \"abc\".unpack1(\"a*\") %>\n"))
+        .unwrap();
     let load = |env: &[(&str, &str)]| {
         let opts = LoadOptions {
             config_file: file.clone(),
@@ -99,7 +104,12 @@ fn erb_beyond_the_evaluator_names_file_line_and_construct() {
     );
     assert_eq!((e.kind(), e.ruby_class()), (ErrorKind::Erb, "Wharf::UnsupportedERB"));
     let e = load(&[("PATH", dir.path().to_str().unwrap())]);
-    assert!(e.to_string().ends_with("; Kamal renders it with Ruby: install Ruby (a `ruby` on PATH) and Wharf renders this file with it"), "{e}");
+    assert!(
+        e.to_string().ends_with(
+            "; Kamal renders it with Ruby: install Ruby (a `ruby` on PATH) and Wharf renders this file with it"
+        ),
+        "{e}"
+    );
 }
 
 #[test]

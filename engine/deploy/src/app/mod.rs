@@ -249,7 +249,9 @@ async fn exec_interactive(c: &Commander, r: &ExecRequest, words: &[&str], versio
     let app = App::new(&c.config, Some(role), Some(&host));
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let which = if r.reuse { "existing" } else { "new" };
-    output::say(&format!("Launching interactive command with version {version} via SSH from {which} container on {host}..."));
+    output::say(&format!(
+        "Launching interactive command with version {version} via SSH from {which} container on {host}..."
+    ));
     let line = if r.reuse {
         app.execute_in_existing_container_over_ssh(words, &r.env, tty)
     } else {

@@ -14,12 +14,12 @@
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
+use crate::execution::Tunnel;
 use crate::{local, output};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wharf_commands::registry::Registry;
-use crate::execution::Tunnel;
 
 /// How long the tunnels may take to open (Kamal's `ready.wait(30)`).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);

@@ -60,8 +60,13 @@ pub trait Executor: Send + Sync {
     fn run<'a>(&'a self, job: Job<'a>, on_line: Option<LineSink<'a>>) -> BoxFuture<'a, Result<Output, SshError>>;
 
     /// Writes `content` to `path` on `host` with `mode`, atomically.
-    fn upload<'a>(&'a self, host: &'a str, content: &'a [u8], path: &'a str, mode: u32)
-        -> BoxFuture<'a, Result<(), SshError>>;
+    fn upload<'a>(
+        &'a self,
+        host: &'a str,
+        content: &'a [u8],
+        path: &'a str,
+        mode: u32,
+    ) -> BoxFuture<'a, Result<(), SshError>>;
 
     /// Forwards `127.0.0.1:remote_port` on `host` to `local` on this machine.
     fn forward_remote_port<'a>(

@@ -16,8 +16,8 @@ use std::path::Path;
 
 use wharf_plugin_store::{LockFile, PluginSpec, Resolved, Source, Store};
 
-use crate::options::GlobalOptions as Global;
 use crate::error::{CliError, Result};
+use crate::options::GlobalOptions as Global;
 
 fn err(e: impl std::fmt::Display) -> CliError {
     CliError::runtime(e.to_string())

@@ -20,8 +20,8 @@ pub mod commands;
 pub mod runtime;
 pub mod secret_adapters;
 
-pub use runtime::{block_on, builtins, shared_host, terminal_sink, Verbosity};
 use runtime::base_env;
+pub use runtime::{block_on, builtins, shared_host, terminal_sink, Verbosity};
 
 use crate::error::{CliError, Result};
 use crate::hooks::HookError;
@@ -50,7 +50,11 @@ pub fn grant_for(config: &PluginConfig, project: &Path) -> Grant {
 
 /// The hook environment one plugin is given: `env` without the secrets (`secret_names`) it
 /// was not granted.
-pub fn hook_env_for(env: &BTreeMap<String, String>, secret_names: &[String], granted: &[String]) -> Vec<(String, String)> {
+pub fn hook_env_for(
+    env: &BTreeMap<String, String>,
+    secret_names: &[String],
+    granted: &[String],
+) -> Vec<(String, String)> {
     env.iter()
         .filter(|(k, _)| !secret_names.contains(k) || granted.contains(k))
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -143,10 +147,7 @@ impl Plugins {
             let fail = |output: String| HookError { hook: hook.to_string(), output };
             let plugin = self.load(name, World::Hook).map_err(|e| fail(e.message))?;
             let granted = self.ext.plugin(name).map(|p| p.allow.secrets.as_slice()).unwrap_or_default();
-            let ctx = HookContext {
-                name: hook.to_string(),
-                env: hook_env_for(env, secret_names, granted),
-            };
+            let ctx = HookContext { name: hook.to_string(), env: hook_env_for(env, secret_names, granted) };
             let verbosity = Verbosity { info: !quiet, debug: self.verbosity.debug };
             let opts = CallOptions::new().secrets(secrets.iter().cloned()).log(terminal_sink(verbosity));
             let grant = self.grant(name);

@@ -19,8 +19,8 @@ use wharf_plugin_host::{CallOptions, Grant, Manifest, Plugin, PluginError};
 use wharf_secrets::cli::{Adapter, AdapterFetcher, BuiltinAdapters};
 use wharf_secrets::SecretMap;
 
-use crate::error::CliError;
 use super::runtime::{block_on, shared_host, terminal_sink, Verbosity};
+use crate::error::CliError;
 
 /// The built-in plugin implementing `adapter` (its manifest's name); `None` for `test`.
 pub fn plugin_name(adapter: Adapter) -> Option<&'static str> {

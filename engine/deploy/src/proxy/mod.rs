@@ -15,9 +15,8 @@ use wharf_config::ruby::GemVersion;
 /// Kamal's `Utils.older_version?`: `version` (`v0.9.1`) compared with `minimum` as RubyGems
 /// compares versions (a malformed version is Ruby's `ArgumentError`).
 fn older_version(version: &str, minimum: &str) -> Result<bool> {
-    let parse = |v: &str| {
-        GemVersion::parse(v.strip_prefix('v').unwrap_or(v)).map_err(|e| CliError::new("ArgumentError", e))
-    };
+    let parse =
+        |v: &str| GemVersion::parse(v.strip_prefix('v').unwrap_or(v)).map_err(|e| CliError::new("ArgumentError", e));
     Ok(parse(version)? < parse(minimum)?)
 }
 

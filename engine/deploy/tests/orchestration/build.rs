@@ -39,7 +39,8 @@ fn pull_with_mirror() {
     let run = run_pull(&fake);
     run.ok().prints("Pulling image on remaining hosts...");
     let seeding = run.lines.iter().find(|l| l.contains("to seed the mirror")).expect("a seeding line").clone();
-    let seeded: Vec<&str> = HOSTS.iter().copied().filter(|h| seeding == format!("Pulling image on {h} to seed the mirror...")).collect();
+    let seeded: Vec<&str> =
+        HOSTS.iter().copied().filter(|h| seeding == format!("Pulling image on {h} to seed the mirror...")).collect();
     assert_eq!(seeded.len(), 1, "one host seeds the one mirror: {seeding}");
     assert_eq!(pulled_on(&run), HOSTS.to_vec(), "every app host pulls once");
     // The seeding host pulls before any other host does.
@@ -64,7 +65,11 @@ fn pull_with_mirrors() {
 #[test]
 fn pull_with_a_host_missing_the_service_label_fails_naming_it() {
     let fake = FakeExecutor::new();
-    fake.answer_on("1.1.1.3", "docker inspect -f", Answer::Fails(1, "Image dhh/app:999 is missing the 'service' label".into()));
+    fake.answer_on(
+        "1.1.1.3",
+        "docker inspect -f",
+        Answer::Fails(1, "Image dhh/app:999 is missing the 'service' label".into()),
+    );
     let run = run_pull(&fake);
     let error = run.error();
     assert!(error.contains("Exception while executing on host 1.1.1.3"), "{error}");
@@ -92,7 +97,8 @@ fn pull_with_local_registry_tunnels_to_the_app_hosts() {
     // Kamal's "pull with local registry" mocks the port forwarder; here the fake records the
     // tunnel Wharf opens on each app host while it pulls `localhost:PORT/...` (no login).
     let port = registry_on_loopback();
-    let yml = wharf_testkit::kamal_fixture("deploy_with_local_registry.yml").replace("localhost:5000", &format!("localhost:{port}"));
+    let yml = wharf_testkit::kamal_fixture("deploy_with_local_registry.yml")
+        .replace("localhost:5000", &format!("localhost:{port}"));
     let project = Project::new(&yml);
     let fake = FakeExecutor::new();
     let run = run(&project, "build", defaults(), &fake, step(|c| Box::pin(build::pull(c))));
@@ -108,10 +114,15 @@ fn pull_with_local_registry_not_answering_here_opens_no_tunnel() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let yml = wharf_testkit::kamal_fixture("deploy_with_local_registry.yml").replace("localhost:5000", &format!("localhost:{port}"));
+    let yml = wharf_testkit::kamal_fixture("deploy_with_local_registry.yml")
+        .replace("localhost:5000", &format!("localhost:{port}"));
     let fake = FakeExecutor::new();
     let run = run(&Project::new(&yml), "build", defaults(), &fake, step(|c| Box::pin(build::pull(c))));
     let error = run.error();
     assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
-    assert!(!run.commands().iter().any(|c| c.starts_with("forward") || c.starts_with("docker pull")), "{:?}", run.commands());
+    assert!(
+        !run.commands().iter().any(|c| c.starts_with("forward") || c.starts_with("docker pull")),
+        "{:?}",
+        run.commands()
+    );
 }

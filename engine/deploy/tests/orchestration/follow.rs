@@ -58,13 +58,21 @@ fn app_logs_with_follow_and_container_id() {
 fn app_logs_with_follow_and_grep() {
     // With --grep (and no --lines) there is no --tail.
     let run = app_logs(Some("hey"), None, None);
-    assert!(handed_off(&run).ends_with("| head -1 | xargs docker logs --timestamps --follow 2>&1 | grep \"hey\"'"), "{}", handed_off(&run));
+    assert!(
+        handed_off(&run).ends_with("| head -1 | xargs docker logs --timestamps --follow 2>&1 | grep \"hey\"'"),
+        "{}",
+        handed_off(&run)
+    );
 }
 
 #[test]
 fn app_logs_with_follow_grep_and_grep_options() {
     let run = app_logs(Some("hey"), Some("-C 2"), None);
-    assert!(handed_off(&run).ends_with("xargs docker logs --timestamps --follow 2>&1 | grep \"hey\" -C 2'"), "{}", handed_off(&run));
+    assert!(
+        handed_off(&run).ends_with("xargs docker logs --timestamps --follow 2>&1 | grep \"hey\" -C 2'"),
+        "{}",
+        handed_off(&run)
+    );
 }
 
 fn app_exec_interactive(reuse: bool) -> Run {
@@ -95,7 +103,11 @@ fn exec_interactive() {
         "{line}"
     );
     // The registry login happens on the host before the hand-off.
-    assert!(run.commands_on("1.1.1.1").iter().any(|c| c.starts_with("docker login")), "{:?}", run.commands_on("1.1.1.1"));
+    assert!(
+        run.commands_on("1.1.1.1").iter().any(|c| c.starts_with("docker login")),
+        "{:?}",
+        run.commands_on("1.1.1.1")
+    );
 }
 
 #[test]
@@ -125,7 +137,10 @@ fn proxy_logs_with_follow() {
         step(move |c| Box::pin(async move { proxy::follow_logs(c, &options) })),
     );
     run.ok().prints("  INFO Following logs on 1.1.1.1...");
-    assert_eq!(handed_off(&run), "ssh -t root@1.1.1.1 -p 22 'docker logs kamal-proxy --timestamps --tail 10 --follow 2>&1'");
+    assert_eq!(
+        handed_off(&run),
+        "ssh -t root@1.1.1.1 -p 22 'docker logs kamal-proxy --timestamps --tail 10 --follow 2>&1'"
+    );
 }
 
 fn accessory_follow(grep: Option<&str>, grep_options: Option<&str>) -> Run {
@@ -149,7 +164,10 @@ fn accessory_follow(grep: Option<&str>, grep_options: Option<&str>) -> Run {
 fn accessory_logs_with_follow() {
     let run = accessory_follow(None, None);
     run.ok().prints("  INFO Following logs on [\"1.1.1.3\"]...");
-    assert_eq!(handed_off(&run), "ssh -t root@1.1.1.3 -p 22 'docker logs app-mysql --timestamps --tail 10 --follow 2>&1'");
+    assert_eq!(
+        handed_off(&run),
+        "ssh -t root@1.1.1.3 -p 22 'docker logs app-mysql --timestamps --tail 10 --follow 2>&1'"
+    );
 }
 
 #[test]

@@ -11,7 +11,13 @@ const RELEASE: &str = "rm .kamal/lock-app/details && rm -r .kamal/lock-app";
 fn status_asks_the_primary_host() {
     let fake = FakeExecutor::new();
     fake.stdout("stat .kamal/lock-app", "Locked by: Deployer at 2024-01-01T00:00:00Z\nVersion: 999\nMessage: Hotfix");
-    let run = run(&Project::kamal("deploy_with_accessories.yml"), "lock", defaults(), &fake, step(|c| Box::pin(lock::status_command(c))));
+    let run = run(
+        &Project::kamal("deploy_with_accessories.yml"),
+        "lock",
+        defaults(),
+        &fake,
+        step(|c| Box::pin(lock::status_command(c))),
+    );
     run.ok().prints("Locked by: Deployer at 2024-01-01T00:00:00Z").prints("Message: Hotfix");
     assert_eq!(run.commands_on("1.1.1.1"), vec![STATUS]);
     assert!(run.commands_on("1.1.1.2").is_empty());
@@ -21,7 +27,13 @@ fn status_asks_the_primary_host() {
 fn status_when_there_is_no_deploy_lock() {
     let fake = FakeExecutor::new();
     fake.fails("stat .kamal/lock-app", 1, "stat: cannot statx '.kamal/lock-app': No such file or directory");
-    let run = run(&Project::kamal("deploy_with_accessories.yml"), "lock", defaults(), &fake, step(|c| Box::pin(lock::status_command(c))));
+    let run = run(
+        &Project::kamal("deploy_with_accessories.yml"),
+        "lock",
+        defaults(),
+        &fake,
+        step(|c| Box::pin(lock::status_command(c))),
+    );
     run.ok().prints("There is no deploy lock");
 }
 
@@ -29,7 +41,13 @@ fn status_when_there_is_no_deploy_lock() {
 fn release() {
     let fake = FakeExecutor::new();
     fake.stdout("stat .kamal/lock-app", "Locked by: Deployer");
-    let run = run(&Project::kamal("deploy_with_accessories.yml"), "lock", defaults(), &fake, step(|c| Box::pin(lock::release_command(c))));
+    let run = run(
+        &Project::kamal("deploy_with_accessories.yml"),
+        "lock",
+        defaults(),
+        &fake,
+        step(|c| Box::pin(lock::release_command(c))),
+    );
     run.ok().prints("Releasing the deploy lock...").prints("Released the deploy lock");
     assert_eq!(run.commands_on("1.1.1.1"), vec![STATUS, RELEASE]);
 }
@@ -37,7 +55,13 @@ fn release() {
 #[test]
 fn release_when_there_is_no_deploy_lock() {
     let fake = FakeExecutor::new();
-    let run = run(&Project::kamal("deploy_with_accessories.yml"), "lock", defaults(), &fake, step(|c| Box::pin(lock::release_command(c))));
+    let run = run(
+        &Project::kamal("deploy_with_accessories.yml"),
+        "lock",
+        defaults(),
+        &fake,
+        step(|c| Box::pin(lock::release_command(c))),
+    );
     run.ok().prints("There is no deploy lock").does_not_print("Released");
     run.never_ran("rm .kamal/lock-app");
 }
@@ -74,6 +98,9 @@ fn acquire_when_the_lock_is_held_shows_the_holder_and_fails() {
         &fake,
         step(|c| Box::pin(lock::acquire_command(c, "Hotfix"))),
     );
-    assert_eq!(run.error(), "ERROR (Kamal::Cli::LockError): Deploy lock found. Run 'kamal lock help' for more information");
+    assert_eq!(
+        run.error(),
+        "ERROR (Kamal::Cli::LockError): Deploy lock found. Run 'kamal lock help' for more information"
+    );
     run.prints("Deploy lock already in place!").prints("Locked by: Someone Else");
 }

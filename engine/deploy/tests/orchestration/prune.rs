@@ -18,7 +18,13 @@ const TAGGED: &str = "docker image ls --filter label=service=app --format '{{.ID
 #[test]
 fn all_prunes_containers_then_images_on_every_host_under_the_lock() {
     let fake = FakeExecutor::new();
-    let run = run(&Project::kamal("deploy_with_accessories.yml"), "prune", defaults(), &fake, step(|c| Box::pin(prune::all(c, None))));
+    let run = run(
+        &Project::kamal("deploy_with_accessories.yml"),
+        "prune",
+        defaults(),
+        &fake,
+        step(|c| Box::pin(prune::all(c, None))),
+    );
     run.ok().prints("Acquiring the deploy lock...").prints("Releasing the deploy lock...");
     for host in HOSTS {
         let on = run.commands_on(host);
@@ -36,7 +42,13 @@ fn all_prunes_containers_then_images_on_every_host_under_the_lock() {
 #[test]
 fn containers_with_retain() {
     let fake = FakeExecutor::new();
-    let run = run(&Project::kamal("deploy_with_accessories.yml"), "prune", defaults(), &fake, step(|c| Box::pin(prune::all(c, Some(10)))));
+    let run = run(
+        &Project::kamal("deploy_with_accessories.yml"),
+        "prune",
+        defaults(),
+        &fake,
+        step(|c| Box::pin(prune::all(c, Some(10)))),
+    );
     run.ok();
     for host in HOSTS {
         run.ran_on(host, &containers(11));
@@ -46,7 +58,13 @@ fn containers_with_retain() {
 #[test]
 fn retain_zero_is_refused_before_anything_runs() {
     let fake = FakeExecutor::new();
-    let run = run(&Project::kamal("deploy_with_accessories.yml"), "prune", defaults(), &fake, step(|c| Box::pin(prune::all(c, Some(0)))));
+    let run = run(
+        &Project::kamal("deploy_with_accessories.yml"),
+        "prune",
+        defaults(),
+        &fake,
+        step(|c| Box::pin(prune::all(c, Some(0)))),
+    );
     assert_eq!(run.error(), "ERROR (RuntimeError): retain must be at least 1");
     assert!(run.commands().is_empty(), "{:?}", run.commands());
 }
@@ -54,8 +72,18 @@ fn retain_zero_is_refused_before_anything_runs() {
 #[test]
 fn a_failing_host_fails_the_prune_and_releases_the_lock() {
     let fake = FakeExecutor::new();
-    fake.answer_on("1.1.1.3", "docker image prune", wharf_deploy::execution::Answer::Fails(1, "Cannot connect to the Docker daemon".into()));
-    let run = run(&Project::kamal("deploy_with_accessories.yml"), "prune", defaults(), &fake, step(|c| Box::pin(prune::all(c, None))));
+    fake.answer_on(
+        "1.1.1.3",
+        "docker image prune",
+        wharf_deploy::execution::Answer::Fails(1, "Cannot connect to the Docker daemon".into()),
+    );
+    let run = run(
+        &Project::kamal("deploy_with_accessories.yml"),
+        "prune",
+        defaults(),
+        &fake,
+        step(|c| Box::pin(prune::all(c, None))),
+    );
     let error = run.error();
     assert!(error.starts_with("ERROR (SSHKit::Command::Failed): Exception while executing on host 1.1.1.3: docker image prune --force --filter label=service=app exit status: 1"), "{error}");
     assert!(error.contains("Cannot connect to the Docker daemon"), "{error}");

@@ -106,7 +106,13 @@ fn bootstrap_already_installed() {
 fn bootstrap_installs_docker_where_it_is_missing() {
     let fake = FakeExecutor::new();
     fake.answer_on("1.1.1.2", "docker -v", wharf_deploy::execution::Answer::Fails(127, "sh: docker: not found".into()));
-    let run = run(&Project::kamal("deploy_with_accessories.yml"), "server", defaults(), &fake, step(|c| Box::pin(server::bootstrap(c))));
+    let run = run(
+        &Project::kamal("deploy_with_accessories.yml"),
+        "server",
+        defaults(),
+        &fake,
+        step(|c| Box::pin(server::bootstrap(c))),
+    );
     run.ok();
     let on = run.commands_on("1.1.1.2");
     assert_eq!(on[0], "docker -v");

@@ -109,8 +109,12 @@ pub fn call(it: &mut Interp, recv: &Value, a: &Rc<RefCell<Vec<Value>>>, name: &s
                 }
                 Some(Value::Int(n)) => {
                     let n = (*n as usize).min(v.len());
-                    let taken: Vec<Value> =
-                        if name == "pop" { let at = v.len() - n; v.split_off(at) } else { v.drain(..n).collect() };
+                    let taken: Vec<Value> = if name == "pop" {
+                        let at = v.len() - n;
+                        v.split_off(at)
+                    } else {
+                        v.drain(..n).collect()
+                    };
                     Value::array(taken)
                 }
                 Some(_) => return it.unsupported(format!("Array#{name} with this argument")),
@@ -162,7 +166,10 @@ pub fn call(it: &mut Interp, recv: &Value, a: &Rc<RefCell<Vec<Value>>>, name: &s
                 "&" | "intersection" => {
                     let mut seen = std::collections::HashSet::new();
                     Value::array(
-                        items.into_iter().filter(|x| keys.contains(&x.hash_key()) && seen.insert(x.hash_key())).collect(),
+                        items
+                            .into_iter()
+                            .filter(|x| keys.contains(&x.hash_key()) && seen.insert(x.hash_key()))
+                            .collect(),
                     )
                 }
                 _ => {
@@ -257,7 +264,8 @@ pub fn call(it: &mut Interp, recv: &Value, a: &Rc<RefCell<Vec<Value>>>, name: &s
         }
         "index" | "find_index" | "rindex" => {
             let mut found = Value::Nil;
-            let order: Vec<usize> = if name == "rindex" { (0..items.len()).rev().collect() } else { (0..items.len()).collect() };
+            let order: Vec<usize> =
+                if name == "rindex" { (0..items.len()).rev().collect() } else { (0..items.len()).collect() };
             for i in order {
                 let hit = match (&args.block, args.pos.first()) {
                     (_, Some(t)) => it.equal(&items[i], t)?,

@@ -11,10 +11,43 @@ use crate::value::*;
 /// Built-in modules and classes whose methods the evaluator implements (or that are plain
 /// classes: exceptions, core types).
 const MODULES: &[&str] = &[
-    "Object", "BasicObject", "Module", "Class", "Kernel", "Comparable", "Enumerable", "String", "Symbol", "Integer",
-    "Float", "Numeric", "Array", "Hash", "Range", "Regexp", "MatchData", "Proc", "NilClass", "TrueClass", "FalseClass",
-    "Time", "Date", "File", "Dir", "IO", "URI", "Kamal", "Process", "Math", "JSON", "Shellwords", "Base64",
-    "SecureRandom", "Socket", "Errno", "ERB",
+    "Object",
+    "BasicObject",
+    "Module",
+    "Class",
+    "Kernel",
+    "Comparable",
+    "Enumerable",
+    "String",
+    "Symbol",
+    "Integer",
+    "Float",
+    "Numeric",
+    "Array",
+    "Hash",
+    "Range",
+    "Regexp",
+    "MatchData",
+    "Proc",
+    "NilClass",
+    "TrueClass",
+    "FalseClass",
+    "Time",
+    "Date",
+    "File",
+    "Dir",
+    "IO",
+    "URI",
+    "Kamal",
+    "Process",
+    "Math",
+    "JSON",
+    "Shellwords",
+    "Base64",
+    "SecureRandom",
+    "Socket",
+    "Errno",
+    "ERB",
 ];
 
 pub fn toplevel(it: &mut Interp, name: &str) -> R<Option<Value>> {
@@ -29,7 +62,17 @@ pub fn toplevel(it: &mut Interp, name: &str) -> R<Option<Value>> {
         "Dotenv" if it.loaded.contains("dotenv") => Value::Module(it.class("Dotenv")),
         n if MODULES.contains(&n) => Value::Module(it.class(n)),
         n if crate::known::superclass(n).is_some() && !n.contains("::") && n.ends_with("Error")
-            || matches!(n, "Exception" | "StopIteration" | "Interrupt" | "SystemExit" | "NoMemoryError" | "SecurityError" | "SignalException" | "SystemStackError") =>
+            || matches!(
+                n,
+                "Exception"
+                    | "StopIteration"
+                    | "Interrupt"
+                    | "SystemExit"
+                    | "NoMemoryError"
+                    | "SecurityError"
+                    | "SignalException"
+                    | "SystemStackError"
+            ) =>
         {
             Value::Module(it.class(n))
         }
@@ -57,7 +100,23 @@ pub fn nested(it: &mut Interp, owner: &str, name: &str) -> R<Option<Value>> {
         ("Psych", "VERSION") => Value::frozen_str("5.2.2"),
         ("JSON", "ParserError" | "JSONError" | "GeneratorError")
         | ("Psych", "SyntaxError" | "Exception" | "DisallowedClass" | "BadAlias" | "AliasesNotEnabled")
-        | ("URI", "Error" | "InvalidURIError" | "InvalidComponentError" | "BadURIError" | "Generic" | "HTTP" | "HTTPS" | "FTP" | "File" | "LDAP" | "LDAPS" | "MailTo" | "WS" | "WSS")
+        | (
+            "URI",
+            "Error"
+            | "InvalidURIError"
+            | "InvalidComponentError"
+            | "BadURIError"
+            | "Generic"
+            | "HTTP"
+            | "HTTPS"
+            | "FTP"
+            | "File"
+            | "LDAP"
+            | "LDAPS"
+            | "MailTo"
+            | "WS"
+            | "WSS",
+        )
         | ("Dotenv", "Error" | "FormatError" | "MissingKeys") => Value::Module(it.class(&full)),
         ("Errno", n) if crate::known::constant_exists(&full) => {
             let _ = n;

@@ -61,7 +61,13 @@ fn range_items(it: &mut Interp, r: &RRange) -> R<Vec<Value>> {
                     break;
                 }
                 out.push(Value::str(cur.clone()));
-                let next = super::string::call(it, &Value::str(cur.clone()), &Rc::new(RString { s: cur.clone().into(), frozen: false.into() }), "succ", &Args::default())?;
+                let next = super::string::call(
+                    it,
+                    &Value::str(cur.clone()),
+                    &Rc::new(RString { s: cur.clone().into(), frozen: false.into() }),
+                    "succ",
+                    &Args::default(),
+                )?;
                 cur = next.and_then(|v| v.as_str()).unwrap_or_default();
                 guard += 1;
             }
@@ -125,8 +131,20 @@ pub fn compare(it: &mut Interp, a: &Value, b: &Value) -> R<std::cmp::Ordering> {
     let r = match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
         (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-            let x = if let Value::Int(i) = a { *i as f64 } else if let Value::Float(f) = a { *f } else { 0.0 };
-            let y = if let Value::Int(i) = b { *i as f64 } else if let Value::Float(f) = b { *f } else { 0.0 };
+            let x = if let Value::Int(i) = a {
+                *i as f64
+            } else if let Value::Float(f) = a {
+                *f
+            } else {
+                0.0
+            };
+            let y = if let Value::Int(i) = b {
+                *i as f64
+            } else if let Value::Float(f) = b {
+                *f
+            } else {
+                0.0
+            };
             x.partial_cmp(&y)
         }
         (Value::Str(x), Value::Str(y)) => Some(x.s.borrow().as_str().cmp(y.s.borrow().as_str())),
@@ -536,9 +554,8 @@ pub fn call(it: &mut Interp, recv: &Value, items: Vec<Value>, name: &str, args: 
             Value::hash(h)
         }
         "each_entry_with_index" => return Ok(None),
-        "cycle" | "lazy" | "each_entry_slice" | "chunk" | "slice_when" | "slice_before" | "slice_after" | "zip_with" => {
-            return it.unsupported(format!("Enumerable#{name}"))
-        }
+        "cycle" | "lazy" | "each_entry_slice" | "chunk" | "slice_when" | "slice_before" | "slice_after"
+        | "zip_with" => return it.unsupported(format!("Enumerable#{name}")),
         _ => return Ok(None),
     };
     Ok(Some(v))
@@ -558,7 +575,13 @@ fn sum(it: &mut Interp, init: Value, values: Vec<Value>) -> R<Value> {
         rest.next();
     }
     if matches!(acc, Value::Int(_) | Value::Float(_)) && matches!(rest.peek(), Some(Value::Float(_))) {
-        let mut f = if let Value::Int(i) = acc { i as f64 } else if let Value::Float(x) = acc { x } else { 0.0 };
+        let mut f = if let Value::Int(i) = acc {
+            i as f64
+        } else if let Value::Float(x) = acc {
+            x
+        } else {
+            0.0
+        };
         let mut c = 0.0;
         while let Some(x) = rest.peek() {
             let x = match x {
@@ -701,8 +724,20 @@ pub fn range(it: &mut Interp, recv: &Value, r: &Rc<RRange>, name: &str, args: &A
             _ => Value::Int(range_items(it, r)?.len() as i64),
         },
         "to_s" | "inspect" => {
-            let a = if r.start.is_nil() { String::new() } else if name == "to_s" { it.to_s(&r.start)? } else { it.inspect(&r.start)? };
-            let b = if r.end.is_nil() { String::new() } else if name == "to_s" { it.to_s(&r.end)? } else { it.inspect(&r.end)? };
+            let a = if r.start.is_nil() {
+                String::new()
+            } else if name == "to_s" {
+                it.to_s(&r.start)?
+            } else {
+                it.inspect(&r.start)?
+            };
+            let b = if r.end.is_nil() {
+                String::new()
+            } else if name == "to_s" {
+                it.to_s(&r.end)?
+            } else {
+                it.inspect(&r.end)?
+            };
             Value::str(format!("{a}{}{b}", if r.exclusive { "..." } else { ".." }))
         }
         "step" | "%" => {

@@ -138,8 +138,9 @@ pub fn call(it: &mut Interp, name: &str, args: &Args) -> R<Option<Value>> {
             }
         }
         "select" | "filter" | "reject" | "each" | "each_pair" | "map" | "collect" | "find" | "detect" | "any?"
-        | "all?" | "count" | "filter_map" | "sort_by" | "to_a" | "each_with_object" | "select!" | "reject!" | "keep_if"
-        | "delete_if" | "min_by" | "max_by" | "group_by" | "flat_map" | "sum" | "none?" | "partition" | "sort" => {
+        | "all?" | "count" | "filter_map" | "sort_by" | "to_a" | "each_with_object" | "select!" | "reject!"
+        | "keep_if" | "delete_if" | "min_by" | "max_by" | "group_by" | "flat_map" | "sum" | "none?" | "partition"
+        | "sort" => {
             let pairs = sorted_pairs(it);
             let mut h = RHash::default();
             for (k, v) in &pairs {
@@ -154,7 +155,8 @@ pub fn call(it: &mut Interp, name: &str, args: &Args) -> R<Option<Value>> {
                 super::hash::call(it, &hv, hh, name, args)?;
                 return Ok(Some(it.env_obj.clone()));
             }
-            let items: Vec<Value> = pairs.into_iter().map(|(k, v)| Value::array(vec![Value::str(k), Value::str(v)])).collect();
+            let items: Vec<Value> =
+                pairs.into_iter().map(|(k, v)| Value::array(vec![Value::str(k), Value::str(v)])).collect();
             match name {
                 "select" | "filter" | "reject" => return super::hash::call(it, &hv, hh, name, args),
                 _ => return enumerable::call(it, &hv, items, name, args),

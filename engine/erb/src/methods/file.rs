@@ -357,8 +357,10 @@ pub fn dir(it: &mut Interp, name: &str, args: &Args) -> R<Option<Value>> {
 fn glob(cwd: &Path, pattern: &str) -> Vec<String> {
     let absolute = pattern.starts_with('/');
     let segments: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
-    let mut current: Vec<(PathBuf, String)> =
-        vec![(if absolute { PathBuf::from("/") } else { cwd.to_path_buf() }, if absolute { "/".into() } else { String::new() })];
+    let mut current: Vec<(PathBuf, String)> = vec![(
+        if absolute { PathBuf::from("/") } else { cwd.to_path_buf() },
+        if absolute { "/".into() } else { String::new() },
+    )];
     for (i, seg) in segments.iter().enumerate() {
         let last = i == segments.len() - 1;
         let mut next = vec![];
@@ -371,7 +373,8 @@ fn glob(cwd: &Path, pattern: &str) -> Vec<String> {
                 continue;
             }
             let Ok(rd) = std::fs::read_dir(dir) else { continue };
-            let mut names: Vec<String> = rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+            let mut names: Vec<String> =
+                rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
             names.sort();
             for n in names {
                 if n.starts_with('.') && !seg.starts_with('.') {

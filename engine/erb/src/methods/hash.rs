@@ -141,7 +141,13 @@ pub fn call(it: &mut Interp, recv: &Value, h: &Rc<RefCell<RHash>>, name: &str, a
                         (Some(old), Some(b)) => it.yield_n(b, vec![k.clone(), old, v])?,
                         (Some(Value::Hash(old)), None) if deep => {
                             if let Value::Hash(_) = &v {
-                                let merged = call(it, &Value::Hash(old.clone()), &old, "deep_merge", &Args::new(vec![v.clone()]))?;
+                                let merged = call(
+                                    it,
+                                    &Value::Hash(old.clone()),
+                                    &old,
+                                    "deep_merge",
+                                    &Args::new(vec![v.clone()]),
+                                )?;
                                 merged.unwrap_or(v)
                             } else {
                                 v
@@ -243,7 +249,8 @@ pub fn call(it: &mut Interp, recv: &Value, h: &Rc<RefCell<RHash>>, name: &str, a
             }
             Value::hash(out)
         }
-        "sort_by" | "min_by" | "max_by" | "map" | "collect" | "flat_map" | "sum" | "sort" | "group_by" | "partition" => {
+        "sort_by" | "min_by" | "max_by" | "map" | "collect" | "flat_map" | "sum" | "sort" | "group_by"
+        | "partition" => {
             let items: Vec<Value> = pairs.iter().map(|(k, v)| pair(k, v)).collect();
             return enumerable::call(it, recv, items, name, args);
         }

@@ -9,11 +9,56 @@ use std::io::Write;
 use std::rc::Rc;
 
 const FUNCTIONS: &[&str] = &[
-    "puts", "print", "p", "pp", "warn", "require", "require_relative", "raise", "fail", "system", "`", "format",
-    "sprintf", "Integer", "Float", "String", "Array", "Hash", "Rational", "lambda", "proc", "loop", "block_given?",
-    "__method__", "__dir__", "exit", "exit!", "abort", "sleep", "catch", "throw", "binding", "rand", "srand",
-    "attr_reader", "attr_writer", "attr_accessor", "module_function", "private", "public", "protected",
-    "extend", "include", "private_constant", "freeze", "frozen?", "URI", "load", "gets", "at_exit",
+    "puts",
+    "print",
+    "p",
+    "pp",
+    "warn",
+    "require",
+    "require_relative",
+    "raise",
+    "fail",
+    "system",
+    "`",
+    "format",
+    "sprintf",
+    "Integer",
+    "Float",
+    "String",
+    "Array",
+    "Hash",
+    "Rational",
+    "lambda",
+    "proc",
+    "loop",
+    "block_given?",
+    "__method__",
+    "__dir__",
+    "exit",
+    "exit!",
+    "abort",
+    "sleep",
+    "catch",
+    "throw",
+    "binding",
+    "rand",
+    "srand",
+    "attr_reader",
+    "attr_writer",
+    "attr_accessor",
+    "module_function",
+    "private",
+    "public",
+    "protected",
+    "extend",
+    "include",
+    "private_constant",
+    "freeze",
+    "frozen?",
+    "URI",
+    "load",
+    "gets",
+    "at_exit",
 ];
 
 pub fn is_function(name: &str) -> bool {
@@ -436,7 +481,12 @@ fn load_ruby_file(it: &mut Interp, feature: &str, shown: &str) -> R<Value> {
     let program = match crate::parser::parse_program(&source) {
         Ok(p) => p,
         Err(e) => {
-            return it.unsupported(format!("require_relative \"{feature}\" ({}:{}: {})", path.display(), e.line, e.message))
+            return it.unsupported(format!(
+                "require_relative \"{feature}\" ({}:{}: {})",
+                path.display(),
+                e.line,
+                e.message
+            ))
         }
     };
     let line = it.line;

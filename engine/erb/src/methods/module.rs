@@ -23,7 +23,9 @@ pub fn call(it: &mut Interp, m: &Rc<RModule>, name: &str, args: &Args) -> R<Opti
             let v = arg(args, 0);
             Value::Bool(it.is_a(&v, m))
         }
-        "==" | "equal?" | "eql?" => Value::Bool(matches!(arg(args, 0), Value::Module(o) if Rc::ptr_eq(&o, m) || o.name == m.name)),
+        "==" | "equal?" | "eql?" => {
+            Value::Bool(matches!(arg(args, 0), Value::Module(o) if Rc::ptr_eq(&o, m) || o.name == m.name))
+        }
         "<" | "<=" => match arg(args, 0) {
             Value::Module(o) => {
                 if m.inherits(&o.name) && (name == "<=" || o.name != m.name) {
@@ -60,7 +62,11 @@ pub fn call(it: &mut Interp, m: &Rc<RModule>, name: &str, args: &Args) -> R<Opti
             if let Some(v) = m.consts.borrow().get(&n) {
                 return Ok(Some(v.clone()));
             }
-            let found = if m.name == "Object" { super::constants::toplevel(it, &n)? } else { super::constants::nested(it, &m.name, &n)? };
+            let found = if m.name == "Object" {
+                super::constants::toplevel(it, &n)?
+            } else {
+                super::constants::nested(it, &m.name, &n)?
+            };
             match found {
                 Some(v) => v,
                 None => {
@@ -85,10 +91,18 @@ pub fn call(it: &mut Interp, m: &Rc<RModule>, name: &str, args: &Args) -> R<Opti
                 Value::Bool(m.find_imethod(&n).is_some())
             }
         }
-        "attr_reader" | "attr_writer" | "attr_accessor" | "module_function" | "private" | "public" | "protected"
-        | "extend" | "include" | "private_constant" | "private_class_method" | "public_class_method" => {
-            return body_function(it, m, name, args)
-        }
+        "attr_reader"
+        | "attr_writer"
+        | "attr_accessor"
+        | "module_function"
+        | "private"
+        | "public"
+        | "protected"
+        | "extend"
+        | "include"
+        | "private_constant"
+        | "private_class_method"
+        | "public_class_method" => return body_function(it, m, name, args),
         "freeze" => Value::Module(m.clone()),
         "hash" => Value::Int(Rc::as_ptr(m) as usize as i64),
         _ => return Ok(None),
@@ -105,7 +119,9 @@ pub fn body_function(it: &mut Interp, m: &Rc<RModule>, name: &str, args: &Args) 
                 let line = it.line;
                 if name != "attr_writer" {
                     let body = Node::new(Kind::IVar(format!("@{n}")), line);
-                    m.imethods.borrow_mut().insert(n.clone(), Rc::new(MethodDef { name: n.clone(), params: Params::default(), body }));
+                    m.imethods
+                        .borrow_mut()
+                        .insert(n.clone(), Rc::new(MethodDef { name: n.clone(), params: Params::default(), body }));
                 }
                 if name != "attr_reader" {
                     let params = Params { required: vec![Target::Local("value".into())], ..Default::default() };
@@ -415,7 +431,12 @@ pub fn erb_object(it: &mut Interp, l: &Rc<Lib>, name: &str, args: &Args) -> R<Op
             };
             let tree = match crate::parser::parse_program_with_locals(&program, &scope.names()) {
                 Ok(t) => t,
-                Err(e) => return it.unsupported(format!("ERB.new(...).{name} of a template the evaluator cannot parse (line {}: {})", e.line, e.message)),
+                Err(e) => {
+                    return it.unsupported(format!(
+                        "ERB.new(...).{name} of a template the evaluator cannot parse (line {}: {})",
+                        e.line, e.message
+                    ))
+                }
             };
             let line = it.line;
             let out = it.run_in_scope(&tree, &scope)?;

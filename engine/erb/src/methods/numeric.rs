@@ -54,7 +54,13 @@ pub fn call(it: &mut Interp, recv: &Value, name: &str, args: &Args) -> R<Option<
             _ => return coerce_error(it, recv, &other, name),
         },
         (_, "<=>") => match (num(recv), num(&other)) {
-            (Some(a), Some(b)) => Value::Int(if a < b { -1 } else if a > b { 1 } else { 0 }),
+            (Some(a), Some(b)) => Value::Int(if a < b {
+                -1
+            } else if a > b {
+                1
+            } else {
+                0
+            }),
             _ => Value::Nil,
         },
         (_, "between?") => {
@@ -219,7 +225,10 @@ pub fn call(it: &mut Interp, recv: &Value, name: &str, args: &Args) -> R<Option<
             if o == 0 {
                 return it.raise("ZeroDivisionError", "divided by 0");
             }
-            Value::array(vec![Value::Int(i.div_euclid(o) - if (i.rem_euclid(o) != 0) && (o < 0) { 1 } else { 0 }), Value::Int(ruby_mod(*i, o))])
+            Value::array(vec![
+                Value::Int(i.div_euclid(o) - if (i.rem_euclid(o) != 0) && (o < 0) { 1 } else { 0 }),
+                Value::Int(ruby_mod(*i, o)),
+            ])
         }
         (Value::Int(i), "gcd") => {
             let Value::Int(o) = other else { return coerce_error(it, recv, &other, "gcd") };

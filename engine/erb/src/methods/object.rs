@@ -197,7 +197,11 @@ pub fn call(it: &mut Interp, recv: &Value, name: &str, args: &Args) -> R<Option<
         },
         "method" => {
             let m = it.to_s(&arg(args, 0))?;
-            Value::Proc(Rc::new(RProc { kind: ProcKind::Method { recv: recv.clone(), name: m }, is_lambda: true, tag: 0 }))
+            Value::Proc(Rc::new(RProc {
+                kind: ProcKind::Method { recv: recv.clone(), name: m },
+                is_lambda: true,
+                tag: 0,
+            }))
         }
         "to_param" | "to_query" => return Ok(None),
         "display" => {

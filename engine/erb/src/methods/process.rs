@@ -23,9 +23,35 @@ fn needs_shell(cmd: &str) -> bool {
     // shell reserved words and special built-ins
     matches!(
         first,
-        "case" | "do" | "done" | "elif" | "else" | "esac" | "fi" | "for" | "if" | "in" | "then" | "until" | "while"
-            | "!" | "." | ":" | "break" | "continue" | "eval" | "exec" | "exit" | "export" | "readonly" | "return"
-            | "set" | "shift" | "times" | "trap" | "unset"
+        "case"
+            | "do"
+            | "done"
+            | "elif"
+            | "else"
+            | "esac"
+            | "fi"
+            | "for"
+            | "if"
+            | "in"
+            | "then"
+            | "until"
+            | "while"
+            | "!"
+            | "."
+            | ":"
+            | "break"
+            | "continue"
+            | "eval"
+            | "exec"
+            | "exit"
+            | "export"
+            | "readonly"
+            | "return"
+            | "set"
+            | "shift"
+            | "times"
+            | "trap"
+            | "unset"
     )
 }
 

@@ -31,7 +31,13 @@ pub fn translate(source: &str, flags: &str) -> Result<String, String> {
         if c == '\\' && i + 1 < chars.len() {
             let e = chars[i + 1];
             i += 2;
-            let class_body = |inside: bool, ascii: &str, bracketed: &str| if inside { ascii.to_string() } else { bracketed.to_string() };
+            let class_body = |inside: bool, ascii: &str, bracketed: &str| {
+                if inside {
+                    ascii.to_string()
+                } else {
+                    bracketed.to_string()
+                }
+            };
             match e {
                 'd' => out.push_str(&class_body(in_class > 0, "0-9", "[0-9]")),
                 'w' => out.push_str(&class_body(in_class > 0, "a-zA-Z0-9_", "[a-zA-Z0-9_]")),
@@ -148,10 +154,9 @@ fn set_last_match(it: &mut Interp, md: &Value) {
     it.globals.insert("$~".into(), md.clone());
     let captures: Vec<Value> = match md {
         Value::Lib(l) => match &**l {
-            Lib::MatchData { captures, subject, .. } => captures
-                .iter()
-                .map(|c| c.map(|(a, b)| Value::str(&subject[a..b])).unwrap_or(Value::Nil))
-                .collect(),
+            Lib::MatchData { captures, subject, .. } => {
+                captures.iter().map(|c| c.map(|(a, b)| Value::str(&subject[a..b])).unwrap_or(Value::Nil)).collect()
+            }
             _ => vec![],
         },
         _ => vec![],
@@ -307,7 +312,8 @@ pub fn substitute(it: &mut Interp, s: &str, args: &Args, global: bool) -> R<Stri
     }
     let mut out = String::new();
     let mut last = 0;
-    let all: Vec<regex::Captures> = if global { re.captures_iter(s).collect() } else { re.captures(s).into_iter().collect() };
+    let all: Vec<regex::Captures> =
+        if global { re.captures_iter(s).collect() } else { re.captures(s).into_iter().collect() };
     for caps in all {
         let m = caps.get(0).unwrap();
         out.push_str(&s[last..m.start()]);

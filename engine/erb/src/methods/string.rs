@@ -16,385 +16,397 @@ fn ruby_ws(c: char) -> bool {
 
 pub fn call(it: &mut Interp, recv: &Value, rs: &Rc<RString>, name: &str, args: &Args) -> R<Option<Value>> {
     let s = rs.s.borrow().clone();
-    let v = match name {
-        "to_s" | "to_str" => recv.clone(),
-        "inspect" | "dump" => Value::str(inspect_str(&s)),
-        "to_sym" | "intern" => Value::sym(&s),
-        "to_i" => {
-            let base = match args.pos.first() {
-                Some(Value::Int(b)) => *b as u32,
-                _ => 10,
-            };
-            let n = to_i(&s, base);
-            if n == i64::MAX {
-                return it.unsupported("an Integer beyond 64 bits");
+    let v =
+        match name {
+            "to_s" | "to_str" => recv.clone(),
+            "inspect" | "dump" => Value::str(inspect_str(&s)),
+            "to_sym" | "intern" => Value::sym(&s),
+            "to_i" => {
+                let base = match args.pos.first() {
+                    Some(Value::Int(b)) => *b as u32,
+                    _ => 10,
+                };
+                let n = to_i(&s, base);
+                if n == i64::MAX {
+                    return it.unsupported("an Integer beyond 64 bits");
+                }
+                Value::Int(n)
             }
-            Value::Int(n)
-        }
-        "to_f" => Value::Float(to_f(&s)),
-        "to_r" | "to_c" => return it.unsupported(format!("String#{name}")),
-        "length" | "size" => Value::Int(s.chars().count() as i64),
-        "bytesize" => Value::Int(s.len() as i64),
-        "empty?" => Value::Bool(s.is_empty()),
-        "strip" => Value::str(s.trim_matches(ruby_ws)),
-        "lstrip" => Value::str(s.trim_start_matches(ruby_ws)),
-        "rstrip" => Value::str(s.trim_end_matches(ruby_ws)),
-        "chomp" => Value::str(chomp(&s, args.pos.first().map(|v| it.to_s(v)).transpose()?.as_deref())),
-        "chop" => {
-            let mut t = s.clone();
-            if t.ends_with("\r\n") {
-                t.truncate(t.len() - 2);
-            } else {
-                t.pop();
+            "to_f" => Value::Float(to_f(&s)),
+            "to_r" | "to_c" => return it.unsupported(format!("String#{name}")),
+            "length" | "size" => Value::Int(s.chars().count() as i64),
+            "bytesize" => Value::Int(s.len() as i64),
+            "empty?" => Value::Bool(s.is_empty()),
+            "strip" => Value::str(s.trim_matches(ruby_ws)),
+            "lstrip" => Value::str(s.trim_start_matches(ruby_ws)),
+            "rstrip" => Value::str(s.trim_end_matches(ruby_ws)),
+            "chomp" => Value::str(chomp(&s, args.pos.first().map(|v| it.to_s(v)).transpose()?.as_deref())),
+            "chop" => {
+                let mut t = s.clone();
+                if t.ends_with("\r\n") {
+                    t.truncate(t.len() - 2);
+                } else {
+                    t.pop();
+                }
+                Value::str(t)
             }
-            Value::str(t)
-        }
-        "upcase" => Value::str(s.to_uppercase()),
-        "downcase" => Value::str(s.to_lowercase()),
-        "capitalize" => Value::str(capitalize(&s)),
-        "swapcase" => Value::str(
-            s.chars()
-                .map(|c| if c.is_uppercase() { c.to_lowercase().collect::<String>() } else { c.to_uppercase().collect() })
-                .collect::<String>(),
-        ),
-        "strip!" | "lstrip!" | "rstrip!" | "chomp!" | "upcase!" | "downcase!" | "capitalize!" | "squeeze!" | "chop!" => {
-            it.check_frozen(rs)?;
-            let base = &name[..name.len() - 1];
-            let new = call(it, recv, rs, base, args)?.unwrap();
-            let new = new.as_str().unwrap_or_default();
-            if new == s {
-                Value::Nil
-            } else {
+            "upcase" => Value::str(s.to_uppercase()),
+            "downcase" => Value::str(s.to_lowercase()),
+            "capitalize" => Value::str(capitalize(&s)),
+            "swapcase" => Value::str(
+                s.chars()
+                    .map(|c| {
+                        if c.is_uppercase() {
+                            c.to_lowercase().collect::<String>()
+                        } else {
+                            c.to_uppercase().collect()
+                        }
+                    })
+                    .collect::<String>(),
+            ),
+            "strip!" | "lstrip!" | "rstrip!" | "chomp!" | "upcase!" | "downcase!" | "capitalize!" | "squeeze!"
+            | "chop!" => {
+                it.check_frozen(rs)?;
+                let base = &name[..name.len() - 1];
+                let new = call(it, recv, rs, base, args)?.unwrap();
+                let new = new.as_str().unwrap_or_default();
+                if new == s {
+                    Value::Nil
+                } else {
+                    *rs.s.borrow_mut() = new;
+                    recv.clone()
+                }
+            }
+            "start_with?" => {
+                let mut hit = false;
+                for p in &args.pos {
+                    hit |= match p {
+                        Value::Regexp(r) => regexp::match_at_start(&r.regex, &s),
+                        other => s.starts_with(&it.expect_str(other)?),
+                    };
+                }
+                Value::Bool(hit)
+            }
+            "end_with?" => {
+                let mut hit = false;
+                for p in &args.pos {
+                    hit |= s.ends_with(&it.expect_str(p)?);
+                }
+                Value::Bool(hit)
+            }
+            "delete_prefix" => {
+                let p = it.expect_str(&arg(args, 0))?;
+                Value::str(s.strip_prefix(&p).unwrap_or(&s))
+            }
+            "delete_suffix" => {
+                let p = it.expect_str(&arg(args, 0))?;
+                Value::str(s.strip_suffix(&p).unwrap_or(&s))
+            }
+            "include?" => {
+                it.check_arity(args, 1, 1)?;
+                let p = it.expect_str(&arg(args, 0))?;
+                Value::Bool(s.contains(&p))
+            }
+            "index" | "rindex" => {
+                let found = match arg(args, 0) {
+                    Value::Regexp(r) => {
+                        if name == "index" {
+                            r.regex.find(&s).map(|m| m.start())
+                        } else {
+                            r.regex.find_iter(&s).last().map(|m| m.start())
+                        }
+                    }
+                    other => {
+                        let p = it.expect_str(&other)?;
+                        if name == "index" {
+                            s.find(&p)
+                        } else {
+                            s.rfind(&p)
+                        }
+                    }
+                };
+                match found {
+                    Some(b) => Value::Int(s[..b].chars().count() as i64),
+                    None => Value::Nil,
+                }
+            }
+            "+" => {
+                it.check_arity(args, 1, 1)?;
+                let other = it.expect_str(&arg(args, 0))?;
+                Value::str(s + &other)
+            }
+            "*" => {
+                let n = it.expect_int(&arg(args, 0))?;
+                if n < 0 {
+                    return it.raise("ArgumentError", "negative argument");
+                }
+                Value::str(s.repeat(n as usize))
+            }
+            "%" => {
+                let values = match arg(args, 0) {
+                    Value::Array(a) => a.borrow().clone(),
+                    other => vec![other],
+                };
+                Value::str(super::format::sprintf(it, &s, &values)?)
+            }
+            "<<" | "concat" => {
+                it.check_frozen(rs)?;
+                for a in &args.pos {
+                    let add = match a {
+                        Value::Int(i) => char::from_u32(*i as u32).map(String::from).unwrap_or_default(),
+                        other => it.expect_str(other)?,
+                    };
+                    rs.s.borrow_mut().push_str(&add);
+                }
+                recv.clone()
+            }
+            "prepend" => {
+                it.check_frozen(rs)?;
+                let mut pre = String::new();
+                for a in &args.pos {
+                    pre.push_str(&it.expect_str(a)?);
+                }
+                rs.s.borrow_mut().insert_str(0, &pre);
+                recv.clone()
+            }
+            "replace" => {
+                it.check_frozen(rs)?;
+                let new = it.expect_str(&arg(args, 0))?;
                 *rs.s.borrow_mut() = new;
                 recv.clone()
             }
-        }
-        "start_with?" => {
-            let mut hit = false;
-            for p in &args.pos {
-                hit |= match p {
-                    Value::Regexp(r) => regexp::match_at_start(&r.regex, &s),
-                    other => s.starts_with(&it.expect_str(other)?),
+            "==" | "===" | "eql?" => Value::Bool(matches!(arg(args, 0), Value::Str(o) if *o.s.borrow() == s)),
+            "<=>" => match arg(args, 0) {
+                Value::Str(o) => Value::Int(cmp_i(s.as_str().cmp(o.s.borrow().as_str()))),
+                _ => Value::Nil,
+            },
+            "<" | ">" | "<=" | ">=" => {
+                let other = match arg(args, 0) {
+                    Value::Str(o) => o.s.borrow().clone(),
+                    other => return super::enumerable::cmperr(it, recv, &other),
                 };
-            }
-            Value::Bool(hit)
-        }
-        "end_with?" => {
-            let mut hit = false;
-            for p in &args.pos {
-                hit |= s.ends_with(&it.expect_str(p)?);
-            }
-            Value::Bool(hit)
-        }
-        "delete_prefix" => {
-            let p = it.expect_str(&arg(args, 0))?;
-            Value::str(s.strip_prefix(&p).unwrap_or(&s))
-        }
-        "delete_suffix" => {
-            let p = it.expect_str(&arg(args, 0))?;
-            Value::str(s.strip_suffix(&p).unwrap_or(&s))
-        }
-        "include?" => {
-            it.check_arity(args, 1, 1)?;
-            let p = it.expect_str(&arg(args, 0))?;
-            Value::Bool(s.contains(&p))
-        }
-        "index" | "rindex" => {
-            let found = match arg(args, 0) {
-                Value::Regexp(r) => {
-                    if name == "index" {
-                        r.regex.find(&s).map(|m| m.start())
-                    } else {
-                        r.regex.find_iter(&s).last().map(|m| m.start())
-                    }
-                }
-                other => {
-                    let p = it.expect_str(&other)?;
-                    if name == "index" {
-                        s.find(&p)
-                    } else {
-                        s.rfind(&p)
-                    }
-                }
-            };
-            match found {
-                Some(b) => Value::Int(s[..b].chars().count() as i64),
-                None => Value::Nil,
-            }
-        }
-        "+" => {
-            it.check_arity(args, 1, 1)?;
-            let other = it.expect_str(&arg(args, 0))?;
-            Value::str(s + &other)
-        }
-        "*" => {
-            let n = it.expect_int(&arg(args, 0))?;
-            if n < 0 {
-                return it.raise("ArgumentError", "negative argument");
-            }
-            Value::str(s.repeat(n as usize))
-        }
-        "%" => {
-            let values = match arg(args, 0) {
-                Value::Array(a) => a.borrow().clone(),
-                other => vec![other],
-            };
-            Value::str(super::format::sprintf(it, &s, &values)?)
-        }
-        "<<" | "concat" => {
-            it.check_frozen(rs)?;
-            for a in &args.pos {
-                let add = match a {
-                    Value::Int(i) => char::from_u32(*i as u32).map(String::from).unwrap_or_default(),
-                    other => it.expect_str(other)?,
-                };
-                rs.s.borrow_mut().push_str(&add);
-            }
-            recv.clone()
-        }
-        "prepend" => {
-            it.check_frozen(rs)?;
-            let mut pre = String::new();
-            for a in &args.pos {
-                pre.push_str(&it.expect_str(a)?);
-            }
-            rs.s.borrow_mut().insert_str(0, &pre);
-            recv.clone()
-        }
-        "replace" => {
-            it.check_frozen(rs)?;
-            let new = it.expect_str(&arg(args, 0))?;
-            *rs.s.borrow_mut() = new;
-            recv.clone()
-        }
-        "==" | "===" | "eql?" => Value::Bool(matches!(arg(args, 0), Value::Str(o) if *o.s.borrow() == s)),
-        "<=>" => match arg(args, 0) {
-            Value::Str(o) => Value::Int(cmp_i(s.as_str().cmp(o.s.borrow().as_str()))),
-            _ => Value::Nil,
-        },
-        "<" | ">" | "<=" | ">=" => {
-            let other = match arg(args, 0) {
-                Value::Str(o) => o.s.borrow().clone(),
-                other => return super::enumerable::cmperr(it, recv, &other),
-            };
-            let o = s.as_str().cmp(other.as_str());
-            Value::Bool(match name {
-                "<" => o.is_lt(),
-                ">" => o.is_gt(),
-                "<=" => o.is_le(),
-                _ => o.is_ge(),
-            })
-        }
-        "between?" => {
-            let lo = it.expect_str(&arg(args, 0))?;
-            let hi = it.expect_str(&arg(args, 1))?;
-            Value::Bool(s >= lo && s <= hi)
-        }
-        "casecmp" => match arg(args, 0) {
-            Value::Str(o) => Value::Int(cmp_i(s.to_ascii_lowercase().cmp(&o.s.borrow().to_ascii_lowercase()))),
-            _ => Value::Nil,
-        },
-        "casecmp?" => match arg(args, 0) {
-            Value::Str(o) => Value::Bool(s.to_lowercase() == o.s.borrow().to_lowercase()),
-            _ => Value::Nil,
-        },
-        "=~" => match arg(args, 0) {
-            Value::Regexp(r) => regexp::match_op(it, &r, &s)?,
-            Value::Str(_) => return it.raise("TypeError", "wrong argument type String (expected Regexp)"),
-            other => it.call_method(&other, "=~", Args::new(vec![recv.clone()]))?,
-        },
-        "match" | "match?" => {
-            let pattern = Pattern::from_value(it, &arg(args, 0))?;
-            let re = pattern.regex(it)?;
-            if name == "match?" {
-                Value::Bool(re.is_match(&s))
-            } else {
-                regexp::match_data_for(it, &re, &s, true)?
-            }
-        }
-        "scan" => {
-            let pattern = Pattern::from_value(it, &arg(args, 0))?;
-            let re = pattern.regex(it)?;
-            let mut out = vec![];
-            for caps in re.captures_iter(&s) {
-                let item = if caps.len() > 1 {
-                    Value::array(
-                        (1..caps.len()).map(|i| caps.get(i).map(|m| Value::str(m.as_str())).unwrap_or(Value::Nil)).collect(),
-                    )
-                } else {
-                    Value::str(caps.get(0).unwrap().as_str())
-                };
-                out.push(item);
-            }
-            if let Some(b) = &args.block {
-                for item in out {
-                    it.yield1(b, item)?;
-                }
-                recv.clone()
-            } else {
-                Value::array(out)
-            }
-        }
-        "sub" | "gsub" | "sub!" | "gsub!" => {
-            let global = name.starts_with('g');
-            let result = regexp::substitute(it, &s, args, global)?;
-            if name.ends_with('!') {
-                it.check_frozen(rs)?;
-                if result == s {
-                    Value::Nil
-                } else {
-                    *rs.s.borrow_mut() = result;
-                    recv.clone()
-                }
-            } else {
-                Value::str(result)
-            }
-        }
-        "tr" | "tr_s" | "delete" | "squeeze" | "count" => {
-            let sets: Vec<String> = args.pos.iter().map(|a| it.expect_str(a)).collect::<R<_>>()?;
-            match name {
-                "tr" | "tr_s" => {
-                    it.check_arity(args, 2, 2)?;
-                    Value::str(tr(&s, &sets[0], &sets[1], name == "tr_s"))
-                }
-                "delete" => {
-                    if sets.is_empty() {
-                        return it.arity(0, "1+");
-                    }
-                    Value::str(s.chars().filter(|c| !sets.iter().all(|set| in_set(*c, set))).collect::<String>())
-                }
-                "squeeze" => {
-                    let mut out = String::new();
-                    let mut last = None;
-                    for c in s.chars() {
-                        let squeezable = sets.is_empty() || sets.iter().all(|set| in_set(c, set));
-                        if Some(c) == last && squeezable {
-                            continue;
-                        }
-                        out.push(c);
-                        last = Some(c);
-                    }
-                    Value::str(out)
-                }
-                _ => {
-                    if sets.is_empty() {
-                        return it.arity(0, "1+");
-                    }
-                    Value::Int(s.chars().filter(|c| sets.iter().all(|set| in_set(*c, set))).count() as i64)
-                }
-            }
-        }
-        "split" => split(it, &s, args)?,
-        "lines" => Value::array(lines(&s).into_iter().map(Value::str).collect()),
-        "chars" => Value::array(s.chars().map(|c| Value::str(c.to_string())).collect()),
-        "bytes" => Value::array(s.bytes().map(|b| Value::Int(b as i64)).collect()),
-        "each_line" | "each_char" => {
-            let items: Vec<String> =
-                if name == "each_line" { lines(&s) } else { s.chars().map(|c| c.to_string()).collect() };
-            match &args.block {
-                Some(b) => {
-                    for i in items {
-                        it.yield1(b, Value::str(i))?;
-                    }
-                    recv.clone()
-                }
-                None => Value::array(items.into_iter().map(Value::str).collect()),
-            }
-        }
-        "reverse" => Value::str(s.chars().rev().collect::<String>()),
-        "[]" | "slice" => slice(it, &s, args)?,
-        "ljust" | "rjust" | "center" => {
-            let width = it.expect_int(&arg(args, 0))? as usize;
-            let pad = match args.pos.get(1) {
-                Some(p) => it.expect_str(p)?,
-                None => " ".into(),
-            };
-            if pad.is_empty() {
-                return it.raise("ArgumentError", "zero width padding");
-            }
-            let len = s.chars().count();
-            if width <= len {
-                Value::str(s)
-            } else {
-                let total = width - len;
-                let fill = |n: usize| pad.chars().cycle().take(n).collect::<String>();
-                Value::str(match name {
-                    "ljust" => s.clone() + &fill(total),
-                    "rjust" => fill(total) + &s,
-                    _ => {
-                        let left = total / 2;
-                        fill(left) + &s + &fill(total - left)
-                    }
+                let o = s.as_str().cmp(other.as_str());
+                Value::Bool(match name {
+                    "<" => o.is_lt(),
+                    ">" => o.is_gt(),
+                    "<=" => o.is_le(),
+                    _ => o.is_ge(),
                 })
             }
-        }
-        "partition" | "rpartition" => {
-            let found = match arg(args, 0) {
-                Value::Regexp(r) => {
-                    let m = if name == "partition" { r.regex.find(&s) } else { r.regex.find_iter(&s).last() };
-                    m.map(|m| (m.start(), m.end()))
-                }
-                other => {
-                    let p = it.expect_str(&other)?;
-                    let at = if name == "partition" { s.find(&p) } else { s.rfind(&p) };
-                    at.map(|a| (a, a + p.len()))
-                }
-            };
-            match found {
-                Some((a, b)) => Value::array(vec![Value::str(&s[..a]), Value::str(&s[a..b]), Value::str(&s[b..])]),
-                None if name == "partition" => Value::array(vec![Value::str(s.clone()), Value::str(""), Value::str("")]),
-                None => Value::array(vec![Value::str(""), Value::str(""), Value::str(s.clone())]),
+            "between?" => {
+                let lo = it.expect_str(&arg(args, 0))?;
+                let hi = it.expect_str(&arg(args, 1))?;
+                Value::Bool(s >= lo && s <= hi)
             }
-        }
-        "ord" => match s.chars().next() {
-            Some(c) => Value::Int(c as i64),
-            None => return it.raise("ArgumentError", "empty string"),
-        },
-        "hex" => Value::Int(to_i(s.trim_start_matches("0x").trim_start_matches("0X"), 16)),
-        "oct" => Value::Int(to_i(&s, 8)),
-        "succ" | "next" => Value::str(succ(&s)),
-        "upto" => return it.unsupported("String#upto"),
-        "hash" => Value::Int(fxhash(&s)),
-        "freeze" => {
-            rs.frozen.set(true);
-            recv.clone()
-        }
-        "+@" => {
-            if rs.frozen.get() {
-                Value::str(s)
-            } else {
+            "casecmp" => match arg(args, 0) {
+                Value::Str(o) => Value::Int(cmp_i(s.to_ascii_lowercase().cmp(&o.s.borrow().to_ascii_lowercase()))),
+                _ => Value::Nil,
+            },
+            "casecmp?" => match arg(args, 0) {
+                Value::Str(o) => Value::Bool(s.to_lowercase() == o.s.borrow().to_lowercase()),
+                _ => Value::Nil,
+            },
+            "=~" => match arg(args, 0) {
+                Value::Regexp(r) => regexp::match_op(it, &r, &s)?,
+                Value::Str(_) => return it.raise("TypeError", "wrong argument type String (expected Regexp)"),
+                other => it.call_method(&other, "=~", Args::new(vec![recv.clone()]))?,
+            },
+            "match" | "match?" => {
+                let pattern = Pattern::from_value(it, &arg(args, 0))?;
+                let re = pattern.regex(it)?;
+                if name == "match?" {
+                    Value::Bool(re.is_match(&s))
+                } else {
+                    regexp::match_data_for(it, &re, &s, true)?
+                }
+            }
+            "scan" => {
+                let pattern = Pattern::from_value(it, &arg(args, 0))?;
+                let re = pattern.regex(it)?;
+                let mut out = vec![];
+                for caps in re.captures_iter(&s) {
+                    let item = if caps.len() > 1 {
+                        Value::array(
+                            (1..caps.len())
+                                .map(|i| caps.get(i).map(|m| Value::str(m.as_str())).unwrap_or(Value::Nil))
+                                .collect(),
+                        )
+                    } else {
+                        Value::str(caps.get(0).unwrap().as_str())
+                    };
+                    out.push(item);
+                }
+                if let Some(b) = &args.block {
+                    for item in out {
+                        it.yield1(b, item)?;
+                    }
+                    recv.clone()
+                } else {
+                    Value::array(out)
+                }
+            }
+            "sub" | "gsub" | "sub!" | "gsub!" => {
+                let global = name.starts_with('g');
+                let result = regexp::substitute(it, &s, args, global)?;
+                if name.ends_with('!') {
+                    it.check_frozen(rs)?;
+                    if result == s {
+                        Value::Nil
+                    } else {
+                        *rs.s.borrow_mut() = result;
+                        recv.clone()
+                    }
+                } else {
+                    Value::str(result)
+                }
+            }
+            "tr" | "tr_s" | "delete" | "squeeze" | "count" => {
+                let sets: Vec<String> = args.pos.iter().map(|a| it.expect_str(a)).collect::<R<_>>()?;
+                match name {
+                    "tr" | "tr_s" => {
+                        it.check_arity(args, 2, 2)?;
+                        Value::str(tr(&s, &sets[0], &sets[1], name == "tr_s"))
+                    }
+                    "delete" => {
+                        if sets.is_empty() {
+                            return it.arity(0, "1+");
+                        }
+                        Value::str(s.chars().filter(|c| !sets.iter().all(|set| in_set(*c, set))).collect::<String>())
+                    }
+                    "squeeze" => {
+                        let mut out = String::new();
+                        let mut last = None;
+                        for c in s.chars() {
+                            let squeezable = sets.is_empty() || sets.iter().all(|set| in_set(c, set));
+                            if Some(c) == last && squeezable {
+                                continue;
+                            }
+                            out.push(c);
+                            last = Some(c);
+                        }
+                        Value::str(out)
+                    }
+                    _ => {
+                        if sets.is_empty() {
+                            return it.arity(0, "1+");
+                        }
+                        Value::Int(s.chars().filter(|c| sets.iter().all(|set| in_set(*c, set))).count() as i64)
+                    }
+                }
+            }
+            "split" => split(it, &s, args)?,
+            "lines" => Value::array(lines(&s).into_iter().map(Value::str).collect()),
+            "chars" => Value::array(s.chars().map(|c| Value::str(c.to_string())).collect()),
+            "bytes" => Value::array(s.bytes().map(|b| Value::Int(b as i64)).collect()),
+            "each_line" | "each_char" => {
+                let items: Vec<String> =
+                    if name == "each_line" { lines(&s) } else { s.chars().map(|c| c.to_string()).collect() };
+                match &args.block {
+                    Some(b) => {
+                        for i in items {
+                            it.yield1(b, Value::str(i))?;
+                        }
+                        recv.clone()
+                    }
+                    None => Value::array(items.into_iter().map(Value::str).collect()),
+                }
+            }
+            "reverse" => Value::str(s.chars().rev().collect::<String>()),
+            "[]" | "slice" => slice(it, &s, args)?,
+            "ljust" | "rjust" | "center" => {
+                let width = it.expect_int(&arg(args, 0))? as usize;
+                let pad = match args.pos.get(1) {
+                    Some(p) => it.expect_str(p)?,
+                    None => " ".into(),
+                };
+                if pad.is_empty() {
+                    return it.raise("ArgumentError", "zero width padding");
+                }
+                let len = s.chars().count();
+                if width <= len {
+                    Value::str(s)
+                } else {
+                    let total = width - len;
+                    let fill = |n: usize| pad.chars().cycle().take(n).collect::<String>();
+                    Value::str(match name {
+                        "ljust" => s.clone() + &fill(total),
+                        "rjust" => fill(total) + &s,
+                        _ => {
+                            let left = total / 2;
+                            fill(left) + &s + &fill(total - left)
+                        }
+                    })
+                }
+            }
+            "partition" | "rpartition" => {
+                let found = match arg(args, 0) {
+                    Value::Regexp(r) => {
+                        let m = if name == "partition" { r.regex.find(&s) } else { r.regex.find_iter(&s).last() };
+                        m.map(|m| (m.start(), m.end()))
+                    }
+                    other => {
+                        let p = it.expect_str(&other)?;
+                        let at = if name == "partition" { s.find(&p) } else { s.rfind(&p) };
+                        at.map(|a| (a, a + p.len()))
+                    }
+                };
+                match found {
+                    Some((a, b)) => Value::array(vec![Value::str(&s[..a]), Value::str(&s[a..b]), Value::str(&s[b..])]),
+                    None if name == "partition" => {
+                        Value::array(vec![Value::str(s.clone()), Value::str(""), Value::str("")])
+                    }
+                    None => Value::array(vec![Value::str(""), Value::str(""), Value::str(s.clone())]),
+                }
+            }
+            "ord" => match s.chars().next() {
+                Some(c) => Value::Int(c as i64),
+                None => return it.raise("ArgumentError", "empty string"),
+            },
+            "hex" => Value::Int(to_i(s.trim_start_matches("0x").trim_start_matches("0X"), 16)),
+            "oct" => Value::Int(to_i(&s, 8)),
+            "succ" | "next" => Value::str(succ(&s)),
+            "upto" => return it.unsupported("String#upto"),
+            "hash" => Value::Int(fxhash(&s)),
+            "freeze" => {
+                rs.frozen.set(true);
                 recv.clone()
             }
-        }
-        "-@" | "dedup" => Value::frozen_str(s),
-        "force_encoding" | "encode" | "unicode_normalize" | "scrub" | "b" => {
-            if name == "force_encoding" || name == "scrub" {
-                recv.clone()
-            } else {
-                return it.unsupported(format!("String#{name}"));
+            "+@" => {
+                if rs.frozen.get() {
+                    Value::str(s)
+                } else {
+                    recv.clone()
+                }
             }
-        }
-        "valid_encoding?" => Value::Bool(true),
-        "ascii_only?" => Value::Bool(s.is_ascii()),
-        "shellescape" => Value::str(shellescape(&s)),
-        "shellsplit" => match wharf_secrets::shell::shellsplit(&s) {
-            Ok(words) => Value::array(words.into_iter().map(Value::str).collect()),
-            Err(_) => return it.raise("ArgumentError", &format!("Unmatched quote: {}", inspect_str(&s))),
-        },
-        // ActiveSupport (core_ext/string/inflections, inquiry)
-        "inquiry" => return it.unsupported("String#inquiry"),
-        "camelize" | "camelcase" => {
-            let lower_first = matches!(arg(args, 0), Value::Sym(ref x) if &**x == "lower");
-            Value::str(camelize(&s, !lower_first))
-        }
-        "underscore" => Value::str(underscore(&s)),
-        "dasherize" => Value::str(s.replace('_', "-")),
-        "demodulize" => Value::str(s.rsplit("::").next().unwrap_or("").to_string()),
-        "humanize" | "titleize" | "titlecase" | "pluralize" | "singularize" | "parameterize" | "classify"
-        | "tableize" | "constantize" | "safe_constantize" | "foreign_key" | "deconstantize" | "upcase_first"
-        | "downcase_first" | "squish" | "truncate" => return it.unsupported(format!("String#{name}")),
-        _ => return Ok(None),
-    };
+            "-@" | "dedup" => Value::frozen_str(s),
+            "force_encoding" | "encode" | "unicode_normalize" | "scrub" | "b" => {
+                if name == "force_encoding" || name == "scrub" {
+                    recv.clone()
+                } else {
+                    return it.unsupported(format!("String#{name}"));
+                }
+            }
+            "valid_encoding?" => Value::Bool(true),
+            "ascii_only?" => Value::Bool(s.is_ascii()),
+            "shellescape" => Value::str(shellescape(&s)),
+            "shellsplit" => match wharf_secrets::shell::shellsplit(&s) {
+                Ok(words) => Value::array(words.into_iter().map(Value::str).collect()),
+                Err(_) => return it.raise("ArgumentError", &format!("Unmatched quote: {}", inspect_str(&s))),
+            },
+            // ActiveSupport (core_ext/string/inflections, inquiry)
+            "inquiry" => return it.unsupported("String#inquiry"),
+            "camelize" | "camelcase" => {
+                let lower_first = matches!(arg(args, 0), Value::Sym(ref x) if &**x == "lower");
+                Value::str(camelize(&s, !lower_first))
+            }
+            "underscore" => Value::str(underscore(&s)),
+            "dasherize" => Value::str(s.replace('_', "-")),
+            "demodulize" => Value::str(s.rsplit("::").next().unwrap_or("").to_string()),
+            "humanize" | "titleize" | "titlecase" | "pluralize" | "singularize" | "parameterize" | "classify"
+            | "tableize" | "constantize" | "safe_constantize" | "foreign_key" | "deconstantize" | "upcase_first"
+            | "downcase_first" | "squish" | "truncate" => return it.unsupported(format!("String#{name}")),
+            _ => return Ok(None),
+        };
     Ok(Some(v))
 }
 
@@ -547,22 +559,23 @@ fn tr(s: &str, from: &str, to: &str, squeeze: bool) -> String {
     let mut last_translated: Option<char> = None;
     for c in s.chars() {
         let pos = from_chars.iter().position(|x| *x == c);
-        let translated = if negate {
-            if pos.is_none() {
-                to_chars.last().copied()
-            } else {
-                None
-            }
-        } else {
-            pos.map(|p| {
-                if to_chars.is_empty() {
-                    None
+        let translated =
+            if negate {
+                if pos.is_none() {
+                    to_chars.last().copied()
                 } else {
-                    Some(*to_chars.get(p).unwrap_or(to_chars.last().unwrap()))
+                    None
                 }
-            })
-            .map(|x| x.unwrap_or('\u{0}'))
-        };
+            } else {
+                pos.map(|p| {
+                    if to_chars.is_empty() {
+                        None
+                    } else {
+                        Some(*to_chars.get(p).unwrap_or(to_chars.last().unwrap()))
+                    }
+                })
+                .map(|x| x.unwrap_or('\u{0}'))
+            };
         match translated {
             Some('\u{0}') if to_chars.is_empty() => {}
             Some(t) => {
@@ -762,7 +775,12 @@ fn slice(it: &mut Interp, s: &str, args: &Args) -> R<Value> {
                 Some(Value::Int(g)) => *g as usize,
                 Some(Value::Str(n)) => {
                     let name = n.s.borrow().clone();
-                    return Ok(r.regex.captures(s).and_then(|c| c.name(&name)).map(|m| Value::str(m.as_str())).unwrap_or(Value::Nil));
+                    return Ok(r
+                        .regex
+                        .captures(s)
+                        .and_then(|c| c.name(&name))
+                        .map(|m| Value::str(m.as_str()))
+                        .unwrap_or(Value::Nil));
                 }
                 _ => 0,
             };
@@ -784,7 +802,13 @@ fn succ(s: &str) -> String {
     loop {
         if i == 0 {
             let first = chars[0];
-            let carry = if first.is_ascii_digit() { '1' } else if first.is_ascii_uppercase() { 'A' } else { 'a' };
+            let carry = if first.is_ascii_digit() {
+                '1'
+            } else if first.is_ascii_uppercase() {
+                'A'
+            } else {
+                'a'
+            };
             chars.insert(0, carry);
             break;
         }
@@ -899,8 +923,8 @@ pub fn symbol(it: &mut Interp, recv: &Value, s: &Rc<str>, name: &str, args: &Arg
             Value::Sym(o) => Value::Int(cmp_i(s.cmp(&o))),
             _ => Value::Nil,
         },
-        "length" | "size" | "upcase" | "downcase" | "capitalize" | "swapcase" | "succ" | "start_with?" | "end_with?"
-        | "empty?" | "[]" | "=~" | "match" | "match?" => {
+        "length" | "size" | "upcase" | "downcase" | "capitalize" | "swapcase" | "succ" | "start_with?"
+        | "end_with?" | "empty?" | "[]" | "=~" | "match" | "match?" => {
             let as_str = Value::str(s.to_string());
             let Value::Str(rs) = &as_str else { unreachable!() };
             let r = call(it, &as_str, rs, name, args)?;

@@ -66,7 +66,16 @@ pub fn call(it: &mut Interp, recv: &Value, l: &Rc<Lib>, name: &str, args: &Args)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn time(it: &mut Interp, recv: &Value, secs: i64, nanos: u32, offset: i32, utc: bool, name: &str, args: &Args) -> R<Option<Value>> {
+fn time(
+    it: &mut Interp,
+    recv: &Value,
+    secs: i64,
+    nanos: u32,
+    offset: i32,
+    utc: bool,
+    name: &str,
+    args: &Args,
+) -> R<Option<Value>> {
     let t = datetime(secs, nanos, offset);
     let v = match name {
         "strftime" => {
@@ -201,7 +210,9 @@ fn date(it: &mut Interp, recv: &Value, days: i64, name: &str, args: &Args) -> R<
         "+" | "-" => match arg(args, 0) {
             Value::Int(n) => Value::lib(Lib::Date { days: if name == "+" { days + n } else { days - n } }),
             Value::Lib(o) if name == "-" => match &*o {
-                Lib::Date { days: d2 } => return it.unsupported(format!("Date - Date ({} days, a Rational)", days - d2)),
+                Lib::Date { days: d2 } => {
+                    return it.unsupported(format!("Date - Date ({} days, a Rational)", days - d2))
+                }
                 _ => return it.raise("TypeError", "expected numeric"),
             },
             _ => return it.raise("TypeError", "expected numeric"),
@@ -300,7 +311,12 @@ pub fn time_class(it: &mut Interp, name: &str, args: &Args) -> R<Option<Value>> 
             } else {
                 let t = Local.from_local_datetime(&naive).single();
                 let Some(t) = t else { return it.raise("ArgumentError", "argument out of range") };
-                Value::lib(Lib::Time { secs: t.timestamp(), nanos: 0, offset: t.offset().local_minus_utc(), utc: false })
+                Value::lib(Lib::Time {
+                    secs: t.timestamp(),
+                    nanos: 0,
+                    offset: t.offset().local_minus_utc(),
+                    utc: false,
+                })
             }
         }
         "parse" | "iso8601" | "xmlschema" | "strptime" | "rfc2822" | "httpdate" if it.loaded.contains("time") => {

@@ -115,7 +115,10 @@ pub fn parse(it: &mut Interp, v: &Value) -> R<Value> {
         }
         other => {
             let n = it.class_name(other);
-            it.raise("URI::InvalidURIError", &format!("bad URI (is not URI?): {}", if other.is_nil() { "nil".into() } else { n }))
+            it.raise(
+                "URI::InvalidURIError",
+                &format!("bad URI (is not URI?): {}", if other.is_nil() { "nil".into() } else { n }),
+            )
         }
     }
 }
@@ -223,13 +226,19 @@ pub fn call(it: &mut Interp, u: &RefCell<Uri>, name: &str, args: &Args) -> R<Opt
                     });
                 }
                 _ => {
-                    let user = w.userinfo.as_deref().map(|ui| ui.split(':').next().unwrap_or("").to_string()).unwrap_or_default();
+                    let user = w
+                        .userinfo
+                        .as_deref()
+                        .map(|ui| ui.split(':').next().unwrap_or("").to_string())
+                        .unwrap_or_default();
                     w.userinfo = text.map(|t| format!("{user}:{t}"));
                 }
             }
             value
         }
-        "==" => Value::Bool(matches!(arg(args, 0), Value::Lib(ref l) if matches!(&**l, Lib::Uri(o) if *o.borrow() == cur))),
+        "==" => {
+            Value::Bool(matches!(arg(args, 0), Value::Lib(ref l) if matches!(&**l, Lib::Uri(o) if *o.borrow() == cur)))
+        }
         _ => return Ok(None),
     };
     Ok(Some(v))

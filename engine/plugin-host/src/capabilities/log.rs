@@ -172,7 +172,12 @@ impl Call {
             if dropped > 0 {
                 let lines = if dropped == 1 { "line" } else { "lines" };
                 let message = format!("plugin {}: {dropped} {lines} of its output withheld ({why})", self.plugin);
-                (self.sink)(&LogRecord { plugin: self.plugin.clone(), level: Level::Warn, stream: Stream::Host, message });
+                (self.sink)(&LogRecord {
+                    plugin: self.plugin.clone(),
+                    level: Level::Warn,
+                    stream: Stream::Host,
+                    message,
+                });
             }
         }
     }

@@ -151,8 +151,14 @@ mod tests {
         assert!(matches!(e.files.readable("config/missing"), Err(PathDenial::Io(..))));
         assert!(matches!(e.files.readable("/etc/passwd"), Err(PathDenial::NotGranted(_))));
         // Outside the grant, a file that exists and one that does not are refused alike.
-        let exists = match e.files.readable("/etc/passwd") { Err(PathDenial::NotGranted(p)) => p, _ => unreachable!() };
-        let missing = match e.files.readable("/etc/no-such-file") { Err(PathDenial::NotGranted(p)) => p, _ => unreachable!() };
+        let exists = match e.files.readable("/etc/passwd") {
+            Err(PathDenial::NotGranted(p)) => p,
+            _ => unreachable!(),
+        };
+        let missing = match e.files.readable("/etc/no-such-file") {
+            Err(PathDenial::NotGranted(p)) => p,
+            _ => unreachable!(),
+        };
         assert_eq!((exists, missing), ("/etc/passwd".into(), "/etc/no-such-file".into()));
 
         // Granted the project, but the manifest declares nothing: nothing is readable.

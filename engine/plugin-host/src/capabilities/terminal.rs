@@ -58,9 +58,11 @@ pub(crate) fn check(call: &Call, requested: bool) -> Result<(), String> {
 /// (killed whole by the process capability). A program given the terminal stays in the
 /// foreground group, or it could not read the user's answer: only it is killed.
 pub(crate) fn attach(command: &mut tokio::process::Command, terminal: bool) {
-    command
-        .stdin(if terminal { Stdio::inherit() } else { Stdio::null() })
-        .stderr(if terminal { Stdio::inherit() } else { Stdio::piped() });
+    command.stdin(if terminal { Stdio::inherit() } else { Stdio::null() }).stderr(if terminal {
+        Stdio::inherit()
+    } else {
+        Stdio::piped()
+    });
     if !terminal {
         command.process_group(0);
     }
