@@ -210,6 +210,14 @@ impl Commander {
         self.config.primary_role_name()
     }
 
+    /// Kamal's `KAMAL.primary_role`: the configured primary role among the selected roles on the
+    /// primary host, else the first of them.
+    pub fn primary_role(&self) -> Option<&Role> {
+        let configured = self.primary_role_name();
+        let on = self.primary_host().map(|h| self.roles_on(&h)).unwrap_or_default();
+        on.iter().find(|r| r.name() == configured).or(on.first()).copied()
+    }
+
     pub fn roles_on(&self, host: &str) -> Vec<&Role> {
         self.roles().into_iter().filter(|r| r.hosts().iter().any(|h| h == host)).collect()
     }

@@ -96,9 +96,7 @@ async fn wait_for_healthy(c: &Commander, host: &str, app: &App<'_>, version: &st
 /// primary role, else the first (with `-h` or `-r` it can be another role than the configured
 /// one: the role that then opens the barrier).
 fn primary_role_name(c: &Commander) -> String {
-    let configured = c.primary_role_name();
-    let on = c.primary_host().map(|h| c.roles_on(&h)).unwrap_or_default();
-    on.iter().find(|r| r.name() == configured).or(on.first()).map(|r| r.name().to_string()).unwrap_or(configured)
+    c.primary_role().map(|r| r.name().to_string()).unwrap_or_else(|| c.primary_role_name())
 }
 
 async fn boot_one(c: &Commander, host: &str, role: &Role, version: &str, barrier: &Barrier) -> Result<()> {

@@ -501,11 +501,9 @@ pub async fn boot_command(c: &Commander) -> Result<()> {
 /// unless `--lines`, `--since` or `--grep` is given (Kamal's `follow_logs`).
 pub fn follow_logs(c: &Commander, r: LogsRequest) -> Result<()> {
     let host = c.primary_host().ok_or_else(|| CliError::argument("No app hosts"))?;
-    let roles = c.roles_on(&host);
-    let primary = c.config.primary_role_name();
     let role = match &c.global.roles {
-        Some(_) => roles.first().copied(),
-        None => roles.iter().find(|r| r.name() == primary).or(roles.first()).copied(),
+        Some(_) => c.roles_on(&host).first().copied(),
+        None => c.primary_role(),
     }
     .ok_or_else(|| CliError::argument(format!("No role to follow on {host}")))?;
     let lines = r.lines.map(|n| n.to_string()).or_else(|| (r.since.is_none() && r.grep.is_none()).then(|| "10".into()));
