@@ -353,6 +353,62 @@ pub enum BuildCommand {
     },
 }
 
+/// `proxy boot_config set`'s options, as Kamal's (Thor booleans take `true`/`false`).
+#[derive(Args, Debug)]
+pub struct BootConfigOptions {
+    /// Publish the proxy ports on the host
+    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true", value_parser = thor_boolean)]
+    publish: bool,
+    /// Host IP address to bind HTTP/HTTPS traffic to. Defaults to all interfaces
+    #[arg(long)]
+    publish_host_ip: Vec<String>,
+    /// HTTP port to publish on the host
+    #[arg(long, default_value_t = 80)]
+    http_port: u16,
+    /// HTTPS port to publish on the host
+    #[arg(long, default_value_t = 443)]
+    https_port: u16,
+    /// Max size of proxy logs
+    #[arg(long, default_value = "10m")]
+    log_max_size: String,
+    /// Registry to use for the proxy image
+    #[arg(long)]
+    registry: Option<String>,
+    /// Repository for the proxy image
+    #[arg(long)]
+    repository: Option<String>,
+    /// Version of the proxy to run
+    #[arg(long)]
+    image_version: Option<String>,
+    /// Port to report prometheus metrics on
+    #[arg(long)]
+    metrics_port: Option<u16>,
+    /// Whether to run the proxy in debug mode
+    #[arg(long, default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = thor_boolean)]
+    debug: bool,
+    /// Docker options to pass to the proxy container
+    #[arg(long, num_args = 0.., value_name = "option=value")]
+    docker_options: Vec<String>,
+}
+
+impl From<BootConfigOptions> for wharf_deploy::proxy::boot_config::SetOptions {
+    fn from(o: BootConfigOptions) -> Self {
+        wharf_deploy::proxy::boot_config::SetOptions {
+            publish: o.publish,
+            publish_host_ip: o.publish_host_ip,
+            http_port: o.http_port,
+            https_port: o.https_port,
+            log_max_size: o.log_max_size,
+            registry: o.registry,
+            repository: o.repository,
+            image_version: o.image_version,
+            metrics_port: o.metrics_port,
+            debug: o.debug,
+            docker_options: o.docker_options,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum LockCommand {
     /// Report lock status
@@ -374,29 +430,10 @@ pub enum ProxyCommand {
     /// Manage kamal-proxy boot configuration
     #[command(alias = "boot_config")]
     BootConfig {
+        /// set, get or reset
         subcommand: String,
-        #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true")]
-        publish: String,
-        #[arg(long)]
-        publish_host_ip: Vec<String>,
-        #[arg(long, default_value_t = 80)]
-        http_port: u16,
-        #[arg(long, default_value_t = 443)]
-        https_port: u16,
-        #[arg(long, default_value = "10m")]
-        log_max_size: String,
-        #[arg(long)]
-        registry: Option<String>,
-        #[arg(long)]
-        repository: Option<String>,
-        #[arg(long)]
-        image_version: Option<String>,
-        #[arg(long)]
-        metrics_port: Option<u16>,
-        #[arg(long)]
-        debug: bool,
-        #[arg(long, num_args = 0..)]
-        docker_options: Vec<String>,
+        #[command(flatten)]
+        options: BootConfigOptions,
     },
     /// Reboot proxy on servers (stop container, remove container, start new container)
     Reboot {
@@ -563,6 +600,75 @@ impl Global {
             lock_wait: self.lock_wait,
             lock_wait_timeout: self.lock_wait_timeout,
             lock_wait_interval: self.lock_wait_interval,
+            docker_arch: None,
         }
+    }
+}
+
+/// A Thor boolean option's optional value: `true` or `false` (`--publish false`).
+fn thor_boolean(value: &str) -> Result<bool, String> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(format!("expected true or false, got {other}")),
+    }
+}
+
+/// Thor's switch names: `--image_version` is `--image-version` (Thor turns `_` into `-` in every
+/// `--switch`, before any `=`); words after `--` are left alone.
+pub fn thor_switches(argv: Vec<String>) -> Vec<String> {
+    let mut done = false;
+    argv.into_iter()
+        .map(|arg| {
+            if done || !arg.starts_with("--") {
+                return arg;
+            }
+            if arg == "--" {
+                done = true;
+                return arg;
+            }
+            let (name, rest) = match arg.find('=') {
+                Some(i) => arg.split_at(i),
+                None => (arg.as_str(), ""),
+            };
+            if name[2..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                format!("{}{rest}", name.replace('_', "-"))
+            } else {
+                arg
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn argv(words: &str) -> Vec<String> {
+        std::iter::once("wharf").chain(words.split(' ')).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn thor_switches_turn_underscores_into_dashes_before_any_equals_sign() {
+        assert_eq!(
+            thor_switches(argv("proxy boot_config set --image_version 0.9.9 --log_max_size=1_0m -- --keep_me")),
+            argv("proxy boot_config set --image-version 0.9.9 --log-max-size=1_0m -- --keep_me")
+        );
+    }
+
+    #[test]
+    fn boot_config_takes_kamals_options_as_thor_parses_them() {
+        let words = "proxy boot_config set --publish false --debug true --metrics_port 9000 --image_version 0.9.9 --docker_options label=foo=bar add_host=a:b -c x.yml";
+        let cli = Cli::try_parse_from(thor_switches(argv(words))).unwrap();
+        let Command::Proxy(ProxyCommand::BootConfig { subcommand, options: o }) = cli.command else {
+            panic!("not boot_config")
+        };
+        assert_eq!(subcommand, "set");
+        let set: wharf_deploy::proxy::boot_config::SetOptions = o.into();
+        assert!(!set.publish && set.debug);
+        assert_eq!((set.metrics_port, set.image_version.as_deref()), (Some(9000), Some("0.9.9")));
+        assert_eq!(set.docker_options, ["label=foo=bar", "add_host=a:b"]);
+        assert_eq!(cli.global.config_file, "x.yml");
     }
 }

@@ -112,9 +112,12 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
         Command::Accessory(cmd) => accessory_command(c, cmd).await,
         Command::Build(cmd) => match cmd {
             BuildCommand::Deliver => build::deliver(c, false).await,
-            BuildCommand::Push { no_cache, .. } => build::push(c, no_cache).await,
+            BuildCommand::Push { output, no_cache } => build::push(c, &output, no_cache).await,
             BuildCommand::Pull => build::pull(c).await,
-            other => Err(CliError::argument(format!("wharf build {other:?} is not implemented yet"))),
+            BuildCommand::Create => build::create(c).await,
+            BuildCommand::Remove => build::remove(c),
+            BuildCommand::Details => build::details(c),
+            BuildCommand::Dev { output, no_cache } => build::dev(c, &output, no_cache).await,
         },
         Command::Lock(cmd) => match cmd {
             LockCommand::Status => lock::status_command(c).await,
@@ -224,7 +227,10 @@ async fn proxy_command(c: &Commander, cmd: ProxyCommand) -> Result<()> {
         ProxyCommand::RemoveContainer => proxy::remove_step(c, proxy::RemoveStep::Container).await,
         ProxyCommand::RemoveImage => proxy::remove_step(c, proxy::RemoveStep::Image).await,
         ProxyCommand::RemoveProxyDirectory => proxy::remove_step(c, proxy::RemoveStep::ProxyDirectory).await,
-        other => Err(CliError::argument(format!("wharf proxy {other:?} is not implemented yet"))),
+        ProxyCommand::BootConfig { subcommand, options } => {
+            let subcommand = proxy::boot_config::Subcommand::parse(&subcommand, options.into())?;
+            proxy::boot_config::boot_config(c, subcommand).await
+        }
     }
 }
 

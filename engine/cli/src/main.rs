@@ -13,7 +13,7 @@ use wharf_deploy::output;
 pub const WHARF_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() {
-    let argv = aliases::expand(std::env::args().collect());
+    let argv = args::thor_switches(aliases::expand(std::env::args().collect()));
     let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,
         Err(e) => {

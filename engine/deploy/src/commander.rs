@@ -137,7 +137,8 @@ impl Commander {
             &dir,
             config.wharf().clone(),
             crate::plugins::Verbosity { info: !global.quiet, debug: global.verbose },
-        );
+        )
+        .with_runner(executor.process_runner());
         Ok(Self {
             config,
             executor,
@@ -372,6 +373,11 @@ impl Commander {
             return Err(CliError::runtime(format!("Interactive session on {host} exited with status {status}")));
         }
         Ok(())
+    }
+
+    /// The executor, for this crate's local commands ([`crate::local`]).
+    pub(crate) fn executor(&self) -> &dyn Executor {
+        &*self.executor
     }
 
     /// A step on this machine (a local build, a local login): whether to carry it out. Under

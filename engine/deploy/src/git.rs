@@ -26,6 +26,25 @@ pub fn revision(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// `` `git status --porcelain`.strip ``: what is uncommitted, "" outside a repository.
+pub fn status(dir: &Path) -> String {
+    git(dir, &["status", "--porcelain"]).unwrap_or_default()
+}
+
+/// `git ls-files --modified`: files with uncommitted changes, relative to `dir`.
+pub fn uncommitted_files(dir: &Path) -> Vec<String> {
+    lines(git(dir, &["ls-files", "--modified"]))
+}
+
+/// `git ls-files --others`: untracked files (ignored ones included), relative to `dir`.
+pub fn untracked_files(dir: &Path) -> Vec<String> {
+    lines(git(dir, &["ls-files", "--others"]))
+}
+
+fn lines(out: Option<String>) -> Vec<String> {
+    out.unwrap_or_default().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+}
+
 pub fn uncommitted_changes(dir: &Path) -> bool {
     git(dir, &["status", "--porcelain"]).is_some_and(|s| !s.is_empty())
 }

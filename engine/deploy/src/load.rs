@@ -78,6 +78,7 @@ pub fn load_config(
         secrets: lazy.clone(),
         cache_renders: true,
         probe_docker_arch: true,
+        docker_arch: global.docker_arch.clone(),
         ..Default::default()
     };
     let config = wharf_config::Configuration::load(options)?;

@@ -1,10 +1,12 @@
-//! Running commands on this machine (the build, local registry login, hooks' shell): the same
-//! `Cmd`s, through `sh -c`, with the output shown under `-v` and in errors.
+//! Commands on this machine (Kamal's `run_locally`: the build, the local registry, local
+//! logins): the same `Cmd`s, run through the commander's executor (so plans record them and
+//! tests script them), with `-v` showing each and its output, and its output in errors.
 
+use crate::commander::Commander;
 use crate::error::{CliError, Result};
+use crate::execution::{Effect, LocalJob, LOCAL};
 use crate::output;
 use std::path::Path;
-use std::process::Command;
 use wharf_commands::Cmd;
 
 pub struct LocalOutput {
@@ -13,70 +15,70 @@ pub struct LocalOutput {
     pub stderr: String,
 }
 
-pub fn run_text(text: &str, shown: &str, dir: &Path, env: &[(String, String)], verbose: bool) -> Result<LocalOutput> {
-    run_text_with_stdin(text, shown, dir, env, verbose, None)
-}
-
-/// Like [`run_text`], feeding `stdin` (a secret, kept out of argv) to the command.
-fn run_text_with_stdin(
+/// Runs shell `text` (`shown`: the same with secrets masked) in `dir` with `env` added; a
+/// non-zero exit is a [`LocalOutput`], not an error. `show`: print it and its output as `-v`
+/// does, whatever `-v` says (Kamal forces the build step to debug verbosity).
+#[allow(clippy::too_many_arguments)]
+fn run(
+    c: &Commander,
     text: &str,
     shown: &str,
     dir: &Path,
     env: &[(String, String)],
-    verbose: bool,
     stdin: Option<&[u8]>,
+    effect: Effect,
+    show: bool,
 ) -> Result<LocalOutput> {
-    if verbose {
-        output::info("local", &format!("Running {shown}"));
+    if show {
+        output::info(LOCAL, &format!("Running {shown}"));
     }
-    let mut command = Command::new("sh");
-    command.arg("-c").arg(text).current_dir(dir).envs(env.iter().cloned());
-    let out = match stdin {
-        None => command.output()?,
-        Some(bytes) => {
-            use std::io::Write;
-            command
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped());
-            let mut child = command.spawn()?;
-            let mut input = child.stdin.take().expect("piped stdin");
-            let bytes = bytes.to_vec();
-            // Written from a thread, so a command that does not read it all cannot block us.
-            let writer = std::thread::spawn(move || {
-                let _ = input.write_all(&bytes);
-            });
-            let out = child.wait_with_output()?;
-            let _ = writer.join();
-            out
-        }
-    };
+    let job = LocalJob { command: text, shown, dir, env, stdin, effect };
+    let out = c.executor().run_local(job)?;
     let result = LocalOutput {
-        success: out.status.success(),
+        success: out.exit_status == 0,
         stdout: String::from_utf8_lossy(&out.stdout).to_string(),
         stderr: String::from_utf8_lossy(&out.stderr).to_string(),
     };
-    if verbose {
+    if show {
         for line in result.stdout.lines().chain(result.stderr.lines()) {
-            output::debug("local", line);
+            output::debug(LOCAL, line);
         }
     }
     Ok(result)
 }
 
-/// Runs `cmd` locally; non-zero exit is an error with the output.
-pub fn exec(cmd: &Cmd, dir: &Path, env: &[(String, String)], verbose: bool) -> Result<LocalOutput> {
-    let out = run_text_with_stdin(&cmd.to_string(), &cmd.to_redacted_string(), dir, env, verbose, cmd.stdin())?;
+/// Runs `cmd`, which changes something; non-zero exit is an error with the output.
+pub fn exec(c: &Commander, cmd: &Cmd, dir: &Path, env: &[(String, String)]) -> Result<LocalOutput> {
+    exec_shown(c, cmd, dir, env, c.global.verbose)
+}
+
+/// Like [`exec`], shown whatever `-v` says when `show`.
+pub fn exec_shown(c: &Commander, cmd: &Cmd, dir: &Path, env: &[(String, String)], show: bool) -> Result<LocalOutput> {
+    let shown = cmd.to_redacted_string();
+    let out = run(c, &cmd.to_string(), &shown, dir, env, cmd.stdin(), Effect::Change, show)?;
     if !out.success {
-        let detail = if out.stderr.trim().is_empty() { out.stdout.trim() } else { out.stderr.trim() };
-        return Err(CliError::new(
-            "SSHKit::Command::Failed",
-            format!("{} failed:\n{}", cmd.to_redacted_string(), detail),
-        ));
+        return Err(failed(&shown, &out));
     }
     Ok(out)
 }
 
-pub fn succeeds(text: &str, dir: &Path) -> bool {
-    Command::new("sh").arg("-c").arg(text).current_dir(dir).output().map(|o| o.status.success()).unwrap_or(false)
+/// Runs `cmd`, which changes something; its output whatever its exit.
+pub fn exec_unchecked(c: &Commander, cmd: &Cmd, dir: &Path) -> Result<LocalOutput> {
+    run(c, &cmd.to_string(), &cmd.to_redacted_string(), dir, &[], cmd.stdin(), Effect::Change, c.global.verbose)
+}
+
+/// A read-only query (`docker info ...`); its output whatever its exit.
+pub fn query(c: &Commander, text: &str) -> Result<LocalOutput> {
+    run(c, text, text, &c.dir, &[], None, Effect::Query, c.global.verbose)
+}
+
+/// Whether the read-only query `text` exits 0.
+pub fn succeeds(c: &Commander, text: &str) -> bool {
+    query(c, text).map(|o| o.success).unwrap_or(false)
+}
+
+/// Kamal's `SSHKit::Command::Failed` for a local command: the command and what it printed.
+pub fn failed(shown: &str, out: &LocalOutput) -> CliError {
+    let detail = if out.stderr.trim().is_empty() { out.stdout.trim() } else { out.stderr.trim() };
+    CliError::new("SSHKit::Command::Failed", format!("{shown} failed:\n{detail}"))
 }

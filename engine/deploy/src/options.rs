@@ -25,6 +25,9 @@ pub struct GlobalOptions {
     pub lock_wait: bool,
     pub lock_wait_timeout: u64,
     pub lock_wait_interval: u64,
+    /// The local docker's architecture, when known (tests); `None`: asked of docker when first
+    /// needed (`docker info`, as Kamal's `Kamal::Utils.docker_arch`).
+    pub docker_arch: Option<String>,
 }
 
 impl Default for GlobalOptions {
@@ -42,6 +45,7 @@ impl Default for GlobalOptions {
             lock_wait: false,
             lock_wait_timeout: 900,
             lock_wait_interval: 15,
+            docker_arch: None,
         }
     }
 }

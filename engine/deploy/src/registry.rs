@@ -5,7 +5,7 @@
 use crate::build::local_registry;
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
-use crate::{local, output};
+use crate::local;
 use wharf_commands::registry::Registry;
 
 /// Which `registry` subcommand.
@@ -43,7 +43,7 @@ pub async fn run(c: &Commander, action: RegistryAction, flags: RegistryFlags) ->
 
 async fn setup_command(c: &Commander, f: &RegistryFlags) -> Result<()> {
     let registry = Registry::new(&c.config);
-    if !f.skip_local && !local::succeeds("docker --version", &c.dir) {
+    if !f.skip_local && !local::succeeds(c, "docker --version") {
         return Err(CliError::new("Kamal::Cli::DependencyError", "Docker is not installed locally"));
     }
     if registry.local() {
@@ -54,11 +54,7 @@ async fn setup_command(c: &Commander, f: &RegistryFlags) -> Result<()> {
     }
     if let Some(login) = registry.login_password_stdin(None)? {
         if !f.skip_local {
-            if c.plan {
-                output::say(&format!("Would run locally: {}", login.to_redacted_string()));
-            } else {
-                local::exec(&login, &c.dir, &[], c.global.verbose)?;
-            }
+            local::exec(c, &login, &c.dir, &[])?;
         }
         if !f.skip_remote {
             c.on(&c.hosts(), |h| {
@@ -81,11 +77,7 @@ async fn remove_command(c: &Commander, f: &RegistryFlags) -> Result<()> {
     }
     let logout = registry.logout(None);
     if !f.skip_local {
-        if c.plan {
-            output::say(&format!("Would run locally: {logout}"));
-        } else {
-            local::exec(&logout, &c.dir, &[], c.global.verbose)?;
-        }
+        local::exec(c, &logout, &c.dir, &[])?;
     }
     if !f.skip_remote {
         c.on(&c.hosts(), |h| {

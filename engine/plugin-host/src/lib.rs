@@ -51,7 +51,7 @@ pub use cache::default_cache_key_file;
 pub use capabilities::http::host_matches;
 pub use capabilities::log::mask::Masker;
 pub use capabilities::log::{stderr_sink, Level, LogRecord, LogSink, Stream};
-pub use capabilities::process::{ProgramRule, ANY_ARGUMENTS};
+pub use capabilities::process::{ProcessRunner, ProgramOutput, ProgramRule, ProgramRun, ANY_ARGUMENTS};
 pub use capabilities::Capabilities;
 pub use error::PluginError;
 pub use grant::{Grant, Limits};

@@ -14,6 +14,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 use crate::bindings::v0_1;
 use crate::capabilities::log::mask::Masker;
 use crate::capabilities::log::{LogSink, OutputLimitHit};
+use crate::capabilities::process::ProcessRunner;
 use crate::capabilities::{env, files, http, log, Effective};
 use crate::error::{bytes, PluginError};
 use crate::grant::{Grant, Limits};
@@ -96,6 +97,8 @@ pub struct CallOptions {
     pub secrets: Masker,
     /// Where the plugin's log records go; `None`: the host's default sink.
     pub log: Option<LogSink>,
+    /// Where its granted programs run; `None`: on this machine.
+    pub runner: Option<Arc<dyn ProcessRunner>>,
 }
 
 impl CallOptions {
@@ -115,6 +118,12 @@ impl CallOptions {
 
     pub fn log(mut self, sink: LogSink) -> CallOptions {
         self.log = Some(sink);
+        self
+    }
+
+    /// Runs the plugin's granted programs through `runner` instead of on this machine.
+    pub fn runner(mut self, runner: Option<Arc<dyn ProcessRunner>>) -> CallOptions {
+        self.runner = runner;
         self
     }
 }
@@ -277,7 +286,9 @@ impl Plugin {
         }
         let sink = opts.log.clone().unwrap_or_else(|| self.inner.host.log.clone());
         let hold = manifest.world == World::SecretsAdapter;
-        let call = Arc::new(Call::new(manifest.name.clone(), opts.secrets.clone(), sink, caps, limits, hold));
+        let mut call = Call::new(manifest.name.clone(), opts.secrets.clone(), sink, caps, limits, hold);
+        call.runner = opts.runner.clone();
+        let call = Arc::new(call);
 
         let mut wasi = WasiCtxBuilder::new();
         wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);

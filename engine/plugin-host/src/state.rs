@@ -47,6 +47,8 @@ pub(crate) struct Call {
     /// The last record, not yet passed on (unmasked), and the byte ranges at its start that
     /// belong to a secret begun in the record before it.
     pub(crate) pending: Mutex<Option<(LogRecord, Vec<(usize, usize)>)>>,
+    /// Where granted programs run instead of this machine (see `capabilities::process`).
+    pub(crate) runner: Option<Arc<dyn crate::capabilities::process::ProcessRunner>>,
 }
 
 /// What a table element is counted as against the memory limit (a reference, with room).
@@ -71,6 +73,7 @@ impl Call {
             timed_out: AtomicBool::new(false),
             output_exceeded: AtomicBool::new(false),
             memory_exceeded: AtomicBool::new(false),
+            runner: None,
         }
     }
 

@@ -4,13 +4,25 @@
 //!   files they name), in `fixtures/kamal`.
 //! - [`plugins`]: plugin sources (the example adapter built, an HTTPS server with its own CA,
 //!   a private registry).
+//! - [`lab`]: the hostlab brought up once per test binary and shared by its tests one at a time,
+//!   the example app as a git repository, the lab's deploy.yml, HTTP and SSH probes.
+//! - [`runner`]: `wharf` (or any program under test) run in a directory with an environment,
+//!   its output echoed.
+//! - [`free_port`]: a port nothing listens on.
 //! - Where the hostlab is (the test servers: `hostlab.sh`), and whether it can run here: a test
 //!   that needs it skips with the reason where it cannot, unless `WHARF_REQUIRE_LAB=1` (which
 //!   `scripts/test`, and so CI, sets) makes that a failure.
 
 use std::path::PathBuf;
 
+pub mod lab;
 pub mod plugins;
+pub mod runner;
+
+/// A TCP port on 127.0.0.1 that nothing listened on a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
 
 /// The folder of Kamal's test fixtures (`test/fixtures` in basecamp/kamal).
 pub fn kamal_fixtures() -> PathBuf {

@@ -176,10 +176,6 @@ impl Drop for TestRegistry {
     }
 }
 
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// A registry without authentication.
 pub fn registry() -> TestRegistry {
     start_registry(None)
@@ -197,7 +193,7 @@ fn start_registry(login: Option<(&str, &str)>) -> TestRegistry {
         .expect("docker-registry is not installed (scripts/install-deps installs it)");
     for _attempt in 0..5 {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let port = crate::free_port();
         let addr = format!("127.0.0.1:{port}");
         let config = dir.path().join("config.yml");
         let mut yaml = format!(

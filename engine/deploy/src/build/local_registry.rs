@@ -48,11 +48,10 @@ fn local_addr(port: u16) -> SocketAddr {
 pub async fn setup(c: &Commander) -> Result<()> {
     let Some(port) = port(c) else { return Ok(()) };
     let setup = Registry::new(&c.config).setup(None);
+    local::exec(c, &setup, &c.dir, &[])?;
     if c.plan {
-        output::say(&format!("Would start the local registry: {setup}"));
         return Ok(());
     }
-    local::exec(&setup, &c.dir, &[], c.global.verbose)?;
     if !wait_until_answers(port, READY_TIMEOUT).await {
         output::say_red(&format!("Warning: {}", unreachable_message(port)));
     }
@@ -64,11 +63,7 @@ pub async fn setup(c: &Commander) -> Result<()> {
 /// `raise_on_non_zero_exit: false`).
 pub fn remove(c: &Commander) -> Result<()> {
     let remove = Registry::new(&c.config).remove();
-    if c.plan {
-        output::say(&format!("Would remove the local registry: {remove}"));
-        return Ok(());
-    }
-    let out = local::run_text(&remove.to_string(), &remove.to_redacted_string(), &c.dir, &[], c.global.verbose)?;
+    let out = local::exec_unchecked(c, &remove, &c.dir)?;
     if !out.success && c.global.verbose {
         output::debug("local", out.stderr.trim());
     }

@@ -1,182 +1,70 @@
-//! `build push`, `build pull`, `build deliver`. The image is built from a clean git clone of HEAD
-//! (unless `builder.context` is set), tagged with the version and `latest`, pushed, then pulled
-//! on every app host with Kamal's service-label check.
+//! `wharf build`: Kamal's `Kamal::Cli::Build`. `push` builds the image from a clean git clone of
+//! HEAD ([`clone`]; unless `builder.context` is set), tags it with the version and `latest`
+//! and pushes it; [`pull`] pulls it on every app host with Kamal's service-label check;
+//! `deliver` is both. `create`, `remove` and `details` manage Kamal's buildx builder; `dev`
+//! builds the working directory as `<version>-dirty`. Every command on this machine goes
+//! through the commander's executor ([`crate::local`]), the builder plugin's programs too.
 //!
 //! Where it is built:
-//! - buildx installed: Kamal's way (`docker buildx build --push` with Kamal's builders, remote
-//!   and hybrid ones included).
-//! - no buildx (Debian's docker.io), local builder: `docker build` (classic builder) and one
-//!   `docker push` per tag, on the local docker.
-//! - no buildx, remote builder (`builder.remote`, and Kamal would build some arch remotely):
-//!   `ssh://` remotes are built over Wharf's own SSH connection, the one deploy.yml's `ssh:`
-//!   settings (user, keys, proxy, ssh_config) describe, not the system `ssh` binary that
-//!   `docker -H ssh://` would need set up separately: the build directory is sent as a gzipped
-//!   tar on the command's stdin, unpacked into a temporary directory on the builder, built there
-//!   with `docker build` (so the builder's docker CLI applies `.dockerignore` as a local build
-//!   would), and pushed from there; the temporary directory is removed whatever happens. The
-//!   builder logs in to the registry (Kamal's remote builders do not log in locally). Other
-//!   schemes (`tcp://`) run the local docker CLI with `DOCKER_HOST` set to the remote.
+//! - buildx installed: Kamal's builder (inspected, created when missing), then the builder
+//!   plugin (the built-in `docker`, or `x-wharf.builder`) runs `docker buildx build` with it;
+//!   export types other than `registry` and `docker` run Kamal's command as it is.
+//! - no buildx (Debian's docker.io), local builder: the builder plugin runs `docker build`
+//!   (classic builder) and one `docker push` per tag, on the local docker.
+//! - no buildx, remote builder: see [`remote`] (`ssh://` remotes are built over Wharf's own SSH
+//!   connection; other schemes run the local docker CLI with `DOCKER_HOST` set to the remote).
 //!
-//! Local registry (`registry.server: localhost:PORT`, see [`local_registry`]): the
-//! registry container is started before the build, nothing logs in, a remote builder gets a
-//! tunnel to it while it builds and pushes, and the app hosts get one while they pull.
+//! Local registry (`registry.server: localhost:PORT`, see [`local_registry`]): the registry
+//! container is started before the build, nothing logs in, a remote builder gets a tunnel to it
+//! while it builds and pushes, and the app hosts get one while they pull.
+
+pub mod clone;
+mod dev;
+pub mod local_registry;
+mod pull;
+mod remote;
+
+pub use dev::dev;
+pub use pull::pull;
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
-pub mod local_registry;
-
+use crate::execution::LOCAL;
 use crate::{local, output};
-use std::path::{Path, PathBuf};
-use wharf_commands::builder::GitClone;
+use std::path::Path;
+use wharf_commands::builder::BuilderKind;
 use wharf_commands::registry::Registry;
-use wharf_commands::{cmd, Builder, Cmd};
-use wharf_ssh::{shell_quote, Line};
+use wharf_commands::{cmd, Builder};
 
-fn registry_login_locally(c: &Commander, env: &[(String, String)]) -> Result<()> {
-    if let Some(login) = Registry::new(&c.config).login_password_stdin(None)? {
-        local::exec(&login, &c.dir, env, c.global.verbose)?;
-    }
-    Ok(())
-}
-
-/// Prepares `<tmp>/kamal-clones/<service>-<hash>` at HEAD, as Kamal's `Clone#prepare`.
-fn prepare_clone(c: &Commander) -> Result<PathBuf> {
-    let root = crate::git::root(&c.dir).ok_or_else(|| CliError::runtime("Not a git repository"))?;
-    let revision = crate::git::revision(&c.dir);
-    let tmp = std::env::temp_dir().display().to_string();
-    let pwd = c.dir.display().to_string();
-    let clone = GitClone::new(&c.config, &root, &revision, &tmp, &pwd);
-    let builder = Builder::new(&c.config);
-    std::fs::create_dir_all(&clone.clone_directory)?;
-    let clone_root = Path::new(&clone.clone_directory).join(Path::new(&root).file_name().unwrap_or_default());
-    if !clone_root.exists() {
-        output::say(&format!("Cloning repo into build directory `{}`...", clone.build_directory));
-        local::exec(&builder.clone_repo(&clone), &c.dir, &[], c.global.verbose)?;
-    } else {
-        output::say(&format!("Resetting local clone as `{}` already exists...", clone.build_directory));
-        for step in builder.clone_reset_steps(&clone) {
-            local::exec(&step, &c.dir, &[], c.global.verbose)?;
-        }
-    }
-    Ok(PathBuf::from(clone.build_directory))
-}
-
-/// `builder.remote`, parsed: `scheme://[user@]host[:port][/path]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RemoteBuilder {
-    uri: String,
-    scheme: String,
-    /// `[user@]host[:port]`, as Wharf's SSH pool takes it (`ssh://` remotes).
-    authority: String,
-    /// The host alone.
-    host: String,
-}
-
-impl RemoteBuilder {
-    fn parse(uri: &str) -> Result<RemoteBuilder> {
-        let bad = || CliError::runtime(format!("Invalid builder remote `{uri}`: expected ssh://[user@]host[:port]"));
-        let (scheme, rest) = uri.split_once("://").ok_or_else(bad)?;
-        let authority = rest.split('/').next().unwrap_or_default().to_string();
-        let host_port = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(&authority);
-        let host = if let Some(v6) = host_port.strip_prefix('[') {
-            v6.split(']').next().unwrap_or_default().to_string()
-        } else {
-            host_port.split(':').next().unwrap_or_default().to_string()
-        };
-        if host.is_empty() {
-            return Err(bad());
-        }
-        Ok(RemoteBuilder { uri: uri.to_string(), scheme: scheme.to_ascii_lowercase(), authority, host })
-    }
-
-    fn is_ssh(&self) -> bool {
-        self.scheme == "ssh"
-    }
-
-    /// The SSH host that gets the local registry's tunnel (Kamal: the remote URI's host).
-    fn ssh_host(&self) -> String {
-        if self.is_ssh() {
-            self.authority.clone()
-        } else {
-            self.host.clone()
-        }
-    }
-}
-
-/// The local docker's architecture, as Kamal's `Kamal::Utils.docker_arch` (`docker info`), ""
-/// when there is no local docker daemon.
-fn local_docker_arch(c: &Commander) -> String {
-    let out = local::run_text("docker info --format '{{.Architecture}}'", "docker info", &c.dir, &[], false);
-    match out {
-        Ok(o) if o.success => match o.stdout.trim() {
-            a if a.contains("aarch64") => "arm64".into(),
-            a if a.contains("x86_64") => "amd64".into(),
-            a => a.to_string(),
-        },
-        _ => String::new(),
-    }
-}
-
-/// The remote builder, when Kamal would build (some arch) on it: `builder.remote` is set, and
-/// `local: false` or an arch differs from the local docker's (all do when there is no local
-/// docker daemon).
-fn remote_builder(c: &Commander) -> Result<Option<RemoteBuilder>> {
-    let b = c.config.builder();
-    let Some(remote) = b.remote() else { return Ok(None) };
-    let arch = if b.local_disabled() { String::new() } else { local_docker_arch(c) };
-    if b.local_disabled() || b.arches().iter().any(|a| *a != arch) {
-        return Ok(Some(RemoteBuilder::parse(&remote)?));
-    }
-    Ok(None)
-}
-
-/// `docker build` with the classic builder's options: both tags, the service label, build
-/// args, `--no-cache`, `--target`, `--file <dockerfile> <context>` (relative to the build
-/// directory).
-fn classic_build(c: &Commander, no_cache: bool) -> Cmd {
-    let b = c.config.builder();
-    let mut build = cmd!["docker", "build"];
-    for tag in [c.config.absolute_image(), c.config.latest_image()] {
-        build.push(cmd!["-t", tag]);
-    }
-    build.push(cmd!["--label", format!("service=\"{}\"", c.config.service())]);
-    for (k, v) in b.args().iter() {
-        let key = k.as_str().map(str::to_string).unwrap_or_else(|| format!("{k:?}"));
-        let value = v
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| serde_yaml::to_string(v).unwrap_or_default().trim().to_string());
-        build.push(cmd!["--build-arg", format!("{key}={}", wharf_config::utils::escape_shell_value(&value))]);
-    }
-    if no_cache {
-        build.push("--no-cache");
-    }
-    if let Some(target) = b.target() {
-        build.push(cmd!["--target", target]);
-    }
-    build.push(cmd!["--file", b.dockerfile(), b.context()]);
-    build
-}
-
+/// The version and `latest` tags of the image.
 fn tags(c: &Commander) -> [String; 2] {
     [c.config.absolute_image(), c.config.latest_image()]
 }
 
-/// `build push`.
-pub async fn push(c: &Commander, no_cache: bool) -> Result<()> {
-    push_async(c, no_cache).await
-}
-
-async fn push_async(c: &Commander, no_cache: bool) -> Result<()> {
-    if !local::succeeds("docker --version", &c.dir) {
+/// Kamal's `ensure_docker_installed`: docker must be installed here. Whether buildx is (Wharf
+/// builds without it, see the module docs).
+fn ensure_docker_installed(c: &Commander) -> Result<bool> {
+    if !local::succeeds(c, "docker --version") {
         return Err(CliError::new("Kamal::Cli::DependencyError", "Docker is not installed locally"));
     }
+    Ok(local::succeeds(c, "docker buildx version"))
+}
+
+fn registry_login_locally(c: &Commander, env: &[(String, String)]) -> Result<()> {
+    if let Some(login) = Registry::new(&c.config).login_password_stdin(None)? {
+        local::exec(c, &login, &c.dir, env)?;
+    }
+    Ok(())
+}
+
+/// `build push [--output TYPE] [--no-cache]`.
+pub async fn push(c: &Commander, output_type: &str, no_cache: bool) -> Result<()> {
+    let buildx = ensure_docker_installed(c)?;
     if c.plan {
         output::say(&format!("Would build and push {}", c.config.absolute_image()));
         return Ok(());
     }
-    let buildx = local::succeeds("docker buildx version", &c.dir);
-    let remote = remote_builder(c)?;
+    let remote = remote::remote_builder(c)?;
     let registry = Registry::new(&c.config);
     let builder = Builder::new(&c.config);
     // A remote builder's docker (not the local one) talks to the registry.
@@ -191,13 +79,18 @@ async fn push_async(c: &Commander, no_cache: bool) -> Result<()> {
         registry_login_locally(c, &remote_env)?;
     }
     c.run_hook("pre-build", &[])?;
-    let git_used = crate::git::used(&c.dir);
-    let build_dir = if c.config.builder().git_clone(git_used) {
-        if crate::git::uncommitted_changes(&c.dir) {
-            output::say("Building from a local git clone, so ignoring uncommitted changes");
+    let uncommitted = crate::git::status(&c.dir);
+    let build_dir = if c.config.builder().git_clone(crate::git::used(&c.dir)) {
+        if !uncommitted.is_empty() {
+            output::say(&format!(
+                "Building from a local git clone, so ignoring these uncommitted changes:\n {uncommitted}"
+            ));
         }
-        prepare_clone(c)?
+        clone::prepare(c)?
     } else {
+        if !uncommitted.is_empty() {
+            output::say(&format!("Building with uncommitted changes:\n {uncommitted}"));
+        }
         c.dir.clone()
     };
     // Kamal's forward_local_registry_port_for_remote_builder.
@@ -207,49 +100,60 @@ async fn push_async(c: &Commander, no_cache: bool) -> Result<()> {
     };
     local_registry::with_forwarded_port(c, &tunnel_hosts, || async {
         if buildx {
-            buildx_push(c, &build_dir, no_cache)
+            buildx_push(c, &build_dir, output_type, no_cache).await
         } else {
             match &remote {
-                Some(r) if r.is_ssh() => remote_ssh_push(c, r, &build_dir, no_cache).await,
-                _ => classic_push(c, &build_dir, no_cache, &remote_env),
+                Some(r) if r.is_ssh() => remote::remote_ssh_push(c, r, &build_dir, no_cache).await,
+                _ => plugin_build(c, &build_dir, output_type, no_cache, None, &remote_env),
             }
         }
     })
     .await
 }
 
-/// buildx: Kamal's builder (created when missing), then `docker buildx build --push`.
-fn buildx_push(c: &Commander, build_dir: &Path, no_cache: bool) -> Result<()> {
+/// Whether a failed `inspect_builder` means the builder is missing (Kamal's test of the error).
+fn builder_missing(message: &str) -> bool {
+    ["context not found", "no builder", "no compatible builder", "does not exist"].iter().any(|m| message.contains(m))
+}
+
+/// buildx: Kamal's builder (created when missing), then the build.
+async fn buildx_push(c: &Commander, build_dir: &Path, output_type: &str, no_cache: bool) -> Result<()> {
     let builder =
         Builder::new(&c.config).with_dockerfile_present(build_dir.join(c.config.builder().dockerfile()).exists());
     let mut env = builder.push_env();
     env.extend(c.config.builder().secrets()?);
     if let Some(inspect) = builder.inspect_builder() {
-        if local::exec(&inspect, build_dir, &env, c.global.verbose).is_err() {
-            output::say("Missing compatible builder, so creating a new one first");
-            if let Some(remove) = builder.remove() {
-                let _ = local::exec(&remove, build_dir, &env, c.global.verbose);
+        if let Err(e) = local::exec(c, &inspect, build_dir, &env) {
+            if !builder_missing(&e.message) {
+                return Err(e);
             }
-            if let Some(create) = builder.create() {
-                local::exec(&create, build_dir, &env, c.global.verbose)?;
+            output::warn(LOCAL, "Missing compatible builder, so creating a new one first");
+            if let Err(removing) = remove(c) {
+                let gone = ["context not found", "no builder", "does not exist"].iter().any(|m| e.message.contains(m));
+                if !gone {
+                    return Err(removing);
+                }
             }
+            create(c).await?;
         }
     }
-    if builder.kind() == wharf_commands::builder::BuilderKind::Pack {
-        // Cloud Native Buildpacks: `pack build` + export, as Kamal runs them.
-        let push = builder.push("registry", false, no_cache).map_err(|e| CliError::runtime(e.to_string()))?;
-        local::exec(&push, build_dir, &env, true)?;
+    if builder.kind() == BuilderKind::Pack || !matches!(output_type, "registry" | "docker") {
+        // Cloud Native Buildpacks (`pack build` + export), and export types a builder plugin is
+        // not asked for: Kamal's command as it is.
+        let push = builder.push(output_type, false, no_cache).map_err(|e| CliError::runtime(e.to_string()))?;
+        local::exec_shown(c, &push, build_dir, &env, true)?;
         return Ok(());
     }
-    plugin_build(c, build_dir, no_cache, Some(&builder), &[])
+    plugin_build(c, build_dir, output_type, no_cache, Some(&builder), &builder.push_env())
 }
 
-/// Builds and pushes through the builder plugin (the built-in `docker`, or `x-wharf.builder`).
-/// `buildx`: the Kamal builder to build with (platforms, `--builder`); `None` when buildx is
-/// missing. `extra_env`: `DOCKER_HOST` of a remote docker.
+/// Builds (and with `output_type` `registry`, pushes) through the builder plugin (the built-in
+/// `docker`, or `x-wharf.builder`). `buildx`: the Kamal builder to build with (platforms,
+/// `--builder`); `None` when buildx is missing. `extra_env`: `DOCKER_HOST` of a remote docker.
 fn plugin_build(
     c: &Commander,
     build_dir: &Path,
+    output_type: &str,
     no_cache: bool,
     buildx: Option<&Builder>,
     extra_env: &[(String, String)],
@@ -259,6 +163,12 @@ fn plugin_build(
         return Err(CliError::new(
             "Kamal::Commands::Builder::Base::BuilderError",
             format!("Missing {}", b.dockerfile()),
+        ));
+    }
+    if output_type != "registry" && buildx.is_none() {
+        return Err(CliError::new(
+            "Kamal::Cli::DependencyError",
+            format!("--output={output_type} needs the docker buildx plugin, which is not installed locally"),
         ));
     }
     let secrets = b.secrets()?;
@@ -275,7 +185,7 @@ fn plugin_build(
         labels: vec![("service".into(), c.config.service())],
         platforms: buildx.map(|x| x.platforms()).unwrap_or_default(),
         target: b.target().filter(|t| !t.trim().is_empty()),
-        push: true,
+        push: output_type == "registry",
         no_cache,
         cache_from: b.cache_from().filter(|_| b.cache_to().is_some()),
         cache_to: b.cache_to().filter(|_| b.cache_from().is_some()),
@@ -294,217 +204,54 @@ fn plugin_build(
     Ok(())
 }
 
-/// No buildx: the builder plugin builds with `docker build` and pushes each tag, on the local
-/// docker (or the one `extra_env`'s `DOCKER_HOST` names).
-fn classic_push(c: &Commander, build_dir: &Path, no_cache: bool, extra_env: &[(String, String)]) -> Result<()> {
-    plugin_build(c, build_dir, no_cache, None, extra_env)
-}
-
-/// The build directory as a gzipped tar (everything in it, `.git` included: the builder's
-/// `docker build` applies `.dockerignore`).
-fn context_tarball(c: &Commander, build_dir: &Path) -> Result<Vec<u8>> {
-    let context = build_dir.join(c.config.builder().context());
-    let (dir, ctx) = (build_dir.canonicalize()?, context.canonicalize()?);
-    if !ctx.starts_with(&dir) {
-        return Err(CliError::runtime(format!(
-            "builder context `{}` is outside the build directory `{}`, which is all a remote builder is sent",
-            c.config.builder().context(),
-            build_dir.display()
-        )));
-    }
-    let out = std::process::Command::new("tar").arg("-C").arg(&dir).args(["-czf", "-", "."]).output()?;
-    if !out.status.success() {
-        return Err(CliError::runtime(format!(
-            "tar of the build directory {} failed: {}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(out.stdout)
-}
-
-/// No buildx, `ssh://` remote builder: build and push on it over Wharf's SSH connection.
-async fn remote_ssh_push(c: &Commander, remote: &RemoteBuilder, build_dir: &Path, no_cache: bool) -> Result<()> {
-    let host = remote.authority.as_str();
-    let arches = c.config.builder().arches();
-    output::say(&format!(
-        "buildx is not installed: building on the remote builder {} with `docker build`{}, then `docker push` there",
-        remote.uri,
-        if arches.len() > 1 {
-            format!(" for its own architecture only (not {})", arches.join(", "))
-        } else {
-            String::new()
-        }
-    ));
-    // Kamal's connect_to_remote_host: fail early if the builder cannot be reached.
-    c.exec(host, &cmd!["true"]).await?;
-    let registry = Registry::new(&c.config);
-    if !registry.local() {
-        if let Some(login) = registry.login_password_stdin(None)? {
-            c.exec(host, &login).await?;
-        }
-    }
-    let tarball = context_tarball(c, build_dir)?;
-    let build = classic_build(c, no_cache);
-    // The builder's docker CLI uses BuildKit when it has buildx, the classic builder otherwise.
-    let script = format!(
-        "dir=$(mktemp -d \"${{TMPDIR:-/tmp}}/wharf-build.XXXXXX\") && trap 'rm -rf \"$dir\"' EXIT && \
-         tar -xzf - -C \"$dir\" && cd \"$dir\" && \
-         if docker buildx version >/dev/null 2>&1; then {build}; else DOCKER_BUILDKIT=0 {build}; fi"
-    );
-    let shown = format!("docker build on {} of the build directory ({} bytes, gzipped tar)", remote.uri, tarball.len());
-    let verbose = c.global.verbose;
-    if verbose {
-        output::info(host, &format!("Running {}", build.to_redacted_string()));
-    }
-    let mut show = |line: Line<'_>| {
-        if verbose {
-            output::debug(line.host, line.text);
-        }
-    };
-    let out = c
-        .exec_script(host, &format!("sh -c {}", shell_quote(&script)), &shown, Some(&tarball), Some(&mut show))
-        .await?;
-    if !out.success() {
-        let stderr = out.stderr_str();
-        let detail = if stderr.trim().is_empty() { out.stdout_str().to_string() } else { stderr.to_string() };
-        return Err(CliError::new(
-            "SSHKit::Command::Failed",
-            format!(
-                "Exception while executing on host {host}: {shown} exit status: {}\n{}",
-                out.exit_status,
-                detail.trim()
-            ),
-        ));
-    }
-    for tag in tags(c) {
-        c.exec(host, &cmd!["docker", "push", tag]).await?;
-    }
-    Ok(())
-}
-
-/// Kamal's `mirror_hosts`: with several app hosts, the first host behind each registry mirror
-/// (`docker info`'s first mirror), pulled first to seed the mirror.
-async fn mirror_hosts(c: &Commander, hosts: &[String]) -> Result<Vec<String>> {
-    if hosts.len() < 2 {
-        return Ok(vec![]);
-    }
-    let first_mirror = Builder::new(&c.config).first_mirror();
-    let found = c
-        .on(hosts, |h| {
-            let first_mirror = first_mirror.clone();
-            async move {
-                let out = c.query(&h, &first_mirror).await?;
-                let mirror = out.stdout_str().trim().to_string();
-                if out.success() {
-                    return Ok((!mirror.is_empty()).then_some(mirror));
-                }
-                if out.stderr_str().contains("index out of range") {
-                    return Ok(None);
-                }
-                let stderr = out.stderr_str().trim().to_string();
-                Err(CliError::new(
-                    "SSHKit::Command::Failed",
-                    format!(
-                        "Exception while executing on host {h}: {first_mirror} exit status: {}\n{stderr}",
-                        out.exit_status
-                    ),
-                ))
-            }
-        })
-        .await?;
-    let mut seen: Vec<String> = vec![];
-    let mut first_hosts = vec![];
-    // In host order, so that which host seeds a mirror does not depend on timing.
-    for h in hosts {
-        if let Some((_, Some(mirror))) = found.iter().find(|(fh, _)| fh == h) {
-            if !seen.contains(mirror) {
-                seen.push(mirror.clone());
-                first_hosts.push(h.clone());
-            }
-        }
-    }
-    Ok(first_hosts)
-}
-
-async fn pull_on_hosts(c: &Commander, hosts: &[String]) -> Result<()> {
-    let builder = Builder::new(&c.config);
-    let (clean, pull, validate) = (builder.clean(), builder.pull(), builder.validate_image());
-    let version = c.config.version();
-    c.on(hosts, |h| {
-        let (clean, pull, validate) = (clean.clone(), pull.clone(), validate.clone());
-        let version = version.clone();
-        async move {
-            c.audit(&h, None, &format!("Pulled image with version {version}")).await?;
-            c.exec_unchecked(&h, &clean).await?;
-            c.exec(&h, &pull).await?;
-            c.exec(&h, &validate).await?;
-            Ok(())
-        }
-    })
-    .await?;
-    Ok(())
-}
-
-/// `build pull`: log in on the app hosts (not for a local registry), then pull there (one host
-/// per registry mirror first), with the local registry's port forwarded to them meanwhile.
-pub async fn pull(c: &Commander) -> Result<()> {
-    let registry = Registry::new(&c.config);
-    let hosts = c.app_hosts();
-    if !registry.local() {
-        if let Some(login) = registry.login_password_stdin(None)? {
-            c.on(&hosts, |h| {
-                let login = login.clone();
-                async move { c.exec(&h, &login).await.map(|_| ()) }
-            })
-            .await?;
-        }
-    }
-    local_registry::with_forwarded_port(c, &hosts, || async {
-        let first_hosts = mirror_hosts(c, &hosts).await?;
-        if first_hosts.is_empty() {
-            return pull_on_hosts(c, &hosts).await;
-        }
-        output::say(&format!(
-            "Pulling image on {} to seed the {}...",
-            first_hosts.join(", "),
-            if first_hosts.len() == 1 { "mirror" } else { "mirrors" }
-        ));
-        pull_on_hosts(c, &first_hosts).await?;
-        output::say("Pulling image on remaining hosts...");
-        let rest: Vec<String> = hosts.iter().filter(|h| !first_hosts.contains(h)).cloned().collect();
-        pull_on_hosts(c, &rest).await
-    })
-    .await
-}
-
 /// `build deliver`: push, then pull.
 pub async fn deliver(c: &Commander, no_cache: bool) -> Result<()> {
-    push_async(c, no_cache).await?;
+    push(c, "registry", no_cache).await?;
     pull(c).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::RemoteBuilder;
-
-    #[test]
-    fn remote_builder_uris() {
-        let r = RemoteBuilder::parse("ssh://root@10.200.0.3").unwrap();
-        assert_eq!(
-            (r.scheme.as_str(), r.authority.as_str(), r.host.as_str()),
-            ("ssh", "root@10.200.0.3", "10.200.0.3")
-        );
-        assert!(r.is_ssh());
-        assert_eq!(r.ssh_host(), "root@10.200.0.3");
-        let r = RemoteBuilder::parse("ssh://deploy@builder.example.com:2222/var/run/docker.sock").unwrap();
-        assert_eq!((r.authority.as_str(), r.host.as_str()), ("deploy@builder.example.com:2222", "builder.example.com"));
-        let r = RemoteBuilder::parse("ssh://[fd00::3]:22").unwrap();
-        assert_eq!(r.host, "fd00::3");
-        let r = RemoteBuilder::parse("tcp://10.0.0.5:2376").unwrap();
-        assert!(!r.is_ssh());
-        assert_eq!(r.ssh_host(), "10.0.0.5");
-        assert!(RemoteBuilder::parse("10.0.0.5").is_err());
-        assert!(RemoteBuilder::parse("ssh://").is_err());
+/// `build create`: checks that an `ssh://` remote builder answers, then creates Kamal's buildx
+/// builder (nothing for the `docker` driver and for pack).
+pub async fn create(c: &Commander) -> Result<()> {
+    let builder = Builder::new(&c.config);
+    if let Some(uri) = c.config.builder().remote() {
+        let remote = remote::RemoteBuilder::parse(&uri)?;
+        if remote.is_ssh() {
+            c.exec(&remote.ssh_host(), &cmd!["true"]).await?;
+        }
     }
+    if c.global.verbose {
+        output::debug(LOCAL, &format!("Using builder: {}", builder.name()));
+    }
+    let Some(create) = builder.create() else { return Ok(()) };
+    local::exec(c, &create, &c.dir, &[]).map_err(|e| {
+        let detail = e.message.split_once(":\n").map(|(_, d)| d.to_string()).unwrap_or(e.message);
+        CliError::new("SSHKit::Command::Failed", format!("Couldn't create remote builder: {detail}"))
+    })?;
+    Ok(())
+}
+
+/// `build remove`: removes Kamal's buildx builder (and a remote builder's docker context).
+pub fn remove(c: &Commander) -> Result<()> {
+    let builder = Builder::new(&c.config);
+    if c.global.verbose {
+        output::debug(LOCAL, &format!("Using builder: {}", builder.name()));
+    }
+    if let Some(remove) = builder.remove() {
+        local::exec(c, &remove, &c.dir, &[])?;
+    }
+    Ok(())
+}
+
+/// `build details`: the builder's name, then `docker context ls && docker buildx ls`.
+pub fn details(c: &Commander) -> Result<()> {
+    let builder = Builder::new(&c.config);
+    output::line(&format!("Builder: {}", builder.name()));
+    let info = builder.info();
+    let out = local::query(c, &info.to_string())?;
+    if !out.success {
+        return Err(local::failed(&info.to_redacted_string(), &out));
+    }
+    output::line(out.stdout.trim_end());
+    Ok(())
 }

@@ -1,12 +1,15 @@
 //! A scripted executor for fast orchestration tests (Kamal's test/cli stubs SSHKit the same
 //! way): it records every command, upload and tunnel per host, and answers each command from a
 //! script of rules (the first rule whose pattern the command contains wins; no rule: exit 0, no
-//! output). A host can be made unreachable. A terminal hand-off (`ssh -t ...`) is recorded on
-//! host `local` and answers 0. Nothing leaves the process.
+//! output). A host can be made unreachable. Local commands (the build, the local registry),
+//! the programs plugins run (a builder plugin's `docker buildx build`) and terminal hand-offs
+//! (`ssh -t ...`, which answer 0) are recorded and answered the same way on host
+//! [`LOCAL`](super::LOCAL). Nothing leaves the process.
 
-use super::{empty_success, BoxFuture, Executor, Job, LineSink, Tunnel};
+use super::{empty_success, BoxFuture, Executor, Job, LineSink, LocalJob, Tunnel, LOCAL};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use wharf_plugin_host::{ProcessRunner, ProgramOutput, ProgramRun};
 use wharf_ssh::{Output, SshError};
 
 /// What a scripted command answers.
@@ -41,6 +44,8 @@ struct Script {
     rules: Vec<Rule>,
     unreachable: Vec<String>,
     log: Vec<Recorded>,
+    /// What was uploaded: host, path, content.
+    uploads: Vec<(String, String, Vec<u8>)>,
 }
 
 /// See the module documentation. Cloning shares the script and the record.
@@ -102,6 +107,13 @@ impl FakeExecutor {
     /// Everything recorded, in order.
     pub fn recorded(&self) -> Vec<Recorded> {
         self.script().log.clone()
+    }
+
+    /// What the last upload of `path` to `host` wrote, as text.
+    pub fn uploaded(&self, host: &str, path: &str) -> Option<String> {
+        let script = self.script();
+        let found = script.uploads.iter().rev().find(|(h, p, _)| h == host && p == path);
+        found.map(|(_, _, content)| String::from_utf8_lossy(content).into_owned())
     }
 
     /// The commands run on `host`, in order.
@@ -169,7 +181,7 @@ impl Executor for FakeExecutor {
     fn upload<'a>(
         &'a self,
         host: &'a str,
-        _content: &'a [u8],
+        content: &'a [u8],
         path: &'a str,
         _mode: u32,
     ) -> BoxFuture<'a, Result<(), SshError>> {
@@ -177,6 +189,7 @@ impl Executor for FakeExecutor {
             Some(e) => Err(e),
             None => {
                 self.record(host, format!("upload {path}"));
+                self.script().uploads.push((host.to_string(), path.to_string(), content.to_vec()));
                 Ok(())
             }
         };
@@ -200,11 +213,60 @@ impl Executor for FakeExecutor {
     }
 
     fn hand_off(&self, line: &str) -> std::io::Result<i32> {
-        self.record("local", format!("hand-off {line}"));
+        self.record(LOCAL, format!("hand-off {line}"));
         Ok(0)
+    }
+
+    fn run_local(&self, job: LocalJob<'_>) -> std::io::Result<Output> {
+        self.record(LOCAL, job.shown.to_string());
+        Ok(self.answer_for(LOCAL, job.shown))
+    }
+
+    fn process_runner(&self) -> Option<Arc<dyn ProcessRunner>> {
+        Some(Arc::new(self.clone()))
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
+    }
+}
+
+/// A plugin's program is recorded as its command line (`docker buildx build ...`, arguments
+/// shell-quoted where needed) on [`LOCAL`], after the variables it is given that this process's
+/// own environment does not have (`BUILDKIT_NO_CLIENT_TOKEN=1 docker ...`), and answered by the
+/// script.
+impl ProcessRunner for FakeExecutor {
+    fn run(&self, program: &ProgramRun) -> ProgramOutput {
+        let mut added: Vec<String> = program
+            .env
+            .iter()
+            .filter(|(k, v)| std::env::var(k).ok().as_deref() != Some(v.as_str()))
+            .map(|(k, v)| format!("{k}={}", quoted_if_needed(v)))
+            .collect();
+        added.sort();
+        added.dedup();
+        let line = added
+            .into_iter()
+            .chain(std::iter::once(program.program.clone()))
+            .chain(program.args.iter().map(|a| quoted_if_needed(a)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.record(LOCAL, line.clone());
+        let out = self.answer_for(LOCAL, &line);
+        ProgramOutput {
+            exit_code: Some(out.exit_status as i32),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// `arg` as a shell word: as it is when it needs no quoting, single-quoted otherwise.
+fn quoted_if_needed(arg: &str) -> String {
+    let plain = !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        wharf_ssh::shell_quote(arg)
     }
 }

@@ -1,6 +1,7 @@
-//! The one place where commands meet servers: the [`Executor`] trait that the
-//! [`Commander`](crate::commander::Commander) runs every remote command, upload and tunnel
-//! through, and its three implementations:
+//! The one place where commands meet servers and this machine: the [`Executor`] trait that the
+//! [`Commander`](crate::commander::Commander) runs every remote command, upload and tunnel, every
+//! local command (Kamal's `run_locally`: the build, the local registry, local logins) and the
+//! programs that plugins run through, and its three implementations:
 //!
 //! - [`SshExecutor`]: the real thing, over `wharf-ssh`'s pooled connections;
 //! - [`PlanExecutor`]: `--plan`: records what would change and still runs read-only queries,
@@ -12,6 +13,7 @@
 //! only *how* it reaches the host.
 
 mod fake;
+mod here;
 mod plan;
 mod ssh;
 
@@ -19,9 +21,15 @@ pub use fake::{Answer, FakeExecutor, Recorded};
 pub use plan::PlanExecutor;
 pub use ssh::SshExecutor;
 
+/// The host name under which local commands, plugins' programs and terminal hand-offs are
+/// recorded (by [`FakeExecutor`] and [`PlanExecutor`]).
+pub const LOCAL: &str = "local";
+
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 use wharf_ssh::{Line, Output, SshError};
 
 /// A boxed future, so that executors can be trait objects.
@@ -42,6 +50,19 @@ pub struct Job<'a> {
     pub command: &'a str,
     /// The same with secrets masked: what plans and errors show.
     pub shown: &'a str,
+    pub stdin: Option<&'a [u8]>,
+    pub effect: Effect,
+}
+
+/// One command for this machine.
+#[derive(Clone, Debug)]
+pub struct LocalJob<'a> {
+    /// The shell text, run with `sh -c`.
+    pub command: &'a str,
+    /// The same with secrets masked.
+    pub shown: &'a str,
+    pub dir: &'a Path,
+    pub env: &'a [(String, String)],
     pub stdin: Option<&'a [u8]>,
     pub effect: Effect,
 }
@@ -81,6 +102,17 @@ pub trait Executor: Send + Sync {
     fn hand_off(&self, line: &str) -> std::io::Result<i32> {
         let status = std::process::Command::new("sh").arg("-c").arg(line).status()?;
         Ok(status.code().unwrap_or(255))
+    }
+
+    /// Runs a command on this machine; a non-zero exit is an [`Output`], not an error.
+    fn run_local(&self, job: LocalJob<'_>) -> std::io::Result<Output> {
+        here::run(&job)
+    }
+
+    /// Where plugins' granted programs run instead of this machine (`None`: here, with the
+    /// plugin host's own limits).
+    fn process_runner(&self) -> Option<Arc<dyn wharf_plugin_host::ProcessRunner>> {
+        None
     }
 
     /// A step that happens on this machine (a hook, a local build): whether to carry it out.

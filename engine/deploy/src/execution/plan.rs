@@ -3,7 +3,7 @@
 //! servers' real state. A server that cannot be reached (a new project whose servers do not
 //! exist yet) is said once and then planned as a new server: its queries answer nothing.
 
-use super::{empty_success, BoxFuture, Effect, Executor, Job, LineSink, Tunnel};
+use super::{empty_success, BoxFuture, Effect, Executor, Job, LineSink, LocalJob, Tunnel, LOCAL};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -91,12 +91,20 @@ impl Executor for PlanExecutor {
     }
 
     fn hand_off(&self, line: &str) -> std::io::Result<i32> {
-        self.record("local", format!("hand-off {line}"));
+        self.record(LOCAL, format!("hand-off {line}"));
         Ok(0)
     }
 
+    fn run_local(&self, job: LocalJob<'_>) -> std::io::Result<Output> {
+        if job.effect == Effect::Change {
+            self.record(LOCAL, job.shown.to_string());
+            return Ok(empty_success());
+        }
+        self.inner.run_local(job)
+    }
+
     fn local_step(&self, description: &str) -> bool {
-        self.record("local", description.to_string());
+        self.record(LOCAL, description.to_string());
         false
     }
 

@@ -9,11 +9,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wharf_config::extension::{PluginConfig, WharfExtension};
-use wharf_plugin_host::{BuildRequest, BuildResult, CallOptions, Grant, HookContext, Plugin, World};
+use wharf_plugin_host::{BuildRequest, BuildResult, CallOptions, Grant, HookContext, Plugin, ProcessRunner, World};
 use wharf_plugin_store::{PluginSpec, Store};
 
 pub mod commands;
@@ -67,11 +67,19 @@ pub struct Plugins {
     ext: WharfExtension,
     verbosity: Verbosity,
     loaded: Mutex<HashMap<String, Plugin>>,
+    /// Where hooks' and builders' programs run (the executor's; `None`: on this machine).
+    runner: Option<Arc<dyn ProcessRunner>>,
 }
 
 impl Plugins {
     pub fn new(project: &Path, ext: WharfExtension, verbosity: Verbosity) -> Plugins {
-        Plugins { project: project.to_path_buf(), ext, verbosity, loaded: Mutex::new(HashMap::new()) }
+        Plugins { project: project.to_path_buf(), ext, verbosity, loaded: Mutex::new(HashMap::new()), runner: None }
+    }
+
+    /// Runs hooks' and builders' programs through `runner` (the commander's executor's).
+    pub fn with_runner(mut self, runner: Option<Arc<dyn ProcessRunner>>) -> Plugins {
+        self.runner = runner;
+        self
     }
 
     pub fn extension(&self) -> &WharfExtension {
@@ -149,7 +157,10 @@ impl Plugins {
             let granted = self.ext.plugin(name).map(|p| p.allow.secrets.as_slice()).unwrap_or_default();
             let ctx = HookContext { name: hook.to_string(), env: hook_env_for(env, secret_names, granted) };
             let verbosity = Verbosity { info: !quiet, debug: self.verbosity.debug };
-            let opts = CallOptions::new().secrets(secrets.iter().cloned()).log(terminal_sink(verbosity));
+            let opts = CallOptions::new()
+                .secrets(secrets.iter().cloned())
+                .log(terminal_sink(verbosity))
+                .runner(self.runner.clone());
             let grant = self.grant(name);
             block_on(plugin.run_hook(&ctx, &grant, &opts)).map_err(|e| fail(e.to_string()))?;
         }
@@ -182,7 +193,10 @@ impl Plugins {
         for (k, v) in env {
             grant = grant.set_env(k.clone(), v.clone());
         }
-        let opts = CallOptions::new().secrets(secrets.iter().cloned()).log(terminal_sink(self.verbosity));
+        let opts = CallOptions::new()
+            .secrets(secrets.iter().cloned())
+            .log(terminal_sink(self.verbosity))
+            .runner(self.runner.clone());
         block_on(plugin.build(req, &grant, &opts)).map_err(|e| CliError::runtime(e.to_string()))
     }
 }

@@ -1,6 +1,7 @@
 //! Kamal's `proxy` commands (cli/proxy.rb): boot, reboot (see [`reboot`]), start, stop,
 //! restart, details, logs, remove and its steps, on the proxy hosts.
 
+pub mod boot_config;
 pub mod reboot;
 
 use crate::commander::Commander;

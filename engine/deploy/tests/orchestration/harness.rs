@@ -50,6 +50,54 @@ impl Project {
         self
     }
 
+    /// Makes the project a git repository with one commit of everything in it (as Kamal's CLI
+    /// tests run inside Kamal's own repository); the commit's revision.
+    pub fn git_commit(&self) -> String {
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+                .args(args)
+                .current_dir(self.dir.path())
+                .output()
+                .expect("git");
+            assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        git(&["init", "-q"]);
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", "test"]);
+        git(&["rev-parse", "HEAD"])
+    }
+
+    /// The revision of the project's git HEAD.
+    pub fn revision(&self) -> String {
+        let out = std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(self.dir.path())
+            .output()
+            .expect("git");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Kamal's clone directory for this project (`<tmp>/kamal-clones/app-<sha>`).
+    pub fn clone_directory(&self) -> String {
+        wharf_commands::builder::clone_directory(
+            Some("app"),
+            &std::env::temp_dir().display().to_string(),
+            &self.path().display().to_string(),
+        )
+    }
+
+    /// Kamal's `with_build_directory`: the clone's build directory with a Dockerfile in it (the
+    /// fake runs no `git clone`); its path.
+    pub fn build_directory(&self) -> String {
+        let name = self.path().file_name().unwrap().to_string_lossy().to_string();
+        let dir = format!("{}/{name}", self.clone_directory());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(format!("{dir}/Dockerfile"), "FROM scratch\n").unwrap();
+        dir
+    }
+
     /// An executable hook `.kamal/hooks/NAME` running `script` (sh).
     pub fn hook(&self, name: &str, script: &str) -> &Self {
         use std::os::unix::fs::PermissionsExt;
@@ -58,6 +106,13 @@ impl Project {
         std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
         self
+    }
+}
+
+impl Drop for Project {
+    /// Removes the clone directory a build test made outside the project.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.clone_directory());
     }
 }
 
@@ -169,6 +224,9 @@ where
 /// As in Kamal's CLI tests (`ENV["VERSION"] = "999"`), the configuration's version is 999
 /// unless `global` gives `--version`, while the command itself sees only the `--version` given.
 pub fn run(project: &Project, command: &str, global: GlobalOptions, fake: &FakeExecutor, step: Step) -> Run {
+    let mut global = global;
+    // As on Kamal's test machines: a local docker on amd64.
+    global.docker_arch.get_or_insert_with(|| "amd64".into());
     let mut load = global.clone();
     if load.version.is_none() {
         load.version = Some("999".into());
@@ -206,7 +264,28 @@ pub fn roles(list: &str) -> GlobalOptions {
     GlobalOptions { roles: Some(list.into()), ..Default::default() }
 }
 
+/// `-v`.
+pub fn verbose() -> GlobalOptions {
+    GlobalOptions { verbose: true, ..Default::default() }
+}
+
 /// Default options.
 pub fn defaults() -> GlobalOptions {
     GlobalOptions::default()
+}
+
+/// A registry stand-in on this machine's loopback: answers every request `200` (all the
+/// reachability check asks). Its port.
+pub fn registry_on_loopback() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    port
 }

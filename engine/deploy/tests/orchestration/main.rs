@@ -16,4 +16,5 @@ mod lock;
 mod main_commands;
 mod proxy;
 mod prune;
+mod secrets;
 mod server;

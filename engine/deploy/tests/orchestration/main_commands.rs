@@ -174,7 +174,12 @@ fn setup_with_skip_push() {
 /// Kamal's `deploy --verbose` with every hook present (built, here pulled).
 #[test]
 fn deploy_with_local_registry() {
+    // A registry answering here, on a free port (the servers reach it through tunnels).
+    let port = registry_on_loopback();
     let project = Project::kamal("deploy_with_local_registry.yml");
+    let yml = wharf_testkit::kamal_fixture("deploy_with_local_registry.yml")
+        .replace("localhost:5000", &format!("localhost:{port}"));
+    project.file("config/deploy.yml", &yml);
     with_hooks(&project, &["pre-connect", "pre-deploy", "post-deploy"]);
     let fake = deploy_fake();
     let run = run(&project, "deploy", verbose(), &fake, deploy_step());
@@ -195,7 +200,11 @@ fn deploy_with_local_registry() {
     // The local registry: no login anywhere, its port forwarded to the hosts while they pull.
     run.never_ran("docker login");
     for host in ["1.1.1.1", "1.1.1.2"] {
-        commands_in_order(&run, host, &["forward 5000", "docker pull localhost:5000/dhh/app:999"]);
+        commands_in_order(
+            &run,
+            host,
+            &[&format!("forward {port}"), &format!("docker pull localhost:{port}/dhh/app:999")],
+        );
     }
 }
 

@@ -8,6 +8,7 @@
 use crate::harness::*;
 use wharf_commands::proxy::ProxyLogsOptions;
 use wharf_deploy::execution::{Answer, FakeExecutor};
+use wharf_deploy::proxy::boot_config::{self, SetOptions, Subcommand};
 use wharf_deploy::proxy::{self, RemoveStep, StartStop};
 
 const PROXY_HOSTS: [&str; 2] = ["1.1.1.1", "1.1.1.2"];
@@ -331,4 +332,211 @@ fn remove_proxy_directory() {
     for host in PROXY_HOSTS {
         assert_eq!(work_on(&run, host), vec![REMOVE_DIRECTORY], "{host}");
     }
+}
+
+// ---- proxy boot_config (deprecated in Kamal, kept: servers carry its files) ----
+
+const FILES: [&str; 4] =
+    [".kamal/proxy/options", ".kamal/proxy/image", ".kamal/proxy/image_version", ".kamal/proxy/run_command"];
+
+fn run_set(options: SetOptions) -> Run {
+    let fake = FakeExecutor::new();
+    proxy_run(
+        "deploy_with_proxy.yml",
+        &fake,
+        step(move |c| Box::pin(boot_config::boot_config(c, Subcommand::Set(options)))),
+    )
+}
+
+/// On both proxy hosts: the directory made, then each file written with its content or removed.
+fn sets(run: &Run, written: [Option<&str>; 4]) {
+    run.ok()
+        .prints("The proxy boot_config command is deprecated - set the config in the deploy YAML at proxy/run instead");
+    for host in ["1.1.1.1", "1.1.1.2"] {
+        let on = run.commands_on(host);
+        assert_eq!(on[0], "mkdir -p .kamal/proxy", "{host}: {on:?}");
+        for (file, content) in FILES.iter().zip(written) {
+            match content {
+                Some(content) => {
+                    assert!(on.contains(&format!("upload {file}")), "{host} uploads {file}: {on:?}");
+                    assert_eq!(run.fake.uploaded(host, file).as_deref(), Some(content), "{host} {file}");
+                }
+                None => assert!(on.contains(&format!("rm {file}")), "{host} removes {file}: {on:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn boot_config_set() {
+    sets(&run_set(SetOptions::default()), [None, None, None, None]);
+}
+
+#[test]
+fn boot_config_set_no_publish() {
+    sets(
+        &run_set(SetOptions { publish: false, ..Default::default() }),
+        [Some("--log-opt max-size=10m"), None, None, None],
+    );
+}
+
+#[test]
+fn boot_config_set_custom_max_size() {
+    let run = run_set(SetOptions { log_max_size: "100m".into(), ..Default::default() });
+    sets(&run, [Some("--publish 80:80 --publish 443:443 --log-opt max-size=100m"), None, None, None]);
+}
+
+#[test]
+fn boot_config_set_no_log_max_size() {
+    let run = run_set(SetOptions { log_max_size: "".into(), ..Default::default() });
+    sets(&run, [Some("--publish 80:80 --publish 443:443"), None, None, None]);
+}
+
+#[test]
+fn boot_config_set_custom_ports() {
+    let run = run_set(SetOptions { http_port: 8080, https_port: 8443, ..Default::default() });
+    sets(&run, [Some("--publish 8080:80 --publish 8443:443 --log-opt max-size=10m"), None, None, None]);
+}
+
+#[test]
+fn boot_config_set_bind_ip() {
+    let run = run_set(SetOptions { publish_host_ip: vec!["127.0.0.1".into()], ..Default::default() });
+    sets(
+        &run,
+        [Some("--publish 127.0.0.1:80:80 --publish 127.0.0.1:443:443 --log-opt max-size=10m"), None, None, None],
+    );
+}
+
+#[test]
+fn boot_config_set_multiple_bind_ips() {
+    let ips = vec!["127.0.0.1".into(), "::1".into()];
+    let run = run_set(SetOptions { publish_host_ip: ips, ..Default::default() });
+    sets(
+        &run,
+        [
+            Some("--publish 127.0.0.1:80:80 --publish 127.0.0.1:443:443 --publish [::1]:80:80 --publish [::1]:443:443 --log-opt max-size=10m"),
+            None,
+            None,
+            None,
+        ],
+    );
+}
+
+#[test]
+fn boot_config_set_invalid_bind_ips() {
+    let ips = vec!["1.2.3.invalidIP".into(), "::1".into()];
+    let run = run_set(SetOptions { publish_host_ip: ips, ..Default::default() });
+    assert!(run.error().contains("Invalid publish IP address: 1.2.3.invalidIP"), "{}", run.error());
+    assert!(run.commands().is_empty(), "nothing ran: {:?}", run.commands());
+}
+
+#[test]
+fn boot_config_set_docker_options() {
+    let options = vec!["label=foo=bar".into(), "add_host=thishost:thathost".into()];
+    let run = run_set(SetOptions { docker_options: options, ..Default::default() });
+    sets(
+        &run,
+        [
+            Some(
+                "--publish 80:80 --publish 443:443 --log-opt max-size=10m --label=foo=bar --add_host=thishost:thathost",
+            ),
+            None,
+            None,
+            None,
+        ],
+    );
+}
+
+#[test]
+fn boot_config_set_registry() {
+    let run = run_set(SetOptions { registry: Some("myreg".into()), ..Default::default() });
+    sets(&run, [None, Some("myreg/basecamp/kamal-proxy"), None, None]);
+}
+
+#[test]
+fn boot_config_set_repository() {
+    let run = run_set(SetOptions { repository: Some("myrepo".into()), ..Default::default() });
+    sets(&run, [None, Some("myrepo/kamal-proxy"), None, None]);
+}
+
+#[test]
+fn boot_config_set_image_version() {
+    let run = run_set(SetOptions { image_version: Some("0.9.9".into()), ..Default::default() });
+    sets(&run, [None, None, Some("0.9.9"), None]);
+}
+
+#[test]
+fn boot_config_set_run_command() {
+    let run = run_set(SetOptions { metrics_port: Some(9000), debug: true, ..Default::default() });
+    sets(
+        &run,
+        [
+            Some("--publish 80:80 --publish 443:443 --log-opt max-size=10m --expose=9000"),
+            None,
+            None,
+            Some("kamal-proxy run --debug --metrics-port \"9000\""),
+        ],
+    );
+}
+
+#[test]
+fn boot_config_set_all() {
+    let run = run_set(SetOptions {
+        docker_options: vec!["label=foo=bar".into()],
+        registry: Some("myreg".into()),
+        repository: Some("myrepo".into()),
+        image_version: Some("0.9.9".into()),
+        metrics_port: Some(9000),
+        debug: true,
+        ..Default::default()
+    });
+    sets(
+        &run,
+        [
+            Some("--publish 80:80 --publish 443:443 --log-opt max-size=10m --expose=9000 --label=foo=bar"),
+            Some("myreg/myrepo/kamal-proxy"),
+            Some("0.9.9"),
+            Some("kamal-proxy run --debug --metrics-port \"9000\""),
+        ],
+    );
+}
+
+#[test]
+fn boot_config_get() {
+    let fake = FakeExecutor::new();
+    fake.stdout(
+        "echo $(cat .kamal/proxy/options",
+        "--publish 80:80 --publish 8443:443 --label=foo=bar basecamp/kamal-proxy:v1.0.0",
+    );
+    let run =
+        proxy_run("deploy_with_proxy.yml", &fake, step(|c| Box::pin(boot_config::boot_config(c, Subcommand::Get))));
+    run.ok()
+        .prints("Host 1.1.1.1: --publish 80:80 --publish 8443:443 --label=foo=bar basecamp/kamal-proxy:v1.0.0")
+        .prints("Host 1.1.1.2: --publish 80:80 --publish 8443:443 --label=foo=bar basecamp/kamal-proxy:v1.0.0");
+    for host in ["1.1.1.1", "1.1.1.2"] {
+        assert_eq!(run.commands_on(host).len(), 1, "{host}: {:?}", run.commands_on(host));
+    }
+}
+
+#[test]
+fn boot_config_reset() {
+    let fake = FakeExecutor::new();
+    fake.fails(
+        "rm .kamal/proxy/image_version",
+        1,
+        "rm: cannot remove '.kamal/proxy/image_version': No such file or directory",
+    );
+    let run =
+        proxy_run("deploy_with_proxy.yml", &fake, step(|c| Box::pin(boot_config::boot_config(c, Subcommand::Reset))));
+    run.ok();
+    for host in ["1.1.1.1", "1.1.1.2"] {
+        let removed: Vec<String> = FILES.iter().map(|f| format!("rm {f}")).collect();
+        assert_eq!(run.commands_on(host), removed, "{host}: a missing file is not an error");
+    }
+}
+
+#[test]
+fn boot_config_unknown_subcommand_is_an_argument_error() {
+    let error = Subcommand::parse("frobnicate", SetOptions::default()).err().expect("an error");
+    assert_eq!(format!("{} {}", error.class, error.message), "ArgumentError Unknown boot_config subcommand frobnicate");
 }

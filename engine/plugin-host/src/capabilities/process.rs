@@ -11,6 +11,9 @@
 //!   terminal only when granted ([`super::terminal`]), a timeout, capped output, and a process
 //!   group of its own that is killed whole when the call is over or out of time (what it forked
 //!   goes with it).
+//! - Substitutable: a [`ProcessRunner`] given in the call's options runs the program instead,
+//!   after every check above (the deploy library's fake executor records plugins' programs this
+//!   way, so orchestration tests see a builder plugin's `docker buildx build` without a docker).
 //!
 //! # Argument patterns
 //!
@@ -38,6 +41,34 @@ use super::files::PathDenial;
 use super::not_granted;
 use crate::bindings::v0_1::imports::wharf::plugin::process;
 use crate::state::{Call, State};
+
+// ---- the runner seam ----
+
+/// A granted program, checked and ready to start: what a [`ProcessRunner`] is given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramRun {
+    /// As the plugin named it (`docker`), not resolved on `PATH`.
+    pub program: String,
+    pub args: Vec<String>,
+    /// The program's whole environment: the grant's variables, then those the plugin set.
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+}
+
+/// What a [`ProcessRunner`] answers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProgramOutput {
+    pub exit_code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs plugins' granted programs somewhere other than this machine's process table (see the
+/// module docs). The grant, the terminal and environment checks and the working directory are
+/// decided before it is called.
+pub trait ProcessRunner: Send + Sync {
+    fn run(&self, program: &ProgramRun) -> ProgramOutput;
+}
 
 // ---- the declaration (`[capabilities] programs`) ----
 
@@ -263,6 +294,17 @@ async fn run(call: &Call, cmd: process::Command) -> Result<process::Output, proc
             }
         },
     };
+    if let Some(runner) = &call.runner {
+        let env = call.caps.env.values.iter().chain(cmd.env.iter()).cloned().collect();
+        let run = ProgramRun { program: cmd.program.clone(), args: cmd.args.clone(), env, cwd };
+        let out = runner.run(&run);
+        return Ok(process::Output {
+            exit_code: out.exit_code,
+            stdout: out.stdout,
+            stderr: out.stderr,
+            truncated: false,
+        });
+    }
     let Some(program) = resolve_program(&cmd.program, &call.caps.env.values) else {
         return Err(process::Error::SpawnFailed(format!("program {} not found", cmd.program)));
     };

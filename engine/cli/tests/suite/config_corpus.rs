@@ -197,7 +197,7 @@ fn check_case(case: &Path, out: &mut Outcome) {
         let label = format!("{name}: kamal {} ({} env)", args.join(" "), run["env"].as_str().unwrap());
 
         // `wharf config`
-        let output = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        let output = Command::new(crate::WHARF)
             .args(&args)
             .current_dir(&cwd)
             .env_clear()

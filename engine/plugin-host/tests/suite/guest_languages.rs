@@ -9,13 +9,11 @@
 //! from `scripts/install-deps`; without them these tests fail (CI installs them, so a skip would
 //! hide a defect).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-use common::{manifest, repo, Logs};
+use crate::common::{manifest, repo, Logs};
 use sha2::{Digest, Sha256};
 use wharf_plugin_host::{
     CallOptions, Grant, HookContext, HostConfig, Level, Plugin, PluginError, PluginHost, Stream, World,
@@ -52,7 +50,7 @@ fn source_hash(files: &[&str], extra: &str) -> String {
 /// The component `name`, built by `build` (given the output path) unless a build of the same
 /// sources is already there.
 fn component(name: &str, sources: &[&str], extra: &str, build: impl FnOnce(&Path) -> Command) -> PathBuf {
-    let dir = common::guest_target_dir().join("lang");
+    let dir = crate::common::guest_target_dir().join("lang");
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join(format!("{name}-{}.wasm", source_hash(sources, extra)));
     if !out.exists() {
@@ -138,8 +136,8 @@ fn js_notify(backend: &str) -> PathBuf {
 fn host() -> &'static PluginHost {
     static HOST: OnceLock<PluginHost> = OnceLock::new();
     HOST.get_or_init(|| {
-        let cache = common::guest_target_dir().join("precompiled");
-        let live: Vec<String> = std::fs::read_dir(common::guest_target_dir().join("lang"))
+        let cache = crate::common::guest_target_dir().join("precompiled");
+        let live: Vec<String> = std::fs::read_dir(crate::common::guest_target_dir().join("lang"))
             .into_iter()
             .flatten()
             .flatten()

@@ -7,15 +7,14 @@
 //! start one in this machine's namespace (tests/fixtures/local-dockerd.sh, stopped at the end),
 //! with a `registry:3` made from Debian's docker-registry (tests/fixtures/registry-image.sh).
 //!
-//! Run: cargo test -p wharf --test registry_modes -- --test-threads=1
+//! Run: cargo test -p wharf --test suite registry_modes:: -- --test-threads=1
 
-mod lab;
-
-use lab::*;
+use crate::WHARF;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use wharf_testkit::lab::*;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
@@ -54,19 +53,16 @@ fn run_bounded(mut cmd: Command, timeout: Duration) -> Output {
 /// `wharf ARGS` in the app's directory with the lab's environment and the given DOCKER_HOST;
 /// none: no local docker at all, whatever this machine has (see [`no_local_docker`]).
 fn wharf(app: &AppDir, lab: &Lab, docker_host: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(WHARF);
-    cmd.args(args).current_dir(app.path()).envs(lab.env.iter().cloned()).env_remove("DOCKER_HOST");
-    match docker_host {
-        Some(h) => {
-            cmd.env("DOCKER_HOST", h);
-        }
+    let wharf = app.runner().env_remove("DOCKER_HOST");
+    let wharf = match docker_host {
+        Some(h) => wharf.env("DOCKER_HOST", h),
         None => {
             let path = lab.env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone());
             let path = path.or_else(|| std::env::var("PATH").ok()).unwrap_or_default();
-            cmd.env("PATH", format!("{}:{path}", no_local_docker().display()));
+            wharf.env("PATH", format!("{}:{path}", no_local_docker().display()))
         }
-    }
-    let out = run_bounded(cmd, Duration::from_secs(600));
+    };
+    let out = run_bounded(wharf.command(args), Duration::from_secs(600));
     eprintln!(
         "$ DOCKER_HOST={} wharf {}\n{}{}",
         docker_host.unwrap_or(""),
@@ -183,7 +179,7 @@ fn loopback_on_host(lab: &Lab, host: &str, port: u16) -> String {
 fn local_registry_mode_deploys_through_ssh_tunnels() {
     let Some((_guard, lab)) = lab() else { return };
     let docker = LocalDocker::up();
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     // Kamal needs no username or password for a local registry.
     app.write(
         "config/deploy.yml",
@@ -241,7 +237,7 @@ fn local_registry_mode_deploys_through_ssh_tunnels() {
 #[test]
 fn local_registry_not_on_this_machines_loopback_is_reported() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     app.write(
         "config/deploy.yml",
         &app_yml("lrmissing", "registry:\n  server: localhost:5556", "builder:\n  arch: amd64"),
@@ -266,7 +262,7 @@ fn local_registry_not_on_this_machines_loopback_is_reported() {
 #[test]
 fn remote_builder_over_ssh_with_no_local_docker() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     let registry = "registry:\n  server: 10.200.0.254:5000\n  username: wharf\n  password:\n    - REGISTRY_PASSWORD";
     app.write(
         "config/deploy.yml",
@@ -306,7 +302,7 @@ fn remote_builder_over_ssh_with_no_local_docker() {
 fn remote_builder_pushes_to_the_local_registry_through_a_tunnel() {
     let Some((_guard, lab)) = lab() else { return };
     let docker = LocalDocker::up();
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     app.write(
         "config/deploy.yml",
         &app_yml(
@@ -343,7 +339,7 @@ fn remote_builder_pushes_to_the_local_registry_through_a_tunnel() {
 fn registry_setup_and_remove_manage_the_local_registry() {
     let Some((_guard, lab)) = lab() else { return };
     let docker = LocalDocker::up();
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     app.write("config/deploy.yml", &app_yml("lrcmd", "registry:\n  server: localhost:5558", "builder:\n  arch: amd64"));
     app.commit("registry commands");
     let dh = Some(docker.host.as_str());

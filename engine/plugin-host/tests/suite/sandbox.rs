@@ -1,11 +1,9 @@
 //! The plugin host against real components: the Rust example hook and the attack plugins.
 
-mod common;
-
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{manifest, wasm, Logs};
+use crate::common::{manifest, wasm, Logs};
 use wharf_plugin_host::{
     CallOptions, Grant, HookContext, HostConfig, Level, LoadSource, Manifest, Plugin, PluginError, PluginHost, Stream,
     World,
@@ -317,7 +315,7 @@ fn the_second_engine_start_loads_the_precompiled_component_from_the_cache() {
     std::fs::write(&file, &bytes).unwrap();
     assert_eq!(second.load(m.clone(), &wasm).unwrap().load_source(), LoadSource::Compiled);
     // Another component's (authentic) file swapped in under this one's name: compiled again.
-    let other = second.load(manifest("plugins/attacks/endless-loop"), &common::wasm("endless-loop")).unwrap();
+    let other = second.load(manifest("plugins/attacks/endless-loop"), &crate::common::wasm("endless-loop")).unwrap();
     std::fs::copy(other.cache_file().unwrap(), &file).unwrap();
     assert_eq!(second.load(m.clone(), &wasm).unwrap().load_source(), LoadSource::Compiled);
     // A cache restored from elsewhere (written under another key): compiled again.

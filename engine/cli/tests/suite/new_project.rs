@@ -7,16 +7,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use wharf_testkit::runner::Runner;
 
 fn wharf(dir: &Path, home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wharf"))
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", home)
-        .env_remove("VERSION")
-        .env_remove("SSH_AUTH_SOCK")
-        .output()
-        .unwrap()
+    Runner::new(crate::WHARF, dir).env("HOME", home).env_remove("VERSION").env_remove("SSH_AUTH_SOCK").run(args)
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -152,14 +146,11 @@ fn hook_environment_names_the_command_as_kamal_does() {
     for (args, want) in cases {
         let out_file = tmp.path().join("env.wharf");
         let _ = std::fs::remove_file(&out_file);
-        let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
-            .args(args)
-            .current_dir(&app)
+        let out = Runner::new(crate::WHARF, &app)
             .env("HOME", &home)
             .env("ENV_OUT", &out_file)
             .env_remove("VERSION")
-            .output()
-            .unwrap();
+            .run(args);
         assert!(!out.status.success(), "the failing pre-connect hook stops {args:?}");
         assert_eq!(std::fs::read_to_string(&out_file).unwrap_or_default(), want, "wharf {args:?}");
         if let Some(kamal) = &kamal {

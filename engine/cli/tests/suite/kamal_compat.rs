@@ -14,15 +14,14 @@
 //! given (printed as KNOWN INCOMPATIBILITY); the `#[ignore]`d `known_incompatibility_*` tests
 //! assert Kamal's behaviour where Wharf differs (run them with `--ignored`).
 
-mod lab;
-
-use lab::*;
+use crate::WHARF;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Instant;
+use wharf_testkit::lab::*;
 
 const KAMAL_VERSION: &str = "2.11.0";
 const KAMAL_VENV: &str = "/opt/wharf-kamal-venv";
@@ -136,7 +135,7 @@ fn commit_version(app: &AppDir, label: &str) -> String {
 }
 
 fn new_app(lab: &'static Lab, service: &str) -> AppDir {
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     app.write("config/deploy.yml", &deploy_yml(service, &format!("{service}.test"), "", ""));
     app.commit("config");
     // Leftovers of an earlier, failed run of the same test: remove them first.
@@ -850,7 +849,7 @@ fn config_and_config_errors_are_kamals() {
     let started = Instant::now();
     let lab = no_lab();
     let kamal = Kamal { bin, lab };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     let same_config = |what: &str, args: &[&str]| {
         let (k, w) = (kamal.run(&app, args), app.wharf(args));
         assert_eq!(k.status.code(), w.status.code(), "{what}: exit code");
@@ -907,7 +906,7 @@ fn known_incompatibility_error_line_is_on_stdout() {
     let bin = kamal_or_skip!("known_incompatibility_error_line_is_on_stdout");
     let lab = no_lab();
     let kamal = Kamal { bin, lab };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     app.write("config/deploy.yml", &RICH_CONFIG.replace("retain_containers: 3", "proxy_colour: red"));
     app.commit("bad");
     let (k, w) = (kamal.run(&app, &["config"]), app.wharf(&["config"]));

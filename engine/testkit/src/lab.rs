@@ -1,23 +1,25 @@
 //! The end-to-end tests' servers: hostlab (3 hosts with real sshd and dockerd, a real registry),
-//! this project's proxy image pushed where deploy.yml points Kamal/Wharf
-//! (`localhost:5000/basecamp/kamal-proxy:v0.9.2`, rebuilt when the registry's lacks the
-//! `org.opencontainers.image.title` label), and a copy of examples/hello as a git repo.
-#![allow(dead_code)]
+//! brought up once per test binary and used by one test at a time; this project's proxy image
+//! pushed where deploy.yml points Kamal/Wharf (`localhost:5000/basecamp/kamal-proxy:v0.9.2`,
+//! rebuilt when the registry's lacks the `org.opencontainers.image.title` label); a copy of
+//! examples/hello as a git repo, with `wharf` run in it against the lab; the lab's deploy.yml;
+//! HTTP and SSH probes.
 
+use crate::runner::Runner;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-pub const WHARF: &str = env!("CARGO_BIN_EXE_wharf");
 pub const HOSTS: [&str; 3] = ["10.200.0.1", "10.200.0.2", "10.200.0.3"];
 
+/// The repository's root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
 fn hostlab() -> PathBuf {
-    wharf_testkit::hostlab_script()
+    crate::hostlab_script()
 }
 
 pub struct Lab {
@@ -43,9 +45,9 @@ config=$(curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.v2+j
 curl -fsS "$r/blobs/$config" | grep -q '"org.opencontainers.image.title":"kamal-proxy"'"#;
 
 /// Brings the lab up once per test binary and serializes the tests that use it; `None` (the
-/// test skips, saying why) where the lab cannot run (see `wharf_testkit::skip_without_hostlab`).
+/// test skips, saying why) where the lab cannot run (see [`crate::skip_without_hostlab`]).
 pub fn lab() -> Option<(MutexGuard<'static, ()>, &'static Lab)> {
-    if wharf_testkit::skip_without_hostlab() {
+    if crate::skip_without_hostlab() {
         return None;
     }
     static LOCK: Mutex<()> = Mutex::new(());
@@ -74,19 +76,22 @@ pub fn lab() -> Option<(MutexGuard<'static, ()>, &'static Lab)> {
     Some((guard, lab))
 }
 
-/// A copy of examples/hello in a temp dir, as its own git repository.
+/// A copy of examples/hello in a temp dir, as its own git repository, where `wharf` runs
+/// against the lab.
 pub struct AppDir {
     pub dir: tempfile::TempDir,
     lab: &'static Lab,
+    wharf: PathBuf,
 }
 
 impl AppDir {
-    pub fn new(lab: &'static Lab) -> Self {
+    /// `wharf`: the binary under test (`env!("CARGO_BIN_EXE_wharf")`).
+    pub fn new(lab: &'static Lab, wharf: impl AsRef<Path>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let src = repo_root().join("examples/hello");
         let cp = sh(&format!("cp -r {}/. {}", src.display(), dir.path().display()));
         assert!(cp.status.success());
-        let app = AppDir { dir, lab };
+        let app = AppDir { dir, lab, wharf: wharf.as_ref().to_path_buf() };
         app.git(&["init", "-q"]);
         app.git(&["config", "user.email", "tester@example.com"]);
         app.git(&["config", "user.name", "Tester"]);
@@ -116,28 +121,21 @@ impl AppDir {
         std::fs::write(path, content).unwrap();
     }
 
-    pub fn wharf(&self, args: &[&str]) -> Output {
-        let out = Command::new(WHARF)
-            .args(args)
-            .current_dir(self.path())
+    /// `wharf` in this directory with the lab's environment, building on the first host's
+    /// docker.
+    pub fn runner(&self) -> Runner {
+        Runner::new(&self.wharf, self.path())
             .envs(self.lab.env.iter().cloned())
             .env("DOCKER_HOST", self.lab.var("HOSTLAB_DOCKER_HOST_1"))
-            .output()
-            .unwrap();
-        eprintln!(
-            "$ wharf {}\n{}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+    }
+
+    pub fn wharf(&self, args: &[&str]) -> Output {
+        self.runner().run(args)
     }
 
     /// `wharf`, asserting success; stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.wharf(args);
-        assert!(out.status.success(), "wharf {args:?} failed");
-        String::from_utf8_lossy(&out.stdout).to_string()
+        self.runner().ok(args)
     }
 }
 
@@ -168,13 +166,7 @@ pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     false
 }
 
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+pub use crate::runner::{stderr, stdout};
 
 /// A deploy.yml for a test app on the first two hosts, with its own service name and proxy host;
 /// `proxy_extra` goes inside `proxy:`, `extra` at the root.

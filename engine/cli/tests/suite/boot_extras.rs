@@ -3,12 +3,11 @@
 //! pages in maintenance (`error_pages_path`), and custom TLS certificates (`proxy.ssl` with
 //! `certificate_pem` / `private_key_pem`; the private key 0600, owned by the proxy's user).
 
-mod lab;
-
-use lab::*;
+use crate::WHARF;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use wharf_testkit::lab::*;
 
 /// Runs `wharf remove -y` when dropped, so a failed test leaves nothing behind.
 struct Removed<'a>(&'a AppDir);
@@ -29,7 +28,7 @@ const HOSTS_2: [&str; 2] = ["10.200.0.1", "10.200.0.2"];
 #[test]
 fn assets_of_the_old_and_new_versions_are_served_by_both_during_and_after_the_switch() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     let _removed = Removed(&app);
     app.write("config/deploy.yml", &deploy_yml("bxassets", "assets.test", "", "asset_path: /www/assets\n"));
     let dockerfile = std::fs::read_to_string(app.path().join("Dockerfile")).unwrap();
@@ -132,7 +131,7 @@ done
 #[test]
 fn error_pages_are_uploaded_for_the_version_and_shown_in_maintenance() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     let _removed = Removed(&app);
     app.write("config/deploy.yml", &deploy_yml("bxerrors", "errors.test", "", "error_pages_path: public\n"));
     let page = |marker: &str| {
@@ -183,7 +182,7 @@ fn error_pages_are_uploaded_for_the_version_and_shown_in_maintenance() {
 #[test]
 fn a_custom_certificate_from_secrets_is_served_for_https() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     let _removed = Removed(&app);
     let tls = tempfile::tempdir().unwrap();
     let (cert, key) = (tls.path().join("cert.pem"), tls.path().join("key.pem"));

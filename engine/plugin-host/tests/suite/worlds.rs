@@ -1,11 +1,9 @@
 //! The `secrets-adapter` and `builder` worlds, end to end, with well-behaved fixture plugins
 //! (tests/fixtures/guests) and programs the user grants.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::{manifest, wasm, Logs};
+use crate::common::{manifest, wasm, Logs};
 use wharf_plugin_host::{BuildRequest, CallOptions, Grant, HostConfig, Plugin, PluginError, PluginHost};
 
 fn load(name: &str) -> Plugin {

@@ -2,17 +2,16 @@
 //! as a user does, checking what users see: HTTP answers on the servers' port 80, containers on
 //! the servers, exit codes and error texts.
 
-mod lab;
-
-use lab::*;
+use crate::WHARF;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use wharf_testkit::lab::*;
 
 #[test]
 fn example_app_setup_deploy_rollback_exec_remove() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     let v1 = app.git(&["rev-parse", "HEAD"]);
     let setup = app.ok(&["setup", "-v"]);
     // The app's post-deploy hook ran after the lock was released, with Kamal's environment
@@ -95,7 +94,7 @@ fn example_app_setup_deploy_rollback_exec_remove() {
 #[test]
 fn roles_accessory_destination_and_alias() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     let extra = r#"
 accessories:
   store:
@@ -159,7 +158,7 @@ aliases:
 #[test]
 fn a_deploy_lock_held_by_someone_else_is_refused_with_holder_and_time() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     app.write("config/deploy.yml", &deploy_yml("locked", "locked.test", "", ""));
     app.commit("locked");
     app.ok(&["lock", "acquire", "-m", "Database migration in progress"]);
@@ -184,7 +183,7 @@ fn a_deploy_lock_held_by_someone_else_is_refused_with_holder_and_time() {
 #[test]
 fn a_broken_deploy_keeps_the_old_version_serving_and_releases_the_lock() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     app.write("config/deploy.yml", &deploy_yml("broken", "broken.test", "", ""));
     let good = app.commit("good");
     app.ok(&["deploy"]);
@@ -211,7 +210,7 @@ fn a_broken_deploy_keeps_the_old_version_serving_and_releases_the_lock() {
 #[test]
 fn plan_prints_every_command_and_changes_nothing() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     app.write("config/deploy.yml", &deploy_yml("planned", "planned.test", "", ""));
     let version = app.commit("plan");
     let before = on_host(lab, "10.200.0.1", "docker ps -a --format '{{.Names}}' | sort");
@@ -235,7 +234,7 @@ fn plan_prints_every_command_and_changes_nothing() {
 #[test]
 fn bad_configuration_gets_kamals_message_and_exit_1() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     app.write(
         "config/deploy.yml",
         &deploy_yml("bad", "bad.test", "", "proxy_colour: red\n")
@@ -255,7 +254,7 @@ fn bad_configuration_gets_kamals_message_and_exit_1() {
 #[test]
 fn sigterm_during_a_deploy_stops_cleanly_and_releases_the_lock() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     // A slow health check keeps the deploy inside the lock long enough to interrupt it.
     let yml = deploy_yml("interrupted", "interrupted.test", "", "").replace("deploy_timeout: 20", "deploy_timeout: 30");
     app.write("config/deploy.yml", &yml);
@@ -264,11 +263,9 @@ fn sigterm_during_a_deploy_stops_cleanly_and_releases_the_lock() {
     let start = std::fs::read_to_string(app.path().join("start.sh")).unwrap();
     app.write("start.sh", &start.replace("echo ok > /www/up", "true"));
     app.commit("never healthy");
-    let mut child = std::process::Command::new(WHARF)
-        .arg("deploy")
-        .current_dir(app.path())
-        .envs(lab.env.iter().cloned())
-        .env("DOCKER_HOST", lab.var("HOSTLAB_DOCKER_HOST_1"))
+    let mut child = app
+        .runner()
+        .command(&["deploy"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -299,7 +296,7 @@ fn sigterm_during_a_deploy_stops_cleanly_and_releases_the_lock() {
 #[test]
 fn a_failing_hook_aborts_the_deploy_and_releases_the_lock() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     app.write("config/deploy.yml", &deploy_yml("hooked", "hooked.test", "", ""));
     app.write(
         ".kamal/hooks/pre-deploy",
@@ -349,7 +346,7 @@ fn restart_sshd(lab: &Lab, i: u32) {
 #[test]
 fn a_host_lost_mid_deploy_fails_naming_it_and_a_rerun_converges() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     app.write("config/deploy.yml", &deploy_yml("lost", "lost.test", "", ""));
     let v1 = app.commit("v1");
     app.ok(&["deploy"]);

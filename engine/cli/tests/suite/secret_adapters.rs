@@ -68,9 +68,7 @@ impl Vault {
     /// Runs `program args` in the vault's directory with the fakes first on PATH.
     fn run(&self, program: &Path, args: &[&str]) -> Output {
         let path = format!("{}:{}", repo().join("plugins/builtin/fake-clis").display(), std::env::var("PATH").unwrap());
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .current_dir(self.path())
+        Runner::new(program, self.path())
             .env("PATH", path)
             .env("HOME", self.path().join("home"))
             // Wharf's precompiled plugins, kept across tests and runs.
@@ -78,25 +76,17 @@ impl Vault {
             .env("WHARF_FAKE_CLI_DIR", self.path().join("vault"))
             .env_remove("DOPPLER_TOKEN")
             .env_remove("BW_SESSION")
-            .env_remove("BWS_ACCESS_TOKEN");
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
+            .env_remove("BWS_ACCESS_TOKEN")
+            .envs(self.env.iter().cloned())
+            .run(args)
     }
 
     fn wharf(&self, args: &[&str]) -> Output {
-        self.run(Path::new(env!("CARGO_BIN_EXE_wharf")), args)
+        self.run(Path::new(crate::WHARF), args)
     }
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use wharf_testkit::runner::{stderr, stdout, Runner};
 
 /// The `ERROR (Class): message` line of an output (Kamal prints it on stdout, Wharf on stderr),
 /// colours removed.
@@ -582,7 +572,7 @@ fn the_plugin_is_precompiled_once() {
         let mut args = vec!["secrets", "fetch", "-a", "enpass", "--from", "vault-path", "FooBar/SECRET_1"];
         args.truncate(7);
         let path = format!("{}:{}", repo().join("plugins/builtin/fake-clis").display(), std::env::var("PATH").unwrap());
-        Command::new(env!("CARGO_BIN_EXE_wharf"))
+        Command::new(crate::WHARF)
             .args(&args)
             .current_dir(w.path())
             .env("PATH", path)

@@ -7,14 +7,13 @@ use wharf_testkit::plugins as common;
 
 use std::path::Path;
 use std::process::{Command, Output};
+use wharf_testkit::runner::Runner;
 
-const WHARF: &str = env!("CARGO_BIN_EXE_wharf");
+use crate::WHARF;
 
 /// Runs `wharf` in `dir` with its own cache and home, trusting `ca` (a PEM file) if given.
 fn wharf(dir: &Path, home: &Path, ca: Option<&Path>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(WHARF);
-    cmd.args(args)
-        .current_dir(dir)
+    let mut wharf = Runner::new(WHARF, dir)
         .env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env_remove("WHARF_CA_FILE")
@@ -22,9 +21,9 @@ fn wharf(dir: &Path, home: &Path, ca: Option<&Path>, args: &[&str]) -> Output {
         .env_remove("DOCKER_CONFIG")
         .env_remove("WHARF_INSECURE_REGISTRIES");
     if let Some(ca) = ca {
-        cmd.env("WHARF_CA_FILE", ca);
+        wharf = wharf.env("WHARF_CA_FILE", ca);
     }
-    cmd.output().expect("run wharf")
+    wharf.run(args)
 }
 
 fn text(o: &Output) -> (String, String) {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use wharf_plugin_host::{Level, LogRecord, LogSink, Manifest};
 
-#[allow(unused_imports)] // each test binary uses some of them
+#[allow(unused_imports)] // each test module uses some of them
 pub use wharf_testkit::plugins::{guest_target_dir, repo};
 
 /// The guest crates' workspaces (or single crates) to build, relative to the repository.

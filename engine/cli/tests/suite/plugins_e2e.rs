@@ -8,8 +8,6 @@
 //! The example components are built here (Rust with cargo, Python with sdk/python/build.sh, JS
 //! with sdk/js/build.mjs), cached under target/wasm-guests/e2e by a hash of their sources.
 
-mod lab;
-
 use wharf_testkit::plugins as store_common;
 
 use std::collections::hash_map::DefaultHasher;
@@ -21,7 +19,8 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use lab::*;
+use crate::WHARF;
+use wharf_testkit::lab::*;
 
 const INSTALL: &str = "run scripts/install-deps (as root) to install the plugin toolchains";
 
@@ -154,7 +153,7 @@ fn wasm_hooks_in_rust_python_and_javascript_run_in_a_real_deploy() {
     let (notify, check, js) = (rust_notify(), python_check(), js_notify());
     let Some((_guard, lab)) = lab() else { return };
     let (port, posts) = webhook(200);
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     install(&app, "examples/hooks/rust-notify", &notify);
     install(&app, "examples/hooks/python-check", &check);
     install(&app, "examples/hooks/js-notify", &js);
@@ -249,7 +248,7 @@ fn wasm_hooks_in_rust_python_and_javascript_run_in_a_real_deploy() {
 #[test]
 fn a_custom_builder_plugin_and_bad_plugin_config_are_reported() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     // The built-in docker builder under another name, configured as the builder.
     let extra = "x-wharf:\n  plugins:\n    mybuilder:\n      source: builtin:docker\n      allow:\n        programs: [\"docker **unchecked\"]\n        env: [DOCKER_BUILDKIT, DOCKER_HOST]\n  builder: mybuilder\n";
     app.write("config/deploy.yml", &(deploy_yml("custombuild", "custombuild.test", "", "") + extra));
@@ -299,11 +298,8 @@ fn a_secrets_adapter_shared_by_url_and_by_oci_reference_feeds_a_real_deploy() {
     // the lab's registry.
     let dir = store_common::adapter_dir(work.path());
     let packed = work.path().join("file-secrets.wasm");
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_wharf")).args(args).current_dir(work.path()).output().unwrap();
-        assert!(out.status.success(), "wharf {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let wharf = wharf_testkit::runner::Runner::new(crate::WHARF, work.path());
+    let run = |args: &[&str]| wharf.ok(args);
     run(&["plugin", "pack", dir.to_str().unwrap(), "-o", packed.to_str().unwrap()]);
     let bytes = std::fs::read(&packed).unwrap();
     let sha = {
@@ -317,7 +313,7 @@ fn a_secrets_adapter_shared_by_url_and_by_oci_reference_feeds_a_real_deploy() {
     let pushed = run(&["plugin", "push", packed.to_str().unwrap(), reference]);
     assert!(pushed.contains("sha256:"), "{pushed}");
 
-    let app = AppDir::new(lab);
+    let app = AppDir::new(lab, WHARF);
     let extra = format!(
         r#"x-wharf:
   plugins:

@@ -1,0 +1,29 @@
+//! The `wharf` binary's tests, driven as a user drives it. One test binary; where a new test goes:
+//!
+//! - `new_project`: `wharf init`, `config` and `deploy --plan` in a fresh repository (no servers).
+//! - `config_corpus`: real deploy.yml files against real Kamal's recorded answers (no servers).
+//! - `secret_adapters`: Kamal's secrets adapters against fakes of their vendor CLIs, side by side
+//!   with real Kamal (no servers).
+//! - `plugin_sources`: `wharf plugin ...`: pack, HTTPS and OCI sources, the lock file (no servers).
+//! - `e2e`: deploys on real servers (hostlab): HTTP answers, containers, locks, signals.
+//! - `boot_extras`: what `app boot` prepares on the servers (assets, error pages, TLS).
+//! - `registry_modes`: the local registry and a remote builder on real servers.
+//! - `plugins_e2e`: WASM hooks, builders and adapters in real deploys.
+//! - `kamal_compat`: Wharf and the real Kamal taking turns on the same servers.
+//!
+//! Tests on the hostlab take it through `wharf_testkit::lab::lab()`, which brings it up once and
+//! lets one test at a time use it. Faster tests of the same commands, without servers, are in
+//! engine/deploy/tests/orchestration.
+
+/// The binary under test.
+pub const WHARF: &str = env!("CARGO_BIN_EXE_wharf");
+
+mod boot_extras;
+mod config_corpus;
+mod e2e;
+mod kamal_compat;
+mod new_project;
+mod plugin_sources;
+mod plugins_e2e;
+mod registry_modes;
+mod secret_adapters;
