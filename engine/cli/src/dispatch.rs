@@ -82,9 +82,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                 c.run_hook("pre-connect", &[])?;
             }
             let result = dispatch(&c, command).await;
+            // Changes still held back (bookkeeping after a host's last exchange) go out now.
+            let flushed = c.flush_all().await;
             c.print_plan();
             c.close().await;
-            result
+            result.and(flushed)
         }
     }
 }

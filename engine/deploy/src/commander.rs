@@ -5,16 +5,24 @@
 //! Commands from `wharf-commands` are run here: `exec` for changes, `capture` for read-only
 //! queries. Under `--plan` the executor is a [`PlanExecutor`] that records changes and still
 //! runs queries, so a plan sees the servers' real state.
+//!
+//! Fewer round trips: a change whose answer nothing waits for (an audit line, a `mkdir`, a
+//! pull, the env file) can be *deferred* ([`Commander::defer`], [`Commander::defer_upload`]):
+//! it is held back and sent with the next command this host must answer, or when the host's
+//! part of an [`on`](Commander::on) block ends, all in one batch (one remote script over SSH:
+//! one round trip). The batch stops at the first deferred change that fails, which is then
+//! reported as if it had run alone, so the order of commands on a host and what a failure
+//! stops are those of running them one by one.
 
 use crate::error::{CliError, Result};
-use crate::execution::{Effect, Executor, Job, LineSink, PlanExecutor, SshExecutor, Tunnel};
+use crate::execution::{BatchJob, Effect, Executor, Job, LineSink, OnFailure, PlanExecutor, SshExecutor, Step, Tunnel};
 use crate::hooks::{Hooks, HOOKS_WITH_SECRETS};
 use crate::options::GlobalOptions;
 use crate::output;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wharf_commands::tags::{Details, Stamp};
 use wharf_commands::{Auditor, Cmd};
@@ -41,6 +49,23 @@ pub struct Commander {
     specific_hosts: Option<Vec<String>>,
     specific_roles: Option<Vec<String>>,
     redactor: Redactor,
+    /// Deferred changes per host, in order (see the module documentation).
+    pending: Mutex<HashMap<String, Vec<Deferred>>>,
+    /// Hosts this run has logged in to the registry (a second `docker login` changes nothing).
+    logged_in: Mutex<std::collections::HashSet<String>>,
+}
+
+/// A change held back until its host's next exchange.
+struct Deferred {
+    what: DeferredStep,
+    /// What -v and errors show.
+    shown: String,
+    on_failure: OnFailure,
+}
+
+enum DeferredStep {
+    Run { command: String, stdin: Option<Vec<u8>> },
+    Upload { content: Vec<u8>, path: String, mode: u32 },
 }
 
 /// `File.fnmatch` with only `*` as a wildcard, as Kamal's `filter_specific_items`.
@@ -157,6 +182,8 @@ impl Commander {
             specific_roles,
             dir,
             redactor: Redactor::default(),
+            pending: Mutex::new(HashMap::new()),
+            logged_in: Mutex::new(Default::default()),
         })
     }
 
@@ -293,14 +320,72 @@ impl Commander {
         self.run_logged(host, cmd, Effect::Query).await
     }
 
-    /// Runs `cmd`; with -v shows it, its output and how it finished (as SSHKit does).
+    /// Runs `cmd`, after the host's deferred changes (in the same exchange); with -v shows each,
+    /// its output and how it finished (as SSHKit does).
     async fn run_logged(&self, host: &str, cmd: &Cmd, effect: Effect) -> Result<Output> {
-        let shown = cmd.to_redacted_string();
-        self.echo(host, &shown);
-        let started = Instant::now();
+        let deferred = self.take_pending(host);
         let command = cmd.to_string();
+        let shown = cmd.to_redacted_string();
         let job = Job { host, command: &command, shown: &shown, stdin: cmd.stdin(), effect };
-        let out = self.executor.run(job, None).await?;
+        let this = Deferred {
+            what: DeferredStep::Run { command: String::new(), stdin: None },
+            shown: shown.clone(),
+            on_failure: OnFailure::Continue,
+        };
+        if deferred.is_empty() {
+            self.echo(host, &shown);
+            let started = Instant::now();
+            let out = self.executor.run(job, None).await?;
+            self.show_output(host, &out, started);
+            return Ok(out);
+        }
+        let mut outputs = self.run_deferred(host, &deferred, vec![(job, &this)]).await?;
+        match outputs.pop() {
+            Some(out) if outputs.len() == deferred.len() => Ok(out),
+            _ => Err(CliError::runtime(format!("{shown} did not run on {host}: its batch ended early"))),
+        }
+    }
+
+    /// Read-only queries whose failure means "nothing", all in one exchange (after the host's
+    /// deferred changes): each one's stdout, trimmed.
+    pub async fn capture_all(&self, host: &str, cmds: &[&Cmd]) -> Result<Vec<String>> {
+        let steps: Vec<(&Cmd, Effect)> = cmds.iter().map(|c| (*c, Effect::Query)).collect();
+        let outputs = self.exchange(host, &steps).await?;
+        Ok(outputs.iter().map(|o| o.stdout_str().trim().to_string()).collect())
+    }
+
+    /// Commands whose answers the caller reads, all in one exchange (after the host's deferred
+    /// changes); each one's output, whatever its exit status (the caller decides).
+    pub async fn exchange(&self, host: &str, cmds: &[(&Cmd, Effect)]) -> Result<Vec<Output>> {
+        let deferred = self.take_pending(host);
+        let texts: Vec<(String, String)> = cmds.iter().map(|(c, _)| (c.to_string(), c.to_redacted_string())).collect();
+        let these: Vec<Deferred> = texts
+            .iter()
+            .map(|(_, shown)| Deferred {
+                what: DeferredStep::Run { command: String::new(), stdin: None },
+                shown: shown.clone(),
+                on_failure: OnFailure::Continue,
+            })
+            .collect();
+        let jobs: Vec<Job<'_>> = texts
+            .iter()
+            .zip(cmds)
+            .map(|((command, shown), (cmd, effect))| Job { host, command, shown, stdin: cmd.stdin(), effect: *effect })
+            .collect();
+        let outputs = self.run_deferred(host, &deferred, jobs.into_iter().zip(&these).collect()).await?;
+        if outputs.len() != deferred.len() + cmds.len() {
+            return Err(CliError::runtime(format!("commands did not run on {host}: their batch ended early")));
+        }
+        Ok(outputs[deferred.len()..].to_vec())
+    }
+
+    /// The error [`Self::exec`] gives for `cmd`'s failed `out` on `host`.
+    pub fn failure(&self, host: &str, cmd: &Cmd, out: &Output) -> CliError {
+        command_failed(host, &cmd.to_redacted_string(), out, &self.redactor)
+    }
+
+    /// With -v: the output of a command that ran on `host`, and how it finished.
+    fn show_output(&self, host: &str, out: &Output, started: Instant) {
         if self.global.verbose {
             for line in out.stdout_str().lines().chain(out.stderr_str().lines()) {
                 output::debug(host, &self.redactor.redact(line));
@@ -314,7 +399,114 @@ impl Commander {
                 ),
             );
         }
-        Ok(out)
+    }
+
+    /// Holds back a change on `host` until its next exchange (see the module documentation);
+    /// a non-zero exit then stops what follows on the host and is reported as [`Self::exec`]
+    /// reports it.
+    pub fn defer(&self, host: &str, cmd: &Cmd) {
+        self.push_pending(host, cmd, OnFailure::Stop);
+    }
+
+    /// Like [`Self::defer`], but a non-zero exit is not an error ([`Self::exec_unchecked`]).
+    pub fn defer_unchecked(&self, host: &str, cmd: &Cmd) {
+        self.push_pending(host, cmd, OnFailure::Continue);
+    }
+
+    /// [`Self::upload`], held back like [`Self::defer`].
+    pub fn defer_upload(&self, host: &str, content: &[u8], path: &str, mode: u32) {
+        let step = DeferredStep::Upload { content: content.to_vec(), path: path.to_string(), mode };
+        let d = Deferred { what: step, shown: format!("Uploading {path}"), on_failure: OnFailure::Stop };
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).entry(host.to_string()).or_default().push(d);
+    }
+
+    /// Records that this run logged `host` in to the registry.
+    pub fn note_registry_login(&self, host: &str) {
+        self.logged_in.lock().unwrap_or_else(|e| e.into_inner()).insert(host.to_string());
+    }
+
+    /// Whether this run already logged `host` in to the registry.
+    pub fn registry_login_done(&self, host: &str) -> bool {
+        self.logged_in.lock().unwrap_or_else(|e| e.into_inner()).contains(host)
+    }
+
+    /// Appends a deferred audit line (see [`Self::audit`]).
+    pub fn defer_audit(&self, host: &str, role: Option<&str>, message: &str) {
+        let details = Details::new().with_opt("role", role);
+        let auditor = Auditor::new(&self.config, Details::new());
+        self.defer(host, &auditor.record(message, &self.stamp(), &details));
+    }
+
+    fn push_pending(&self, host: &str, cmd: &Cmd, on_failure: OnFailure) {
+        let step = DeferredStep::Run { command: cmd.to_string(), stdin: cmd.stdin().map(<[u8]>::to_vec) };
+        let d = Deferred { what: step, shown: cmd.to_redacted_string(), on_failure };
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).entry(host.to_string()).or_default().push(d);
+    }
+
+    fn take_pending(&self, host: &str) -> Vec<Deferred> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(host).unwrap_or_default()
+    }
+
+    /// Sends `host`'s deferred changes now (one exchange); the first that failed is the error.
+    pub async fn flush(&self, host: &str) -> Result<()> {
+        let deferred = self.take_pending(host);
+        if deferred.is_empty() {
+            return Ok(());
+        }
+        self.run_deferred(host, &deferred, vec![]).await.map(drop)
+    }
+
+    /// Sends every host's deferred changes.
+    pub async fn flush_all(&self) -> Result<()> {
+        let hosts: Vec<String> = self.pending.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        self.on(&hosts, |h| async move { self.flush(&h).await }).await.map(drop)
+    }
+
+    /// Runs `deferred` (then `last`, a command whose answer the caller reads) on `host` as one
+    /// batch; the outputs, or the error of the first deferred change that failed.
+    async fn run_deferred(
+        &self,
+        host: &str,
+        deferred: &[Deferred],
+        last: Vec<(Job<'_>, &Deferred)>,
+    ) -> Result<Vec<Output>> {
+        let mut jobs: Vec<BatchJob<'_>> = deferred
+            .iter()
+            .map(|d| BatchJob {
+                step: match &d.what {
+                    DeferredStep::Run { command, stdin } => Step::Run(Job {
+                        host,
+                        command,
+                        shown: &d.shown,
+                        stdin: stdin.as_deref(),
+                        effect: Effect::Change,
+                    }),
+                    DeferredStep::Upload { content, path, mode } => Step::Upload { host, content, path, mode: *mode },
+                },
+                on_failure: d.on_failure,
+            })
+            .collect();
+        let mut shown: Vec<&Deferred> = deferred.iter().collect();
+        for (job, this) in last {
+            jobs.push(BatchJob { step: Step::Run(job), on_failure: this.on_failure });
+            shown.push(this);
+        }
+        for d in &shown {
+            self.echo(host, &d.shown);
+        }
+        let started = Instant::now();
+        let outputs = self.executor.run_batch(jobs).await?;
+        if outputs.len() < shown.len() && outputs.last().is_none_or(|o| o.success()) {
+            let missing = &shown[outputs.len()].shown;
+            return Err(CliError::runtime(format!("{missing} did not run on {host}: its batch ended early")));
+        }
+        for (d, out) in shown.iter().zip(&outputs) {
+            self.show_output(host, out, started);
+            if !out.success() && d.on_failure == OnFailure::Stop {
+                return Err(command_failed(host, &d.shown, out, &self.redactor));
+            }
+        }
+        Ok(outputs)
     }
 
     /// Runs shell text that is not a `Cmd` (a remote build script), with `stdin` and each output
@@ -326,9 +518,10 @@ impl Commander {
         shown: &'a str,
         stdin: Option<&'a [u8]>,
         on_line: Option<LineSink<'a>>,
-    ) -> Result<Output, SshError> {
+    ) -> Result<Output> {
+        self.flush(host).await?;
         let job = Job { host, command: script, shown, stdin, effect: Effect::Change };
-        self.executor.run(job, on_line).await
+        Ok(self.executor.run(job, on_line).await?)
     }
 
     /// Runs a read-only query on every host and prints each host's answer (Kamal's
@@ -350,8 +543,8 @@ impl Commander {
     }
 
     pub async fn upload(&self, host: &str, content: &[u8], path: &str, mode: u32) -> Result<()> {
-        self.echo(host, &format!("Uploading {path}"));
-        Ok(self.executor.upload(host, content, path, mode).await?)
+        self.defer_upload(host, content, path, mode);
+        self.flush(host).await
     }
 
     /// Forwards `127.0.0.1:remote_port` on `host` to `local` here (the local registry's tunnel).
@@ -367,6 +560,9 @@ impl Commander {
     /// Hands the terminal to `line` (`ssh -t HOST ...`) and waits; a non-zero exit is an error
     /// saying what ran where.
     pub fn hand_off(&self, host: &str, line: &str) -> Result<()> {
+        if self.pending.lock().unwrap_or_else(|e| e.into_inner()).get(host).is_some_and(|p| !p.is_empty()) {
+            return Err(CliError::runtime(format!("changes on {host} are still held back before a terminal hand-off")));
+        }
         self.echo("local", line);
         let status = self.executor.hand_off(line)?;
         if status != 0 {
@@ -388,6 +584,9 @@ impl Commander {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        if let Err(e) = self.flush_all().await {
+            output::error(&e.class, &e.message);
+        }
         self.executor.close().await;
     }
 
@@ -401,7 +600,17 @@ impl Commander {
         let futures = hosts.iter().map(|h| {
             let fut = f(h.clone());
             let h = h.clone();
-            async move { (h, fut.await) }
+            async move {
+                // The host's deferred changes go out when its part ends (after a failure too:
+                // run one by one, they would have run before it).
+                let result = fut.await;
+                let flushed = self.flush(&h).await;
+                let result = match (result, flushed) {
+                    (Ok(v), Ok(())) => Ok(v),
+                    (Ok(_), Err(e)) | (Err(e), _) => Err(e),
+                };
+                (h, result)
+            }
         });
         let results = futures::future::join_all(futures).await;
         let mut ok = vec![];
@@ -439,9 +648,9 @@ impl Commander {
 
     /// Appends a line to the audit log on `host` (`.kamal/<service>[-<dest>]-audit.log`).
     pub async fn audit(&self, host: &str, role: Option<&str>, message: &str) -> Result<()> {
-        let details = Details::new().with_opt("role", role);
-        let auditor = Auditor::new(&self.config, Details::new());
-        self.exec(host, &auditor.record(message, &self.stamp(), &details)).await.map(|_| ())
+        // Bookkeeping nothing waits for: sent with the host's next exchange.
+        self.defer_audit(host, role, message);
+        Ok(())
     }
 
     // ---- hooks --------------------------------------------------------------------------

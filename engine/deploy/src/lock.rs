@@ -38,14 +38,13 @@ pub async fn status(c: &Commander) -> Result<Option<String>> {
     Ok((!out.is_empty()).then_some(out))
 }
 
+/// `mkdir -p .kamal` on every host, sent with each host's next exchange (the primary's is
+/// the lock itself).
 async fn ensure_run_directory(c: &Commander) -> Result<()> {
-    let hosts = c.hosts();
     let cmd = wharf_commands::server::Server::new(&c.config).ensure_run_directory();
-    c.on(&hosts, |h| {
-        let cmd = cmd.clone();
-        async move { c.exec(&h, &cmd).await.map(|_| ()) }
-    })
-    .await?;
+    for h in c.hosts() {
+        c.defer(&h, &cmd);
+    }
     Ok(())
 }
 

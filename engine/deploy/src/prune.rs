@@ -20,11 +20,12 @@ pub async fn all(c: &Commander, retain: Option<u64>) -> Result<()> {
         c.on(&hosts, |h| {
             let (containers, dangling, tagged) = (containers.clone(), dangling.clone(), tagged.clone());
             async move {
+                // One exchange per host (the `on` block's end sends them).
                 c.audit(&h, None, "Pruned containers").await?;
-                c.exec(&h, &containers).await?;
+                c.defer(&h, &containers);
                 c.audit(&h, None, "Pruned images").await?;
-                c.exec(&h, &dangling).await?;
-                c.exec(&h, &tagged).await?;
+                c.defer(&h, &dangling);
+                c.defer(&h, &tagged);
                 Ok(())
             }
         })

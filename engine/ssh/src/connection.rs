@@ -499,7 +499,13 @@ pub(crate) struct Connection {
     pub _via: Option<Lease>,
     /// The proxy command (killed on drop).
     pub _proxy: Option<tokio::process::Child>,
+    /// A session channel opened ahead of need (see `pool::open_session`): the next command
+    /// takes it instead of waiting a round trip for one.
+    pub spare: Mutex<Option<SpareChannel>>,
 }
+
+/// A session channel being opened in the background.
+pub(crate) type SpareChannel = tokio::task::JoinHandle<Result<Channel<Msg>, russh::Error>>;
 
 impl Connection {
     pub(crate) fn is_usable(&self, idle_timeout: Duration) -> bool {
@@ -727,6 +733,7 @@ pub(crate) async fn establish(setup: Setup<'_>) -> Result<Connection, SshError> 
         dead: AtomicBool::new(false),
         _via: via,
         _proxy: proxy_child,
+        spare: Mutex::new(None),
     })
 }
 

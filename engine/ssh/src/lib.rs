@@ -26,6 +26,6 @@ pub use connection::{LogEvent, Logger};
 pub use error::{FanOutError, SshError};
 pub use fanout::fan_out;
 pub use options::{HostKeyPolicy, LogLevel, SshConfigFiles, SshOptions, DEFAULT_CONNECT_TIMEOUT};
-pub use pool::{shell_quote, ExecOptions, Line, Output, Pool, PoolStats, RemoteForward, Stream};
+pub use pool::{shell_quote, upload_command, ExecOptions, Line, Output, Pool, PoolStats, RemoteForward, Stream};
 pub use redact::Redactor;
 pub use ssh_config::{ConfigProxy, HostConfig, SshConfig};

@@ -381,11 +381,7 @@ impl Pool {
     /// file in the same directory, created under `umask 077`, then `chmod` and `mv` over the
     /// target. The directory must exist. The content never appears in logs.
     pub async fn upload(&self, host: &str, bytes: &[u8], remote_path: &str, mode: u32) -> Result<(), SshError> {
-        let tmp = format!("{remote_path}.wharf-tmp-{:016x}", fastrand::u64(..));
-        let (t, p) = (shell_quote(&tmp), shell_quote(remote_path));
-        let cmd = format!(
-            "umask 077 && cat > {t} && chmod {mode:o} {t} && mv -f {t} {p} || {{ rc=$?; rm -f {t}; exit $rc; }}"
-        );
+        let cmd = upload_command(remote_path, mode);
         self.inner.log.emit(LogLevel::Info, host, || format!("Uploading {} bytes to {remote_path}", bytes.len()));
         let out =
             self.exec_with(host, &cmd, ExecOptions { stdin: Some(bytes.to_vec()), ..Default::default() }, None).await?;
@@ -480,6 +476,14 @@ impl Drop for RemoteForward {
 }
 
 /// Single-quotes for a POSIX shell.
+/// The shell command [`Pool::upload`] runs, its stdin the content: written into a temporary file
+/// beside `remote_path` under `umask 077`, then `chmod mode` and `mv` over the target.
+pub fn upload_command(remote_path: &str, mode: u32) -> String {
+    let tmp = format!("{remote_path}.wharf-tmp-{:016x}", fastrand::u64(..));
+    let (t, p) = (shell_quote(&tmp), shell_quote(remote_path));
+    format!("umask 077 && cat > {t} && chmod {mode:o} {t} && mv -f {t} {p} || {{ rc=$?; rm -f {t}; exit $rc; }}")
+}
+
 pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
@@ -516,7 +520,10 @@ fn emit(raw: &[u8], host: &str, stream: Stream, r: &Redactor, cb: &mut (dyn FnMu
     cb(Line { host, stream, text: &text });
 }
 
-/// Opens a session channel, replacing a connection found dead on the way (once).
+/// Opens a session channel, replacing a connection found dead on the way (once). A channel
+/// opened ahead of need is taken when there is one, and another is opened in the background
+/// for the next command: a command then costs one round trip (the request and its answer), not
+/// two (a channel, then the request).
 async fn open_session(
     inner: &Arc<Inner>,
     target: &Target,
@@ -524,8 +531,20 @@ async fn open_session(
     let mut attempt = 0;
     loop {
         let lease = checkout(inner, target.clone()).await?;
-        match lease.conn.handle.channel_open_session().await {
-            Ok(ch) => return Ok((lease, ch)),
+        let spare = lease.conn.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let opened = match spare {
+            Some(task) => match task.await {
+                Ok(Ok(ch)) => Ok(ch),
+                // A spare that failed (or was lost): open one now, which says why if it fails.
+                _ => lease.conn.handle.channel_open_session().await,
+            },
+            None => lease.conn.handle.channel_open_session().await,
+        };
+        match opened {
+            Ok(ch) => {
+                open_spare(&lease.conn);
+                return Ok((lease, ch));
+            }
             Err(e) => {
                 lease.conn.dead.store(true, Ordering::SeqCst);
                 evict(inner, &target.key, lease.conn.id);
@@ -538,6 +557,20 @@ async fn open_session(
                 }
             }
         }
+    }
+}
+
+/// Starts opening the connection's next session channel, unless one is already on its way.
+fn open_spare(conn: &Arc<Connection>) {
+    let mut spare = conn.spare.lock().unwrap_or_else(|e| e.into_inner());
+    if spare.is_none() && !conn.dead.load(Ordering::SeqCst) {
+        let weak = Arc::downgrade(conn);
+        *spare = Some(tokio::spawn(async move {
+            match weak.upgrade() {
+                Some(conn) => conn.handle.channel_open_session().await,
+                None => Err(russh::Error::Disconnect),
+            }
+        }));
     }
 }
 

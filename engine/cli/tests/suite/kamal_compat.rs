@@ -416,10 +416,24 @@ fn per_host(
     let (k, w) = (kamal_commands(kamal_out), wharf_commands(wharf_out));
     let mut by_host = BTreeMap::new();
     for host in WEB_HOSTS {
+        let mut logged_in = false;
         let ks: Vec<String> = k
             .iter()
             .filter(|(h, _)| h == host)
             .map(|(_, c)| normalize(c, kamal_subs))
+            // Wharf logs in to the registry once per host and run; Kamal again before booting
+            // the proxy (the same credentials, so the same server state).
+            .filter(|c| {
+                if !c.starts_with("docker login ") {
+                    return true;
+                }
+                let again = logged_in;
+                logged_in = true;
+                if again {
+                    eprintln!("KNOWN DIFFERENCE on {host}: Kamal logs in to the registry again, Wharf does not");
+                }
+                !again
+            })
             .filter(|c| match known.iter().find(|d| d.wharf.is_none() && d.kamal == Some(c.as_str())) {
                 Some(d) => {
                     eprintln!("KNOWN INCOMPATIBILITY on {host}: Kamal runs `{c}`, Wharf does not: {}", d.why);
@@ -476,7 +490,10 @@ fn diff(a: &[String], b: &[String]) -> String {
     out
 }
 
-/// Asserts that both tools ran the same commands on every web host (see `per_host`).
+/// Asserts that both tools ran the same commands on every web host (see `per_host`), in any
+/// order: Wharf asks some read-only questions earlier than Kamal, together with others in one
+/// exchange (docs/round-trips.md); what the servers are left with is compared by
+/// [`assert_same_state`].
 fn assert_same_commands(
     what: &str,
     kamal_out: &str,
@@ -485,9 +502,58 @@ fn assert_same_commands(
     ws: &[(String, String)],
     known: &[&Known],
 ) {
-    for (host, (k, w)) in per_host(kamal_out, ks, wharf_out, ws, known) {
+    for (host, (mut k, mut w)) in per_host(kamal_out, ks, wharf_out, ws, known) {
         assert!(!k.is_empty(), "{what}: no command of Kamal's found for {host}");
-        assert!(k == w, "{what}: Kamal and Wharf ran different commands on {host}:\n{}", diff(&k, &w));
+        k.sort();
+        w.sort();
+        assert!(k == w, "{what}: Kamal and Wharf ran different commands on {host} (sorted):\n{}", diff(&k, &w));
+    }
+}
+
+/// What a service left on a server, normalized as commands are (service, versions, timestamps,
+/// random suffixes): its containers (name, image, state, role), its env files, its audit log,
+/// its deploy lock, its image tags and the proxy's route for it.
+fn server_state(lab: &Lab, host: &str, service: &str, subs: &[(String, String)]) -> String {
+    let script = format!(
+        "echo '# containers'; docker ps -a --filter label=service={service} --format '{{{{.Names}}}} {{{{.Image}}}} {{{{.State}}}} {{{{.Label \"role\"}}}}' | sort; \
+         echo '# env'; for f in .kamal/apps/{service}/env/roles/*.env; do [ -e \"$f\" ] && echo \"$f\" && cat \"$f\"; done; \
+         echo '# audit'; cat .kamal/{service}-audit.log 2>/dev/null; \
+         echo '# lock'; ls -d .kamal/lock-{service} 2>/dev/null; \
+         echo '# images'; docker image ls --format '{{{{.Repository}}}}:{{{{.Tag}}}}' | grep '/{service}:' | sort; \
+         echo '# proxy'; docker exec kamal-proxy kamal-proxy list 2>/dev/null | grep {service} | tr -s ' ' | cut -d' ' -f1,2,3,5"
+    );
+    // Lines within a section sorted once normalized (versions sort apart otherwise), the audit
+    // log's kept in order.
+    let mut out: Vec<String> = vec![];
+    let mut section: Vec<String> = vec![];
+    let mut sorted = false;
+    let close = |section: &mut Vec<String>, sorted: bool, out: &mut Vec<String>| {
+        if sorted {
+            section.sort();
+        }
+        out.append(section);
+    };
+    for line in on_host(lab, host, &script).lines().map(|l| normalize(l, subs)) {
+        if line.starts_with("# ") {
+            close(&mut section, sorted, &mut out);
+            sorted = line != "# audit";
+            out.push(line);
+        } else {
+            section.push(line);
+        }
+    }
+    close(&mut section, sorted, &mut out);
+    out.join("\n")
+}
+
+/// Asserts that each tool left its service in the same state on every web host.
+fn assert_same_state(what: &str, lab: &Lab, ks: &[(String, String)], ws: &[(String, String)]) {
+    for host in WEB_HOSTS {
+        let (k, w) = (server_state(lab, host, "kcmdk", ks), server_state(lab, host, "kcmdw", ws));
+        assert!(k.contains("# containers\n") && k.lines().count() > 6, "{what}: no state of Kamal's on {host}:\n{k}");
+        let (kl, wl): (Vec<String>, Vec<String>) =
+            (k.lines().map(str::to_string).collect(), w.lines().map(str::to_string).collect());
+        assert!(k == w, "{what}: Kamal and Wharf left different states on {host}:\n{}", diff(&kl, &wl));
     }
 }
 
@@ -679,6 +745,11 @@ fn same_commands(bin: PathBuf) {
         s
     };
 
+    // The audit logs compared after each step are this test's own.
+    for host in WEB_HOSTS {
+        on_host(lab, host, "rm -f .kamal/kcmdk-audit.log .kamal/kcmdw-audit.log");
+    }
+
     // config: byte for byte.
     assert_eq!(kamal.ok(&kapp, &["config"]), kapp.ok(&["config"]), "`config` output");
 
@@ -700,6 +771,7 @@ fn same_commands(bin: PathBuf) {
         assert!(deploy.contains("--target=\"CONTAINER_ID:80\" --host=\"SERVICE.test\""), "{deploy}");
     }
     assert_same_commands("first deploy", &kout, &ks, &wout, &ws, &[&DOCKER_LOGIN_STDIN]);
+    assert_same_state("first deploy", lab, &ks, &ws);
 
     // A second deploy of each: the first version's container is stopped.
     let (k2, w2) = (commit_version(&kapp, "two"), commit_version(&wapp, "two"));
@@ -715,6 +787,7 @@ fn same_commands(bin: PathBuf) {
         assert!(w.iter().any(|c| c == stop), "Wharf stops the old container on {host}: {w:#?}");
     }
     assert_same_commands("second deploy", &kout, &ks, &wout, &ws, &[&DOCKER_LOGIN_STDIN]);
+    assert_same_state("second deploy", lab, &ks, &ws);
 
     // A rollback of each to its first version.
     let kout = kamal.ok(&kapp, &["rollback", &k1, "-v"]);
@@ -722,6 +795,7 @@ fn same_commands(bin: PathBuf) {
     let ks = service_subs("kcmdk", &[(&k1, "NEW"), (&k2, "OLD")]);
     let ws = service_subs("kcmdw", &[(&w1, "NEW"), (&w2, "OLD")]);
     assert_same_commands("rollback", &kout, &ks, &wout, &ws, &[&ROLLBACK_LOCK_VERSION, &DOCKER_LOGIN_STDIN]);
+    assert_same_state("rollback", lab, &ks, &ws);
     for host in WEB_HOSTS {
         assert_eq!(curl(host, "/version", Some("kcmdk.test")), (200, k1.clone()));
         assert_eq!(curl(host, "/version", Some("kcmdw.test")), (200, w1.clone()));

@@ -104,15 +104,22 @@ async fn boot_one(c: &Commander, host: &str, role: &Role, version: &str, barrier
     let primary_role = primary_role_name(c);
     let gatekeeper = role.name() == primary_role;
 
-    // An existing container of this version is renamed out of the way.
-    let clashing = c.capture_unchecked(host, &app.container_id_for_version(version, false)).await?;
+    // An existing container of this version is renamed out of the way. Both questions go in one
+    // exchange, before the renaming: when the running container is the renamed one, the old
+    // version is its new name (what the question would answer after the renaming).
+    let clashing_query = app.container_id_for_version(version, false);
+    let current_query = app.current_running_version();
+    let answers = c.capture_all(host, &[&clashing_query, &current_query]).await?;
+    let (clashing, mut old_version) = (&answers[0], answers[1].clone());
     if !clashing.is_empty() {
         let renamed = format!("{version}_replaced_{:016x}", fastrand::u64(..));
         output::info(host, &format!("Renaming container {version} to {renamed} as already deployed on {host}"));
         c.audit(host, Some(role.name()), &format!("Renaming container {version} to {renamed}")).await?;
-        c.exec(host, &app.rename_container(version, &renamed)).await?;
+        c.defer(host, &app.rename_container(version, &renamed));
+        if old_version == version {
+            old_version = renamed;
+        }
     }
-    let old_version = c.capture_unchecked(host, &app.current_running_version()).await?;
     let old_version = (!old_version.is_empty()).then_some(old_version);
 
     if !gatekeeper {
@@ -165,33 +172,36 @@ async fn boot_one(c: &Commander, host: &str, role: &Role, version: &str, barrier
                 }
             }
         }
-        c.exec_unchecked(host, &app.stop(Some(version))).await?;
+        c.defer_unchecked(host, &app.stop(Some(version)));
         return Err(e);
     }
     if gatekeeper && barrier.open() {
         output::info(host, &format!("First {primary_role} container is healthy on {host}, booting any other roles"));
     }
     if let Some(old) = old_version {
-        c.exec_unchecked(host, &app.stop(Some(&old))).await?;
+        c.defer_unchecked(host, &app.stop(Some(&old)));
         if role.assets() {
-            c.exec_unchecked(host, &app.clean_up_assets()).await?;
+            c.defer_unchecked(host, &app.clean_up_assets());
         }
         if c.config.error_pages_path().is_some() {
-            c.exec_unchecked(host, &app.clean_up_error_pages()).await?;
+            c.defer_unchecked(host, &app.clean_up_error_pages());
         }
     }
     Ok(())
 }
 
 async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>, version: &str) -> Result<()> {
+    // The audit line, the env file and `docker run` go out with the next question (the new
+    // container's id, or its status).
     c.audit(host, Some(role.name()), &format!("Booted app version {version}")).await?;
-    c.exec(host, &app.ensure_env_directory()).await?;
+    c.defer(host, &app.ensure_env_directory());
     let env_file = role.secrets_io(host)?;
-    c.upload(host, env_file.as_bytes(), &role.secrets_path(), 0o600).await?;
+    c.defer_upload(host, env_file.as_bytes(), &role.secrets_path(), 0o600);
     let hostname = hostname_for(host);
-    c.exec(host, &app.run(Some(&hostname))).await?;
+    c.defer(host, &app.run(Some(&hostname)));
     if role.running_proxy() {
-        let endpoint = c.capture(host, &app.container_id_for_version(version, false)).await.unwrap_or_default();
+        // (a failing deferred change before it, `docker run` say, is the error)
+        let endpoint = c.capture_unchecked(host, &app.container_id_for_version(version, false)).await?;
         if endpoint.is_empty() && !c.plan {
             return Err(CliError::boot(format!(
                 "Failed to get endpoint for {} on {host}, did the container boot?",
@@ -276,7 +286,8 @@ pub async fn boot(c: &Commander, version: &str) -> Result<()> {
         let image = image.clone();
         async move {
             c.audit(&h, None, &format!("Tagging {image} as the latest image")).await?;
-            c.exec(&h, &tag).await.map(|_| ())
+            c.defer(&h, &tag);
+            Ok(())
         }
     })
     .await?;

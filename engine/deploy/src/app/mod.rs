@@ -451,16 +451,17 @@ pub async fn stale_containers(c: &Commander, stop: bool) -> Result<()> {
     c.on(&hosts, |h| async move {
         for role in c.roles_on(&h) {
             let app = App::new(&c.config, Some(role), Some(&h));
-            let versions = c.capture_unchecked(&h, &app.list_versions(&[], &[])).await?;
-            let current = c.capture_unchecked(&h, &app.current_running_version()).await?;
-            for version in versions.lines().filter(|v| !v.is_empty() && *v != current) {
+            let (list, current) = (app.list_versions(&[], &[]), app.current_running_version());
+            let answers = c.capture_all(&h, &[&list, &current]).await?;
+            let (versions, current) = (&answers[0], &answers[1]);
+            for version in versions.lines().filter(|v| !v.is_empty() && v != current) {
                 if stop {
                     output::by_host(
                         &h,
                         &format!("Stopping stale container for role {} with version {version}", role.name()),
                         c.global.quiet,
                     );
-                    c.exec_unchecked(&h, &app.stop(Some(version))).await?;
+                    c.defer_unchecked(&h, &app.stop(Some(version)));
                 } else {
                     output::by_host(
                         &h,

@@ -61,10 +61,11 @@ async fn pull_on_hosts(c: &Commander, hosts: &[String]) -> Result<()> {
         let (clean, pull, validate) = (clean.clone(), pull.clone(), validate.clone());
         let version = version.clone();
         async move {
+            // One exchange per host (the `on` block's end sends them).
             c.audit(&h, None, &format!("Pulled image with version {version}")).await?;
-            c.exec_unchecked(&h, &clean).await?;
-            c.exec(&h, &pull).await?;
-            c.exec(&h, &validate).await?;
+            c.defer_unchecked(&h, &clean);
+            c.defer(&h, &pull);
+            c.defer(&h, &validate);
             Ok(())
         }
     })
@@ -79,11 +80,11 @@ pub async fn pull(c: &Commander) -> Result<()> {
     let hosts = c.app_hosts();
     if !registry.local() {
         if let Some(login) = registry.login_password_stdin(None)? {
-            c.on(&hosts, |h| {
-                let login = login.clone();
-                async move { c.exec(&h, &login).await.map(|_| ()) }
-            })
-            .await?;
+            // Sent with each host's next exchange (the mirror probe or the pull), in this order.
+            for h in &hosts {
+                c.defer(h, &login);
+                c.note_registry_login(h);
+            }
         }
     }
     local_registry::with_forwarded_port(c, &hosts, || async {

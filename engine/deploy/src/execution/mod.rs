@@ -12,6 +12,7 @@
 //! The commander decides *what* runs (and prints, with `-v`, what it runs); an executor decides
 //! only *how* it reaches the host.
 
+mod batch;
 mod fake;
 mod here;
 mod plan;
@@ -54,6 +55,35 @@ pub struct Job<'a> {
     pub effect: Effect,
 }
 
+/// What a command of a batch does when it exits non-zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The batch stops there (the commander then reports the command's failure).
+    Stop,
+    /// The batch goes on (Kamal's `raise_on_non_zero_exit: false`).
+    Continue,
+}
+
+/// What one entry of a batch does.
+#[derive(Clone, Debug)]
+pub enum Step<'a> {
+    Run(Job<'a>),
+    /// [`Executor::upload`]: `content` to `path` on `host` with `mode`.
+    Upload {
+        host: &'a str,
+        content: &'a [u8],
+        path: &'a str,
+        mode: u32,
+    },
+}
+
+/// One entry of a batch.
+#[derive(Clone, Debug)]
+pub struct BatchJob<'a> {
+    pub step: Step<'a>,
+    pub on_failure: OnFailure,
+}
+
 /// One command for this machine.
 #[derive(Clone, Debug)]
 pub struct LocalJob<'a> {
@@ -79,6 +109,33 @@ pub trait Tunnel: Send {
 pub trait Executor: Send + Sync {
     /// Runs a command; a non-zero exit is an [`Output`], not an error (the commander decides).
     fn run<'a>(&'a self, job: Job<'a>, on_line: Option<LineSink<'a>>) -> BoxFuture<'a, Result<Output, SshError>>;
+
+    /// Runs `jobs` (all for `host`) in order, stopping after the first that fails with
+    /// [`OnFailure::Stop`]; the outputs of those that ran. Executors that can send them as one
+    /// exchange do (SSH: one remote script, one round trip); the default runs them one by one.
+    fn run_batch<'a>(&'a self, jobs: Vec<BatchJob<'a>>) -> BoxFuture<'a, Result<Vec<Output>, SshError>> {
+        Box::pin(async move {
+            let mut outputs = vec![];
+            for b in jobs {
+                let out = match b.step {
+                    Step::Run(job) => self.run(job, None).await?,
+                    Step::Upload { host, content, path, mode } => match self.upload(host, content, path, mode).await {
+                        Ok(()) => empty_success(),
+                        Err(SshError::CommandFailed { exit_status, stderr, .. }) => {
+                            Output { exit_status, exit_signal: None, stdout: vec![], stderr: stderr.into_bytes() }
+                        }
+                        Err(e) => return Err(e),
+                    },
+                };
+                let stop = !out.success() && b.on_failure == OnFailure::Stop;
+                outputs.push(out);
+                if stop {
+                    break;
+                }
+            }
+            Ok(outputs)
+        })
+    }
 
     /// Writes `content` to `path` on `host` with `mode`, atomically.
     fn upload<'a>(

@@ -1,7 +1,7 @@
 //! The executor that runs commands on real servers, over `wharf-ssh`'s connection pool (one
 //! connection per host, reused by every command).
 
-use super::{BoxFuture, Executor, Job, LineSink, Tunnel};
+use super::{batch, BatchJob, BoxFuture, Executor, Job, LineSink, Step, Tunnel};
 use std::net::SocketAddr;
 use wharf_ssh::{ExecOptions, Output, Pool, RemoteForward, SshError, SshOptions};
 
@@ -20,6 +20,41 @@ impl Executor for SshExecutor {
         Box::pin(async move {
             let options = ExecOptions { stdin: job.stdin.map(<[u8]>::to_vec), ..Default::default() };
             self.pool.exec_with(job.host, job.command, options, on_line).await
+        })
+    }
+
+    fn run_batch<'a>(&'a self, jobs: Vec<BatchJob<'a>>) -> BoxFuture<'a, Result<Vec<Output>, SshError>> {
+        Box::pin(async move {
+            let host = match jobs.first().map(|b| &b.step) {
+                None => return Ok(vec![]),
+                Some(Step::Run(job)) if jobs.len() == 1 => return Ok(vec![self.run(job.clone(), None).await?]),
+                Some(Step::Upload { host, content, path, mode }) if jobs.len() == 1 => {
+                    return match self.pool.upload(host, content, path, *mode).await {
+                        Ok(()) => Ok(vec![super::empty_success()]),
+                        Err(SshError::CommandFailed { exit_status, stderr, .. }) => Ok(vec![Output {
+                            exit_status,
+                            exit_signal: None,
+                            stdout: vec![],
+                            stderr: stderr.into_bytes(),
+                        }]),
+                        Err(e) => Err(e),
+                    };
+                }
+                Some(Step::Run(job)) => job.host,
+                Some(Step::Upload { host, .. }) => host,
+            };
+            let script = batch::script(&jobs);
+            let options = ExecOptions { stdin: Some(script.into_bytes()), ..Default::default() };
+            let out = self.pool.exec_with(host, "sh", options, None).await?;
+            batch::parse(&out.stdout, jobs.len()).ok_or_else(|| SshError::Protocol {
+                host: host.to_string(),
+                message: format!(
+                    "a batch of {} commands answered unexpectedly (exit status {}): {}",
+                    jobs.len(),
+                    out.exit_status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            })
         })
     }
 

@@ -6,6 +6,7 @@ pub mod reboot;
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
+use crate::execution::Effect;
 use crate::{lock, output};
 use wharf_commands::docker::Docker;
 use wharf_commands::proxy::{Proxy, ProxyLogsOptions};
@@ -22,39 +23,51 @@ fn older_version(version: &str, minimum: &str) -> Result<bool> {
 }
 
 /// `proxy boot`: the `kamal` network on every host, then the proxy container on proxy hosts.
+/// Per host one exchange asks for the network and the running proxy's version, one more starts
+/// the proxy (the registry login is skipped where this run already logged in).
 pub async fn boot(c: &Commander) -> Result<()> {
     lock::with_lock(c, || async {
         let network = Docker::new().create_network();
+        let network = &network;
         let hosts = c.hosts();
-        c.on(&hosts, |h| {
-            let network = network.clone();
-            async move {
-                match c.exec(&h, &network).await {
-                    Err(e) if !e.message.contains("already exists") => Err(e),
-                    _ => Ok(()),
-                }
-            }
-        })
-        .await?;
         let proxy_hosts = c.proxy_hosts();
+        let proxy_hosts = &proxy_hosts;
         let login = Registry::new(&c.config).login_password_stdin(None)?;
-        c.on(&proxy_hosts, |h| {
-            let login = login.clone();
-            async move {
-                if let Some(login) = login {
-                    c.exec(&h, &login).await?;
-                }
-                let proxy = Proxy::new(&c.config, &h);
-                let version = c.capture_unchecked(&h, &proxy.version()).await?;
-                if !version.is_empty() && older_version(&version, PROXY_MINIMUM_VERSION)? {
-                    return Err(CliError::runtime(format!(
-                        "kamal-proxy version {version} is too old, run `kamal proxy reboot` in order to update to at least {PROXY_MINIMUM_VERSION}"
-                    )));
-                }
-                c.exec(&h, &proxy.ensure_apps_config_directory()).await?;
-                c.exec(&h, &proxy.start_or_run()).await?;
-                Ok(())
+        let login = &login;
+        c.on(&hosts, |h| async move {
+            let proxy = Proxy::new(&c.config, &h);
+            let is_proxy_host = proxy_hosts.contains(&h);
+            let version_query = proxy.version();
+            let mut asks = vec![(network, Effect::Change)];
+            let login = login.as_ref().filter(|_| is_proxy_host && !c.registry_login_done(&h));
+            if let Some(login) = login {
+                asks.push((login, Effect::Change));
             }
+            if is_proxy_host {
+                asks.push((&version_query, Effect::Query));
+            }
+            let answers = c.exchange(&h, &asks).await?;
+            if !answers[0].success() && !answers[0].stderr_str().contains("already exists") {
+                return Err(c.failure(&h, network, &answers[0]));
+            }
+            if !is_proxy_host {
+                return Ok(());
+            }
+            if let Some(login) = login {
+                if !answers[1].success() {
+                    return Err(c.failure(&h, login, &answers[1]));
+                }
+                c.note_registry_login(&h);
+            }
+            let version = answers.last().map(|o| o.stdout_str().trim().to_string()).unwrap_or_default();
+            if !version.is_empty() && older_version(&version, PROXY_MINIMUM_VERSION)? {
+                return Err(CliError::runtime(format!(
+                    "kamal-proxy version {version} is too old, run `kamal proxy reboot` in order to update to at least {PROXY_MINIMUM_VERSION}"
+                )));
+            }
+            c.defer(&h, &proxy.ensure_apps_config_directory());
+            c.defer(&h, &proxy.start_or_run());
+            Ok(())
         })
         .await?;
         Ok(())

@@ -248,7 +248,10 @@ pub fn run(project: &Project, command: &str, global: GlobalOptions, fake: &FakeE
             c.performer = PERFORMER.into();
             c.clock = Some(CLOCK);
             c.run_hook("pre-connect", &[])?;
-            step(&c).await
+            let result = step(&c).await;
+            // As the CLI does: what is still held back goes out at the end.
+            let flushed = c.flush_all().await;
+            result.and(flushed)
         })
     });
     Run { result, lines, fake: fake.clone() }
