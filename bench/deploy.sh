@@ -52,14 +52,14 @@ work=$(mktemp -d)
 relay_pid=
 cleanup() {
   [ -n "$relay_pid" ] && kill "$relay_pid" 2>/dev/null || true
-  rm -rf "$work"
+  if [ -n "${BENCH_KEEP:-}" ]; then echo "bench/deploy.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
 # One relay process for every server, per delay.
 start_relay() {
   local delay=$1 routes=() i
-  for ((i = 1; i <= max; i++)); do routes+=("$((21000 + i))=10.200.0.$i:22"); done
+  for ((i = 1; i <= max; i++)); do routes+=("127.0.1.$i:2222=10.200.0.$i:22"); done
   : >"$work/relay.stats"
   python3 bench/relay.py --delay-ms "$delay" --stats "$work/relay.stats" "${routes[@]}" >"$work/relay.out" &
   relay_pid=$!
@@ -68,12 +68,16 @@ start_relay() {
 }
 stop_relay() { [ -n "$relay_pid" ] && kill "$relay_pid" && wait "$relay_pid" 2>/dev/null; relay_pid=; }
 
-# ssh config: server i is `s<i>`, reached directly (0 ms) or through its relay.
+# ssh config: server i is `s<i>`, reached directly (0 ms) or through its relay on
+# 127.0.1.<i>:2222 (one port for all: Kamal gives net-ssh deploy.yml's ssh/port, not ssh_config's).
+ssh_port=22
 write_ssh_config() {
   local delay=$1 i
   : >"$work/ssh_config"
+  if [ "$delay" = 0 ]; then ssh_port=22; else ssh_port=2222; fi
   for ((i = 1; i <= max; i++)); do
-    if [ "$delay" = 0 ]; then host=10.200.0.$i port=22; else host=127.0.0.1 port=$((21000 + i)); fi
+    if [ "$delay" = 0 ]; then host=10.200.0.$i; else host=127.0.1.$i; fi
+    port=$ssh_port
     cat >>"$work/ssh_config" <<CONF
 Host s$i
   HostName $host
@@ -93,7 +97,7 @@ CONF
 app=$work/app
 cp -r examples/hello/. "$app"
 mkdir -p "$app/.kamal"
-printf 'REGISTRY_PASSWORD=unused\nSECRET_TOKEN=bench\n' >"$app/.kamal/secrets"
+printf 'REGISTRY_PASSWORD=unused\nSECRET_TOKEN=a-secret-token-for-the-bench\n' >"$app/.kamal/secrets"
 write_deploy_yml() {
   local count=$1 i
   {
@@ -125,6 +129,7 @@ env:
     - SECRET_TOKEN
 ssh:
   config: $work/ssh_config
+  port: $ssh_port
 readiness_delay: 1
 deploy_timeout: 30
 drain_timeout: 1
@@ -148,11 +153,13 @@ timed() {
   (cd "$app" && DOCKER_HOST=$HOSTLAB_DOCKER_HOST_1 /usr/bin/time -f '%M' -o "$work/rss" \
     "$bin" deploy --skip-push -v >"$work/last" 2>&1) || { tail -40 "$work/last" >&2; die "$tool deploy failed"; }
   end=$(date +%s.%N)
+  cp "$work/last" "${BENCH_LOGS:-/tmp}/bench-deploy-$tool.log"
   local commands
   commands=$(grep -cE "Running .* on s1\$|INFO \[s1\] Running|Uploading .* s1\$|\[s1\] Uploading" "$work/last" || true)
   sleep 0.3 # the relay writes its stats when the connections close
+  cp "$work/relay.stats" "${BENCH_LOGS:-/tmp}/bench-deploy-$tool.relay" 2>/dev/null || true
   local turns
-  turns=$(awk -v p=21001 '$1 == p { sub("turns=", "", $2); t += $2 } END { print t + 0 }' "$work/relay.stats")
+  turns=$(awk -v p=127.0.1.1:2222 '$1 == p { sub("turns=", "", $2); t += $2 } END { print t + 0 }' "$work/relay.stats")
   echo "$(echo "$end - $start" | bc) $(cat "$work/rss") $commands $turns"
 }
 
@@ -196,6 +203,7 @@ done
   echo
   echo "- $(date -u +%Y-%m-%d), $(nproc) cores; hostlab servers (own sshd and dockerd each, on this machine), Kamal $("$kamal" version), wharf built with --profile $PROFILE."
   echo "- \`deploy --skip-push -v\` of examples/hello (image already in the registry) over a running version, the tools taking turns, $RUNS runs each after one unmeasured deploy by each; medians."
+  echo "- The servers are network namespaces sharing this machine's $(nproc) cores: with several servers their own work (the docker commands both tools run, containers starting, health checks) grows with the count and dominates both tools' times even at 0 ms; the cost of latency is the difference between the rows with and without added round-trip time."
   echo "- Added round-trip time: bench/relay.py in front of each server's sshd (half the delay each way). Round trips: the relay's count of client turns on the first server's connections (only with a relay). SSH commands: \`Running\`/\`Uploading\` lines for the first server."
   echo
   echo "| added RTT | servers | Kamal | Wharf | Wharf / Kamal | SSH commands per server (Kamal / Wharf) | round trips per server (Kamal / Wharf) | peak RSS (Kamal / Wharf) |"

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """A TCP relay that adds round-trip time, for benchmarks on a kernel without netem.
 
-    relay.py --delay-ms 50 --stats FILE LISTEN_PORT=TARGET_HOST:TARGET_PORT [...]
+    relay.py --delay-ms 50 --stats FILE [LISTEN_IP:]LISTEN_PORT=TARGET_HOST:TARGET_PORT [...]
 
-Each listen port on 127.0.0.1 forwards to its target; every chunk is held for half the delay in
+Each listen address (127.0.0.1 unless given) forwards to its target; every chunk is held for half the delay in
 each direction, in order, so a request/answer exchange costs the full delay more. The stats file
 gets one line per closed connection: `PORT turns=N up=BYTES down=BYTES`, where a turn is a burst
 of client bytes sent after the server last spoke: what a client waits a round trip for.
 """
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -30,7 +31,7 @@ class Direction:
                 if not data:
                     break
                 self.bytes += len(data)
-                on_chunk()
+                on_chunk(len(data))
                 await self.queue.put((time.monotonic() + self.delay, data))
         except (ConnectionError, OSError):
             pass
@@ -63,13 +64,23 @@ async def relay(client_reader, client_writer, target, delay, port, stats):
     down = Direction(server_reader, client_writer, delay / 2)
     state = {"turns": 0, "last": "down"}
 
-    def client_spoke():
+    trace = os.environ.get("RELAY_TRACE")
+    t0 = time.monotonic()
+
+    def note(direction, size):
+        if trace:
+            with open(trace, "a") as f:
+                f.write(f"{port} {time.monotonic() - t0:8.3f} {direction} {size} turns={state['turns']}\n")
+
+    def client_spoke(size):
         if state["last"] == "down":
             state["turns"] += 1
         state["last"] = "up"
+        note("up", size)
 
-    def server_spoke():
+    def server_spoke(size):
         state["last"] = "down"
+        note("down", size)
 
     await asyncio.gather(up.read(client_spoke), up.write(), down.read(server_spoke), down.write())
     for w in (client_writer, server_writer):
@@ -87,10 +98,11 @@ async def main():
     delay = args.delay_ms / 1000
     servers = []
     for route in args.routes:
-        port, target = route.split("=", 1)
+        listen, target = route.split("=", 1)
+        ip, port = listen.rsplit(":", 1) if ":" in listen else ("127.0.0.1", listen)
         host, tport = target.rsplit(":", 1)
-        handler = (lambda p, t: lambda r, w: relay(r, w, t, delay, p, args.stats))(port, (host, int(tport)))
-        servers.append(await asyncio.start_server(handler, "127.0.0.1", int(port)))
+        handler = (lambda p, t: lambda r, w: relay(r, w, t, delay, p, args.stats))(listen, (host, int(tport)))
+        servers.append(await asyncio.start_server(handler, ip, int(port)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -53,6 +53,8 @@ pub struct Commander {
     pending: Mutex<HashMap<String, Vec<Deferred>>>,
     /// Hosts this run has logged in to the registry (a second `docker login` changes nothing).
     logged_in: Mutex<std::collections::HashSet<String>>,
+    /// Answers a later step may reuse once instead of asking again (see [`Self::remember`]).
+    known: Mutex<HashMap<(String, String), String>>,
 }
 
 /// A change held back until its host's next exchange.
@@ -184,6 +186,7 @@ impl Commander {
             redactor: Redactor::default(),
             pending: Mutex::new(HashMap::new()),
             logged_in: Mutex::new(Default::default()),
+            known: Mutex::new(HashMap::new()),
         })
     }
 
@@ -428,6 +431,17 @@ impl Commander {
     /// Whether this run already logged `host` in to the registry.
     pub fn registry_login_done(&self, host: &str) -> bool {
         self.logged_in.lock().unwrap_or_else(|e| e.into_inner()).contains(host)
+    }
+
+    /// Keeps `answer` to `cmd` on `host` for a later step that would ask the same before anything
+    /// changes it (`stale_containers`' running version, reused by `app boot`).
+    pub fn remember(&self, host: &str, cmd: &Cmd, answer: &str) {
+        self.known.lock().unwrap_or_else(|e| e.into_inner()).insert((host.to_string(), cmd.to_string()), answer.into());
+    }
+
+    /// The answer [`Self::remember`] kept, once.
+    pub fn recall(&self, host: &str, cmd: &Cmd) -> Option<String> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner()).remove(&(host.to_string(), cmd.to_string()))
     }
 
     /// Appends a deferred audit line (see [`Self::audit`]).

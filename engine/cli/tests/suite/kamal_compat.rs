@@ -417,10 +417,26 @@ fn per_host(
     let mut by_host = BTreeMap::new();
     for host in WEB_HOSTS {
         let mut logged_in = false;
+        let mut asked_running_version = false;
         let ks: Vec<String> = k
             .iter()
             .filter(|(h, _)| h == host)
             .map(|(_, c)| normalize(c, kamal_subs))
+            // Wharf asks for the running version once per deploy (`stale_containers`' answer is
+            // reused by `app boot`: nothing between them changes it); Kamal asks twice.
+            .filter(|c| {
+                let running_version =
+                    c.starts_with("sh -c 'docker ps --latest --format") && c.contains("| head -1 | while read line;");
+                if !running_version {
+                    return true;
+                }
+                let again = asked_running_version;
+                asked_running_version = true;
+                if again {
+                    eprintln!("KNOWN DIFFERENCE on {host}: Kamal asks for the running version again, Wharf reuses it");
+                }
+                !again
+            })
             // Wharf logs in to the registry once per host and run; Kamal again before booting
             // the proxy (the same credentials, so the same server state).
             .filter(|c| {

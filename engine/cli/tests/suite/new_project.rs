@@ -96,9 +96,11 @@ fn init_then_config_then_deploy_plan() {
     assert!(stdout.contains("192.168.0.1 cannot be reached ("), "{stdout}");
     assert!(stdout.contains("Not reached, planned as new servers: 192.168.0.1\n"), "{stdout}");
     assert!(stdout.contains("nothing was changed"), "{stdout}");
-    let run_line = stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("docker run --detach --restart unless-stopped --name my-app-web-"));
+    // Each planned change after the number of the exchange it would go out in (`[5] docker run ...`).
+    let run_line = stdout.lines().find(|l| {
+        let change = l.trim_start().split_once("] ").map(|(_, c)| c).unwrap_or_default();
+        change.starts_with("docker run --detach --restart unless-stopped --name my-app-web-")
+    });
     assert!(run_line.is_some(), "the plan boots the web container: {stdout}");
     assert!(stdout.contains("docker exec kamal-proxy kamal-proxy deploy my-app-web"), "{stdout}");
 }

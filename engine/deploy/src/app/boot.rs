@@ -107,10 +107,17 @@ async fn boot_one(c: &Commander, host: &str, role: &Role, version: &str, barrier
     // An existing container of this version is renamed out of the way. Both questions go in one
     // exchange, before the renaming: when the running container is the renamed one, the old
     // version is its new name (what the question would answer after the renaming).
+    // (`stale_containers` may have asked for the running version already.)
     let clashing_query = app.container_id_for_version(version, false);
     let current_query = app.current_running_version();
-    let answers = c.capture_all(host, &[&clashing_query, &current_query]).await?;
-    let (clashing, mut old_version) = (&answers[0], answers[1].clone());
+    let (clashing, mut old_version) = match c.recall(host, &current_query) {
+        Some(current) => (c.capture_unchecked(host, &clashing_query).await?, current),
+        None => {
+            let answers = c.capture_all(host, &[&clashing_query, &current_query]).await?;
+            (answers[0].clone(), answers[1].clone())
+        }
+    };
+    let clashing = &clashing;
     if !clashing.is_empty() {
         let renamed = format!("{version}_replaced_{:016x}", fastrand::u64(..));
         output::info(host, &format!("Renaming container {version} to {renamed} as already deployed on {host}"));

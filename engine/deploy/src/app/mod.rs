@@ -453,6 +453,8 @@ pub async fn stale_containers(c: &Commander, stop: bool) -> Result<()> {
             let app = App::new(&c.config, Some(role), Some(&h));
             let (list, current) = (app.list_versions(&[], &[]), app.current_running_version());
             let answers = c.capture_all(&h, &[&list, &current]).await?;
+            // Stopping stale versions does not change which one runs: `app boot` reuses it.
+            c.remember(&h, &current, &answers[1]);
             let (versions, current) = (&answers[0], &answers[1]);
             for version in versions.lines().filter(|v| !v.is_empty() && v != current) {
                 if stop {

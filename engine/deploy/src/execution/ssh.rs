@@ -15,9 +15,50 @@ impl SshExecutor {
     }
 }
 
+/// Scripts up to this size go in the exec request itself (one argument of the server's shell,
+/// under Linux's 128 KiB limit for one); larger ones on standard input.
+const MAX_INLINE_SCRIPT: usize = 100_000;
+
+impl SshExecutor {
+    /// Runs `jobs` as one script (see [`batch`]). The script goes in the command line, not on
+    /// standard input: OpenSSH's server opens a session channel with a window of 0 and widens
+    /// it only once the command starts, so input would wait a round trip more.
+    async fn run_script(&self, host: &str, jobs: &[BatchJob<'_>]) -> Result<Vec<Output>, SshError> {
+        let script = batch::script(jobs);
+        let out = if script.len() <= MAX_INLINE_SCRIPT {
+            let command = format!("sh -c {}", wharf_ssh::shell_quote(&script));
+            self.pool.exec_with(host, &command, ExecOptions::default(), None).await?
+        } else {
+            let options = ExecOptions { stdin: Some(script.into_bytes()), ..Default::default() };
+            self.pool.exec_with(host, "sh", options, None).await?
+        };
+        batch::parse(&out.stdout, jobs.len()).ok_or_else(|| SshError::Protocol {
+            host: host.to_string(),
+            message: format!(
+                "a batch of {} commands answered unexpectedly (exit status {}): {}",
+                jobs.len(),
+                out.exit_status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        })
+    }
+}
+
 impl Executor for SshExecutor {
     fn run<'a>(&'a self, job: Job<'a>, on_line: Option<LineSink<'a>>) -> BoxFuture<'a, Result<Output, SshError>> {
         Box::pin(async move {
+            // A command with input and nothing to stream: its input goes in the script (see
+            // `run_script`), a round trip sooner.
+            if let (Some(stdin), None) = (job.stdin, &on_line) {
+                if stdin.len() < MAX_INLINE_SCRIPT / 2 {
+                    let host = job.host;
+                    let jobs = [BatchJob { step: Step::Run(job), on_failure: super::OnFailure::Continue }];
+                    return self.run_script(host, &jobs).await?.pop().ok_or_else(|| SshError::Protocol {
+                        host: host.to_string(),
+                        message: "the command did not run".into(),
+                    });
+                }
+            }
             let options = ExecOptions { stdin: job.stdin.map(<[u8]>::to_vec), ..Default::default() };
             self.pool.exec_with(job.host, job.command, options, on_line).await
         })
@@ -28,33 +69,10 @@ impl Executor for SshExecutor {
             let host = match jobs.first().map(|b| &b.step) {
                 None => return Ok(vec![]),
                 Some(Step::Run(job)) if jobs.len() == 1 => return Ok(vec![self.run(job.clone(), None).await?]),
-                Some(Step::Upload { host, content, path, mode }) if jobs.len() == 1 => {
-                    return match self.pool.upload(host, content, path, *mode).await {
-                        Ok(()) => Ok(vec![super::empty_success()]),
-                        Err(SshError::CommandFailed { exit_status, stderr, .. }) => Ok(vec![Output {
-                            exit_status,
-                            exit_signal: None,
-                            stdout: vec![],
-                            stderr: stderr.into_bytes(),
-                        }]),
-                        Err(e) => Err(e),
-                    };
-                }
                 Some(Step::Run(job)) => job.host,
                 Some(Step::Upload { host, .. }) => host,
             };
-            let script = batch::script(&jobs);
-            let options = ExecOptions { stdin: Some(script.into_bytes()), ..Default::default() };
-            let out = self.pool.exec_with(host, "sh", options, None).await?;
-            batch::parse(&out.stdout, jobs.len()).ok_or_else(|| SshError::Protocol {
-                host: host.to_string(),
-                message: format!(
-                    "a batch of {} commands answered unexpectedly (exit status {}): {}",
-                    jobs.len(),
-                    out.exit_status,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            })
+            self.run_script(host, &jobs).await
         })
     }
 
@@ -65,7 +83,23 @@ impl Executor for SshExecutor {
         path: &'a str,
         mode: u32,
     ) -> BoxFuture<'a, Result<(), SshError>> {
-        Box::pin(self.pool.upload(host, content, path, mode))
+        Box::pin(async move {
+            if content.len() >= MAX_INLINE_SCRIPT / 2 {
+                return self.pool.upload(host, content, path, mode).await;
+            }
+            let jobs =
+                [BatchJob { step: Step::Upload { host, content, path, mode }, on_failure: super::OnFailure::Stop }];
+            let out = self.run_script(host, &jobs).await?.pop().unwrap_or_else(super::empty_success);
+            if out.success() {
+                return Ok(());
+            }
+            Err(SshError::CommandFailed {
+                host: host.to_string(),
+                command: format!("upload to {path}"),
+                exit_status: out.exit_status,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
+        })
     }
 
     fn forward_remote_port<'a>(
