@@ -4,6 +4,7 @@
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
+use crate::execution::Effect;
 use crate::{lock, output};
 use wharf_commands::registry::Registry;
 use wharf_commands::{cmd, Accessory, AccessoryLogsOptions};
@@ -44,12 +45,12 @@ fn hosts_of(c: &Commander, name: &str) -> Vec<String> {
 async fn make_directories(c: &Commander, name: &str, host: &str) -> Result<()> {
     let a = Accessory::new(&c.config, name).expect("accessory exists");
     for dir in a.accessory_config().directories() {
-        c.exec(host, &a.make_directory(&dir.key)).await?;
+        c.defer(host, &a.make_directory(&dir.key));
         if let Some(mode) = &dir.mode {
-            c.exec(host, &cmd!["chmod", mode, &dir.key]).await?;
+            c.defer(host, &cmd!["chmod", mode, &dir.key]);
         }
         if let Some(owner) = &dir.owner {
-            c.exec(host, &cmd!["chown", owner, &dir.key]).await?;
+            c.defer(host, &cmd!["chown", owner, &dir.key]);
         }
     }
     Ok(())
@@ -68,15 +69,15 @@ async fn upload_files(c: &Commander, name: &str, host: &str) -> Result<()> {
             let env: std::collections::HashMap<String, String> = std::env::vars().collect();
             content = wharf_config::erb::render_untrimmed(&text, &file.local, &env)?.into_bytes();
         }
-        c.exec(host, &a.make_directory_for(&file.host_path)).await?;
+        c.defer(host, &a.make_directory_for(&file.host_path));
         let mode =
             file.mode.as_deref().and_then(|m| u32::from_str_radix(m.trim_start_matches('0'), 8).ok()).unwrap_or(0o755);
-        c.upload(host, &content, &file.host_path, mode).await?;
+        c.defer_upload(host, &content, &file.host_path, mode);
         if let Some(mode) = &file.mode {
-            c.exec(host, &cmd!["chmod", mode, &file.host_path]).await?;
+            c.defer(host, &cmd!["chmod", mode, &file.host_path]);
         }
         if let Some(owner) = &file.owner {
-            c.exec(host, &cmd!["chown", owner, &file.host_path]).await?;
+            c.defer(host, &cmd!["chown", owner, &file.host_path]);
         }
     }
     Ok(())
@@ -91,13 +92,16 @@ async fn prepare(c: &Commander, name: &str) -> Result<()> {
     c.on(&hosts_of(c, name), |h| {
         let (login, network) = (login.clone(), network.clone());
         async move {
+            // The login (when a change is held back, it stops at its failure) and the network in
+            // one exchange; a network that exists is fine.
             if let Some(login) = &login {
-                c.exec(&h, login).await?;
+                c.defer(&h, login);
             }
-            match c.exec(&h, &network).await {
-                Err(e) if !e.message.contains("already exists") => Err(e),
-                _ => Ok(()),
+            let out = c.exchange(&h, &[(&network, Effect::Change)]).await?.remove(0);
+            if !out.success() && !out.stderr_str().contains("already exists") {
+                return Err(c.failure(&h, &network, &out));
             }
+            Ok(())
         }
     })
     .await?;
@@ -134,18 +138,23 @@ async fn boot_accessories(c: &Commander, name: &str, prepare_first: bool) -> Res
                 sorted.sort();
                 output::say(&format!("Skipping booting `{name}` on {}, a container already exists", sorted.join(", ")));
             }
-            // As Kamal: directories, then files, on every host of the accessory, booted or not.
+            // As Kamal: directories, then files, on every host of the accessory, booted or not,
+            // then the container where there is none; each host in one exchange (two with the
+            // proxy, which needs the container's id).
             let name = name.as_str();
-            c.on(&hosts, |h| async move { make_directories(c, name, &h).await }).await?;
-            c.on(&hosts, |h| async move { upload_files(c, name, &h).await }).await?;
-            let hosts: Vec<String> = hosts.into_iter().filter(|h| !existing.contains(h)).collect();
+            let existing = &existing;
             c.on(&hosts, |h| async move {
+                make_directories(c, name, &h).await?;
+                upload_files(c, name, &h).await?;
+                if existing.contains(&h) {
+                    return Ok(());
+                }
                 let a = Accessory::new(&c.config, name).expect("accessory exists");
                 let cfg = a.accessory_config();
                 c.audit(&h, None, &format!("Booted {name} accessory")).await?;
-                c.exec(&h, &a.ensure_env_directory()).await?;
-                c.upload(&h, cfg.secrets_io()?.as_bytes(), &cfg.secrets_path(), 0o600).await?;
-                c.exec(&h, &a.run(Some(&h))).await?;
+                c.defer(&h, &a.ensure_env_directory());
+                c.defer_upload(&h, cfg.secrets_io()?.as_bytes(), &cfg.secrets_path(), 0o600);
+                c.defer(&h, &a.run(Some(&h)));
                 if cfg.running_proxy() {
                     let target = proxy_target(c, &a, &h).await?;
                     c.exec(&h, &a.deploy(&target)).await?;

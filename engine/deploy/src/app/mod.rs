@@ -65,10 +65,10 @@ pub async fn stop(c: &Commander) -> Result<()> {
                     if !version.is_empty()
                         && !c.capture_unchecked(&h, &app.container_id_for_version(&version, false)).await?.is_empty()
                     {
-                        c.exec_unchecked(&h, &app.remove()).await?;
+                        c.defer_unchecked(&h, &app.remove());
                     }
                 }
-                c.exec_unchecked(&h, &app.stop(None)).await?;
+                c.defer_unchecked(&h, &app.stop(None));
             }
             Ok(())
         })
@@ -127,7 +127,7 @@ pub async fn remove_container(c: &Commander, version: &str) -> Result<()> {
             for role in c.roles_on(&h) {
                 let app = App::new(&c.config, Some(role), Some(&h));
                 c.audit(&h, Some(role.name()), &format!("Removed app container with version {version}")).await?;
-                c.exec(&h, &app.remove_container(version)).await?;
+                c.defer(&h, &app.remove_container(version));
             }
             Ok(())
         })
@@ -144,7 +144,7 @@ pub async fn remove_containers(c: &Commander) -> Result<()> {
             for role in c.roles_on(&h) {
                 let app = App::new(&c.config, Some(role), Some(&h));
                 c.audit(&h, Some(role.name()), "Removed all app containers").await?;
-                c.exec(&h, &app.remove_containers()).await?;
+                c.defer(&h, &app.remove_containers());
             }
             Ok(())
         })
@@ -175,7 +175,8 @@ pub async fn remove_images(c: &Commander) -> Result<()> {
     lock::with_lock(c, || async {
         c.on(&hosts_removing_all_roles(c), |h| async move {
             c.audit(&h, None, "Removed all app images").await?;
-            c.exec(&h, &App::new(&c.config, None, Some(&h)).remove_images()).await.map(|_| ())
+            c.defer(&h, &App::new(&c.config, None, Some(&h)).remove_images());
+            Ok(())
         })
         .await?;
         Ok(())
@@ -190,10 +191,10 @@ pub async fn remove_app_directories(c: &Commander) -> Result<()> {
         let proxy_hosts = &proxy_hosts;
         c.on(&hosts_removing_all_roles(c), |h| async move {
             let server = wharf_commands::server::Server::new(&c.config);
-            c.exec_unchecked(&h, &server.remove_app_directory()).await?;
+            c.defer_unchecked(&h, &server.remove_app_directory());
             c.audit(&h, None, &format!("Removed {}", c.config.app_directory())).await?;
             if proxy_hosts.contains(&h) {
-                c.exec_unchecked(&h, &App::new(&c.config, None, Some(&h)).remove_proxy_app_directory()).await?;
+                c.defer_unchecked(&h, &App::new(&c.config, None, Some(&h)).remove_proxy_app_directory());
             }
             Ok(())
         })

@@ -19,6 +19,7 @@
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
+use crate::execution::Effect;
 use crate::{lock, output};
 use wharf_commands::proxy::Proxy;
 use wharf_commands::registry::Registry;
@@ -50,17 +51,22 @@ pub async fn reboot(c: &Commander, rolling: bool) -> Result<()> {
 
 async fn reboot_host(c: &Commander, host: &str, login: Option<&Cmd>) -> Result<()> {
     let proxy = Proxy::new(&c.config, host);
+    // One exchange: a failing step before the `docker run` is its own error; a failing `docker
+    // run` is recovered from.
     c.audit(host, None, "Rebooted proxy").await?;
     if let Some(login) = login {
-        c.exec(host, login).await?;
+        c.defer(host, login);
     }
-    c.exec_unchecked(host, &proxy.stop(None)).await?;
-    c.exec(host, &proxy.remove_container()).await?;
-    c.exec(host, &proxy.ensure_apps_config_directory()).await?;
-    match c.exec(host, &proxy.run()).await {
-        Ok(_) => Ok(()),
-        Err(failed) => recover(c, host, &proxy, failed).await,
+    c.defer_unchecked(host, &proxy.stop(None));
+    c.defer(host, &proxy.remove_container());
+    c.defer(host, &proxy.ensure_apps_config_directory());
+    let run = proxy.run();
+    let out = c.exchange(host, &[(&run, Effect::Change)]).await?.remove(0);
+    if out.success() {
+        return Ok(());
     }
+    let failed = c.failure(host, &run, &out);
+    recover(c, host, &proxy, failed).await
 }
 
 /// The proxy's `docker run` failed on `host`: bring a proxy back, and say what runs now.
