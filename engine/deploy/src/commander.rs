@@ -326,27 +326,8 @@ impl Commander {
     /// Runs `cmd`, after the host's deferred changes (in the same exchange); with -v shows each,
     /// its output and how it finished (as SSHKit does).
     async fn run_logged(&self, host: &str, cmd: &Cmd, effect: Effect) -> Result<Output> {
-        let deferred = self.take_pending(host);
-        let command = cmd.to_string();
-        let shown = cmd.to_redacted_string();
-        let job = Job { host, command: &command, shown: &shown, stdin: cmd.stdin(), effect };
-        let this = Deferred {
-            what: DeferredStep::Run { command: String::new(), stdin: None },
-            shown: shown.clone(),
-            on_failure: OnFailure::Continue,
-        };
-        if deferred.is_empty() {
-            self.echo(host, &shown);
-            let started = Instant::now();
-            let out = self.executor.run(job, None).await?;
-            self.show_output(host, &out, started);
-            return Ok(out);
-        }
-        let mut outputs = self.run_deferred(host, &deferred, vec![(job, &this)]).await?;
-        match outputs.pop() {
-            Some(out) if outputs.len() == deferred.len() => Ok(out),
-            _ => Err(CliError::runtime(format!("{shown} did not run on {host}: its batch ended early"))),
-        }
+        let mut outputs = self.exchange(host, &[(cmd, effect)]).await?;
+        Ok(outputs.pop().expect("one output per command"))
     }
 
     /// Read-only queries whose failure means "nothing", all in one exchange (after the host's
@@ -362,24 +343,13 @@ impl Commander {
     pub async fn exchange(&self, host: &str, cmds: &[(&Cmd, Effect)]) -> Result<Vec<Output>> {
         let deferred = self.take_pending(host);
         let texts: Vec<(String, String)> = cmds.iter().map(|(c, _)| (c.to_string(), c.to_redacted_string())).collect();
-        let these: Vec<Deferred> = texts
-            .iter()
-            .map(|(_, shown)| Deferred {
-                what: DeferredStep::Run { command: String::new(), stdin: None },
-                shown: shown.clone(),
-                on_failure: OnFailure::Continue,
-            })
-            .collect();
         let jobs: Vec<Job<'_>> = texts
             .iter()
             .zip(cmds)
             .map(|((command, shown), (cmd, effect))| Job { host, command, shown, stdin: cmd.stdin(), effect: *effect })
             .collect();
-        let outputs = self.run_deferred(host, &deferred, jobs.into_iter().zip(&these).collect()).await?;
-        if outputs.len() != deferred.len() + cmds.len() {
-            return Err(CliError::runtime(format!("commands did not run on {host}: their batch ended early")));
-        }
-        Ok(outputs[deferred.len()..].to_vec())
+        let mut outputs = self.run_deferred(host, &deferred, jobs).await?;
+        Ok(outputs.split_off(deferred.len()))
     }
 
     /// The error [`Self::exec`] gives for `cmd`'s failed `out` on `host`.
@@ -478,12 +448,9 @@ impl Commander {
 
     /// Runs `deferred` (then `last`, a command whose answer the caller reads) on `host` as one
     /// batch; the outputs, or the error of the first deferred change that failed.
-    async fn run_deferred(
-        &self,
-        host: &str,
-        deferred: &[Deferred],
-        last: Vec<(Job<'_>, &Deferred)>,
-    ) -> Result<Vec<Output>> {
+    async fn run_deferred(&self, host: &str, deferred: &[Deferred], answered: Vec<Job<'_>>) -> Result<Vec<Output>> {
+        let mut shown: Vec<(&str, OnFailure)> = deferred.iter().map(|d| (d.shown.as_str(), d.on_failure)).collect();
+        shown.extend(answered.iter().map(|j| (j.shown, OnFailure::Continue)));
         let mut jobs: Vec<BatchJob<'_>> = deferred
             .iter()
             .map(|d| BatchJob {
@@ -500,25 +467,20 @@ impl Commander {
                 on_failure: d.on_failure,
             })
             .collect();
-        let mut shown: Vec<&Deferred> = deferred.iter().collect();
-        for (job, this) in last {
-            jobs.push(BatchJob { step: Step::Run(job), on_failure: this.on_failure });
-            shown.push(this);
-        }
-        for d in &shown {
-            self.echo(host, &d.shown);
+        jobs.extend(answered.into_iter().map(|job| BatchJob { step: Step::Run(job), on_failure: OnFailure::Continue }));
+        for (text, _) in &shown {
+            self.echo(host, text);
         }
         let started = Instant::now();
         let outputs = self.executor.run_batch(jobs).await?;
-        if outputs.len() < shown.len() && outputs.last().is_none_or(|o| o.success()) {
-            let missing = &shown[outputs.len()].shown;
-            return Err(CliError::runtime(format!("{missing} did not run on {host}: its batch ended early")));
-        }
-        for (d, out) in shown.iter().zip(&outputs) {
+        for ((text, on_failure), out) in shown.iter().zip(&outputs) {
             self.show_output(host, out, started);
-            if !out.success() && d.on_failure == OnFailure::Stop {
-                return Err(command_failed(host, &d.shown, out, &self.redactor));
+            if !out.success() && *on_failure == OnFailure::Stop {
+                return Err(command_failed(host, text, out, &self.redactor));
             }
+        }
+        if let Some((missing, _)) = shown.get(outputs.len()) {
+            return Err(CliError::runtime(format!("{missing} did not run on {host}: its batch ended early")));
         }
         Ok(outputs)
     }

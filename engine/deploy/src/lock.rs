@@ -40,16 +40,15 @@ pub async fn status(c: &Commander) -> Result<Option<String>> {
 
 /// `mkdir -p .kamal` on every host, sent with each host's next exchange (the primary's is
 /// the lock itself).
-async fn ensure_run_directory(c: &Commander) -> Result<()> {
+fn ensure_run_directory(c: &Commander) {
     let cmd = wharf_commands::server::Server::new(&c.config).ensure_run_directory();
     for h in c.hosts() {
         c.defer(&h, &cmd);
     }
-    Ok(())
 }
 
 pub async fn acquire(c: &Commander, message: &str) -> Result<()> {
-    ensure_run_directory(c).await?;
+    ensure_run_directory(c);
     if c.global.lock_wait {
         return acquire_with_wait(c, message).await;
     }

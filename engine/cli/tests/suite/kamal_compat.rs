@@ -416,40 +416,22 @@ fn per_host(
     let (k, w) = (kamal_commands(kamal_out), wharf_commands(wharf_out));
     let mut by_host = BTreeMap::new();
     for host in WEB_HOSTS {
-        let mut logged_in = false;
-        let mut asked_running_version = false;
         let ks: Vec<String> = k
             .iter()
             .filter(|(h, _)| h == host)
             .map(|(_, c)| normalize(c, kamal_subs))
             // Wharf asks for the running version once per deploy (`stale_containers`' answer is
             // reused by `app boot`: nothing between them changes it); Kamal asks twice.
-            .filter(|c| {
-                let running_version =
-                    c.starts_with("sh -c 'docker ps --latest --format") && c.contains("| head -1 | while read line;");
-                if !running_version {
-                    return true;
-                }
-                let again = asked_running_version;
-                asked_running_version = true;
-                if again {
-                    eprintln!("KNOWN DIFFERENCE on {host}: Kamal asks for the running version again, Wharf reuses it");
-                }
-                !again
-            })
+            .filter(first_only(
+                |c| c.starts_with("sh -c 'docker ps --latest --format") && c.contains("| head -1 | while read line;"),
+                &format!("KNOWN DIFFERENCE on {host}: Kamal asks for the running version again, Wharf reuses it"),
+            ))
             // Wharf logs in to the registry once per host and run; Kamal again before booting
             // the proxy (the same credentials, so the same server state).
-            .filter(|c| {
-                if !c.starts_with("docker login ") {
-                    return true;
-                }
-                let again = logged_in;
-                logged_in = true;
-                if again {
-                    eprintln!("KNOWN DIFFERENCE on {host}: Kamal logs in to the registry again, Wharf does not");
-                }
-                !again
-            })
+            .filter(first_only(
+                |c| c.starts_with("docker login "),
+                &format!("KNOWN DIFFERENCE on {host}: Kamal logs in to the registry again, Wharf does not"),
+            ))
             .filter(|c| match known.iter().find(|d| d.wharf.is_none() && d.kamal == Some(c.as_str())) {
                 Some(d) => {
                     eprintln!("KNOWN INCOMPATIBILITY on {host}: Kamal runs `{c}`, Wharf does not: {}", d.why);
@@ -478,6 +460,23 @@ fn per_host(
         by_host.insert(host.to_string(), (ks, ws));
     }
     by_host
+}
+
+/// A filter keeping the first command that `matches` and dropping (and reporting with `note`)
+/// every later one.
+fn first_only<'a>(matches: impl Fn(&str) -> bool + 'a, note: &'a str) -> impl FnMut(&String) -> bool + 'a {
+    let mut seen = false;
+    move |c| {
+        if !matches(c) {
+            return true;
+        }
+        if seen {
+            eprintln!("{note}");
+        }
+        let first = !seen;
+        seen = true;
+        first
+    }
 }
 
 /// A readable diff of two command lists (longest common subsequence).

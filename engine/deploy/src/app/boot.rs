@@ -117,7 +117,6 @@ async fn boot_one(c: &Commander, host: &str, role: &Role, version: &str, barrier
             (answers[0].clone(), answers[1].clone())
         }
     };
-    let clashing = &clashing;
     if !clashing.is_empty() {
         let renamed = format!("{version}_replaced_{:016x}", fastrand::u64(..));
         output::info(host, &format!("Renaming container {version} to {renamed} as already deployed on {host}"));

@@ -76,6 +76,7 @@ impl Executor for SshExecutor {
         })
     }
 
+    /// (The commander's uploads go through `run_batch`, as one-step scripts.)
     fn upload<'a>(
         &'a self,
         host: &'a str,
@@ -83,23 +84,7 @@ impl Executor for SshExecutor {
         path: &'a str,
         mode: u32,
     ) -> BoxFuture<'a, Result<(), SshError>> {
-        Box::pin(async move {
-            if content.len() >= MAX_INLINE_SCRIPT / 2 {
-                return self.pool.upload(host, content, path, mode).await;
-            }
-            let jobs =
-                [BatchJob { step: Step::Upload { host, content, path, mode }, on_failure: super::OnFailure::Stop }];
-            let out = self.run_script(host, &jobs).await?.pop().unwrap_or_else(super::empty_success);
-            if out.success() {
-                return Ok(());
-            }
-            Err(SshError::CommandFailed {
-                host: host.to_string(),
-                command: format!("upload to {path}"),
-                exit_status: out.exit_status,
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            })
-        })
+        Box::pin(self.pool.upload(host, content, path, mode))
     }
 
     fn forward_remote_port<'a>(
