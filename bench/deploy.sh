@@ -5,7 +5,8 @@
 # is added in user space (bench/relay.py: a TCP relay per server in front of its sshd, named as
 # the server's HostName in an ssh config both tools read). Reports the median wall time per tool,
 # SSH commands per server (the `Running ...` lines of `-v`), round trips per server (the relay's
-# count of client turns; only with added latency) and peak RSS, as a table in BENCHMARKS.md under
+# count of client turns; only with added latency), peak RSS and how busy this machine's CPU was
+# (the servers run here too), as a table in BENCHMARKS.md under
 # "## Deploys over SSH (bench/deploy.sh)" (that section is replaced, the rest kept).
 #
 #   bench/deploy.sh
@@ -143,16 +144,24 @@ write_ssh_config 0
 write_deploy_yml "$max"
 (cd "$app" && DOCKER_HOST=$HOSTLAB_DOCKER_HOST_1 "$wharf" build push >&2)
 
-# One timed run: wall seconds, peak RSS (KiB), SSH commands per server; stderr kept in $work/last.
+# This machine's busy and total CPU time so far (jiffies, all cores): the servers' work (sshd,
+# docker, containers) runs here too, so how busy the machine was tells whether a run waited on
+# the network or on the servers' CPU.
+cpu_jiffies() { awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat; }
+
+# One timed run: wall seconds, peak RSS (KiB), SSH commands per server, round trips, and the
+# share of the machine's CPU that was busy (percent); stderr kept in $work/last.
 timed() {
   local tool=$1 count=$2 bin
   [ "$tool" = wharf ] && bin=$wharf || bin=$kamal
   : >"$work/relay.stats"
-  local start end
+  local start end cpu0 cpu1
+  cpu0=$(cpu_jiffies)
   start=$(date +%s.%N)
   (cd "$app" && DOCKER_HOST=$HOSTLAB_DOCKER_HOST_1 /usr/bin/time -f '%M' -o "$work/rss" \
     "$bin" deploy --skip-push -v >"$work/last" 2>&1) || { tail -40 "$work/last" >&2; die "$tool deploy failed"; }
   end=$(date +%s.%N)
+  cpu1=$(cpu_jiffies)
   cp "$work/last" "${BENCH_LOGS:-/tmp}/bench-deploy-$tool.log"
   local commands
   commands=$(grep -cE "Running .* on s1\$|INFO \[s1\] Running|Uploading .* s1\$|\[s1\] Uploading" "$work/last" || true)
@@ -160,7 +169,9 @@ timed() {
   cp "$work/relay.stats" "${BENCH_LOGS:-/tmp}/bench-deploy-$tool.relay" 2>/dev/null || true
   local turns
   turns=$(awk -v p=127.0.1.1:2222 '$1 == p { sub("turns=", "", $2); t += $2 } END { print t + 0 }' "$work/relay.stats")
-  echo "$(echo "$end - $start" | bc) $(cat "$work/rss") $commands $turns"
+  local busy
+  busy=$(echo "$cpu0 $cpu1" | awk '{ d = $4 - $2; print (d > 0 ? int(100 * ($3 - $1) / d + 0.5) : 0) }')
+  echo "$(echo "$end - $start" | bc) $(cat "$work/rss") $commands $turns $busy"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -191,9 +202,11 @@ for delay in $DELAYS; do
     w_cmd=$(awk '{print $3}' "$work/wharf.runs" | median)
     k_rt=$(awk '{print $4}' "$work/kamal.runs" | median)
     w_rt=$(awk '{print $4}' "$work/wharf.runs" | median)
+    k_cpu=$(awk '{print $5}' "$work/kamal.runs" | median)
+    w_cpu=$(awk '{print $5}' "$work/wharf.runs" | median)
     ratio=$(echo "scale=2; $w_wall / $k_wall" | bc)
     if [ "$delay" = 0 ]; then k_rt="-" w_rt="-"; fi
-    rows+=("| $delay ms | $count | $(printf %.2f "$k_wall") s | $(printf %.2f "$w_wall") s | ${ratio}x | $k_cmd / $w_cmd | $k_rt / $w_rt | $((k_rss / 1024)) / $((w_rss / 1024)) MiB |")
+    rows+=("| $delay ms | $count | $(printf %.2f "$k_wall") s | $(printf %.2f "$w_wall") s | ${ratio}x | $k_cmd / $w_cmd | $k_rt / $w_rt | $((k_rss / 1024)) / $((w_rss / 1024)) MiB | ${k_cpu}% / ${w_cpu}% |")
   done
   [ "$delay" != 0 ] && stop_relay
 done
@@ -206,7 +219,9 @@ done
   echo "- The servers are network namespaces sharing this machine's $(nproc) cores: with several servers their own work (the docker commands both tools run, containers starting, health checks) grows with the count and dominates both tools' times even at 0 ms; the cost of latency is the difference between the rows with and without added round-trip time."
   echo "- Added round-trip time: bench/relay.py in front of each server's sshd (half the delay each way). Round trips: the relay's count of client turns on the first server's connections (only with a relay). SSH commands: \`Running\`/\`Uploading\` lines for the first server."
   echo
-  echo "| added RTT | servers | Kamal | Wharf | Wharf / Kamal | SSH commands per server (Kamal / Wharf) | round trips per server (Kamal / Wharf) | peak RSS (Kamal / Wharf) |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "- Machine CPU busy: the share of this machine's $(nproc) cores in use during the run (both tools, and all the servers' sshd, dockerd and containers); near 100% the servers' own work, not the network, sets the pace, and no client can go much faster."
+  echo
+  echo "| added RTT | servers | Kamal | Wharf | Wharf / Kamal | SSH commands per server (Kamal / Wharf) | round trips per server (Kamal / Wharf) | peak RSS (Kamal / Wharf) | machine CPU busy (Kamal / Wharf) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 } | python3 bench/write_section.py "$BENCH_OUT" "$SECTION"

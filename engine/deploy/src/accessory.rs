@@ -205,10 +205,10 @@ pub async fn start(c: &Commander, name: &str) -> Result<()> {
             c.on(&hosts_of(c, name), |h| async move {
                 let a = Accessory::new(&c.config, name).expect("accessory exists");
                 c.audit(&h, None, &format!("Started {name} accessory")).await?;
-                c.exec(&h, &a.start()).await?;
+                c.defer(&h, &a.start());
                 if a.accessory_config().running_proxy() {
                     let target = proxy_target(c, &a, &h).await?;
-                    c.exec(&h, &a.deploy(&target)).await?;
+                    c.defer(&h, &a.deploy(&target));
                 }
                 Ok(())
             })
@@ -220,18 +220,19 @@ pub async fn start(c: &Commander, name: &str) -> Result<()> {
 }
 
 /// `accessory stop`: the container stopped (not running is fine), and removed from the proxy if
-/// it runs behind it.
+/// it runs behind it. The changes are held for the next step on the host (`reboot`'s and
+/// `remove`'s), or the flush before the lock is released.
 pub async fn stop(c: &Commander, name: &str) -> Result<()> {
     lock::with_lock(c, || async {
         for name in names(c, name)? {
             let name = name.as_str();
-            c.on(&hosts_of(c, name), |h| async move {
+            c.on_held(&hosts_of(c, name), |h| async move {
                 let a = Accessory::new(&c.config, name).expect("accessory exists");
                 c.audit(&h, None, &format!("Stopped {name} accessory")).await?;
-                c.exec_unchecked(&h, &a.stop()).await?;
+                c.defer_unchecked(&h, &a.stop());
                 if a.accessory_config().running_proxy() {
                     proxy_target(c, &a, &h).await?;
-                    c.exec(&h, &a.remove()).await?;
+                    c.defer(&h, &a.remove());
                 }
                 Ok(())
             })
@@ -243,7 +244,7 @@ pub async fn stop(c: &Commander, name: &str) -> Result<()> {
 }
 
 /// `accessory remove NAME|all`: as Kamal, stop, then remove the container, the image and the
-/// service directory, each step on every host of the accessory before the next.
+/// service directory (none of these steps' failures stops the next: one exchange per host).
 pub async fn remove(c: &Commander, name: &str) -> Result<()> {
     lock::with_lock(c, || async {
         for name in names(c, name)? {
@@ -357,25 +358,30 @@ pub async fn step(c: &Commander, name: &str, step: Step) -> Result<()> {
         for name in names(c, name)? {
             let hosts = hosts_of(c, &name);
             let (name, step) = (&name, &step);
-            c.on(&hosts, |h| async move {
+            // Held for the next step on the host, or the flush before the lock is released.
+            c.on_held(&hosts, |h| async move {
                 let a = Accessory::new(&c.config, name).expect("accessory exists");
                 match step {
                     Step::Upload => upload_files(c, name, &h).await,
                     Step::Directories => make_directories(c, name, &h).await,
                     Step::PullImage => {
                         c.audit(&h, None, &format!("Pull {name} accessory image")).await?;
-                        c.exec(&h, &a.pull_image()).await.map(|_| ())
+                        c.defer(&h, &a.pull_image());
+                        Ok(())
                     }
                     Step::RemoveContainer => {
                         c.audit(&h, None, &format!("Remove {name} accessory container")).await?;
-                        c.exec_unchecked(&h, &a.remove_container()).await.map(|_| ())
+                        c.defer_unchecked(&h, &a.remove_container());
+                        Ok(())
                     }
                     Step::RemoveImage => {
                         c.audit(&h, None, &format!("Removed {name} accessory image")).await?;
-                        c.exec_unchecked(&h, &a.remove_image()).await.map(|_| ())
+                        c.defer_unchecked(&h, &a.remove_image());
+                        Ok(())
                     }
                     Step::RemoveServiceDirectory => {
-                        c.exec_unchecked(&h, &a.remove_service_directory()).await.map(|_| ())
+                        c.defer_unchecked(&h, &a.remove_service_directory());
+                        Ok(())
                     }
                 }
             })

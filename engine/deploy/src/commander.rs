@@ -55,6 +55,10 @@ pub struct Commander {
     logged_in: Mutex<std::collections::HashSet<String>>,
     /// Answers a later step may reuse once instead of asking again (see [`Self::remember`]).
     known: Mutex<HashMap<(String, String), String>>,
+    /// Questions to add to each host's next exchange (see [`Self::prefetch`]).
+    prefetch: Mutex<HashMap<String, Vec<Cmd>>>,
+    /// Their answers, each served once to the step that asks it (see [`Self::exchange`]).
+    prefetched: Mutex<HashMap<(String, String), Output>>,
 }
 
 /// A change held back until its host's next exchange.
@@ -187,6 +191,8 @@ impl Commander {
             pending: Mutex::new(HashMap::new()),
             logged_in: Mutex::new(Default::default()),
             known: Mutex::new(HashMap::new()),
+            prefetch: Mutex::new(HashMap::new()),
+            prefetched: Mutex::new(HashMap::new()),
         })
     }
 
@@ -340,16 +346,62 @@ impl Commander {
 
     /// Commands whose answers the caller reads, all in one exchange (after the host's deferred
     /// changes); each one's output, whatever its exit status (the caller decides).
+    ///
+    /// A question asked ahead ([`Self::prefetch`]) is answered from there, once; when every
+    /// question is, nothing is sent (the held changes wait for the next exchange). Questions
+    /// asked ahead for this host go along with this exchange.
     pub async fn exchange(&self, host: &str, cmds: &[(&Cmd, Effect)]) -> Result<Vec<Output>> {
+        let mut answers: Vec<Option<Output>> = {
+            let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+            cmds.iter()
+                .map(|(cmd, effect)| match effect {
+                    Effect::Query => prefetched.remove(&(host.to_string(), cmd.to_string())),
+                    Effect::Change => None,
+                })
+                .collect()
+        };
+        let asked: Vec<&Cmd> = cmds.iter().zip(&answers).filter(|(_, a)| a.is_none()).map(|((c, _), _)| *c).collect();
+        if asked.is_empty() {
+            return Ok(answers.into_iter().flatten().collect());
+        }
+        let ahead: Vec<Cmd> = {
+            let mut prefetch = self.prefetch.lock().unwrap_or_else(|e| e.into_inner());
+            let mut list = prefetch.remove(host).unwrap_or_default();
+            list.retain(|q| !asked.iter().any(|c| c.to_string() == q.to_string()));
+            list
+        };
         let deferred = self.take_pending(host);
-        let texts: Vec<(String, String)> = cmds.iter().map(|(c, _)| (c.to_string(), c.to_redacted_string())).collect();
+        let effects = cmds.iter().zip(&answers).filter(|(_, a)| a.is_none()).map(|((_, e), _)| *e);
+        let steps: Vec<(&Cmd, Effect)> =
+            asked.iter().copied().zip(effects).chain(ahead.iter().map(|q| (q, Effect::Query))).collect();
+        let texts: Vec<(String, String)> = steps.iter().map(|(c, _)| (c.to_string(), c.to_redacted_string())).collect();
         let jobs: Vec<Job<'_>> = texts
             .iter()
-            .zip(cmds)
+            .zip(&steps)
             .map(|((command, shown), (cmd, effect))| Job { host, command, shown, stdin: cmd.stdin(), effect: *effect })
             .collect();
         let mut outputs = self.run_deferred(host, &deferred, jobs).await?;
-        Ok(outputs.split_off(deferred.len()))
+        let mut outputs = outputs.split_off(deferred.len());
+        let ahead_outputs = outputs.split_off(asked.len().min(outputs.len()));
+        {
+            let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+            for (q, out) in ahead.iter().zip(ahead_outputs) {
+                prefetched.insert((host.to_string(), q.to_string()), out);
+            }
+        }
+        let mut fresh = outputs.into_iter();
+        for a in answers.iter_mut().filter(|a| a.is_none()) {
+            *a = fresh.next();
+        }
+        Ok(answers.into_iter().flatten().collect())
+    }
+
+    /// Adds read-only `questions` to `host`'s next exchange; their answers are kept for the step
+    /// that asks them (once each), which then needs no exchange of its own. Only for questions
+    /// whose answer nothing in between changes (`deploy`: the stale containers and the boot's
+    /// questions, asked with the proxy's).
+    pub fn prefetch(&self, host: &str, questions: Vec<Cmd>) {
+        self.prefetch.lock().unwrap_or_else(|e| e.into_inner()).entry(host.to_string()).or_default().extend(questions);
     }
 
     /// The error [`Self::exec`] gives for `cmd`'s failed `out` on `host`.
@@ -427,6 +479,11 @@ impl Commander {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).entry(host.to_string()).or_default().push(d);
     }
 
+    /// How many changes are held for `host`'s next exchange.
+    pub fn held_changes(&self, host: &str) -> usize {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).get(host).map_or(0, Vec::len)
+    }
+
     fn take_pending(&self, host: &str) -> Vec<Deferred> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(host).unwrap_or_default()
     }
@@ -442,8 +499,43 @@ impl Commander {
 
     /// Sends every host's deferred changes.
     pub async fn flush_all(&self) -> Result<()> {
-        let hosts: Vec<String> = self.pending.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        self.flush_all_but(None).await
+    }
+
+    /// Sends the deferred changes of every host but `except`.
+    pub async fn flush_all_but(&self, except: Option<&str>) -> Result<()> {
+        let hosts: Vec<String> = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .filter(|h| Some(h.as_str()) != except)
+            .cloned()
+            .collect();
         self.on(&hosts, |h| async move { self.flush(&h).await }).await.map(drop)
+    }
+
+    /// Runs `cmd`, a change that must happen whatever came before it (releasing the deploy
+    /// lock), after `host`'s held changes in the same exchange. When one of those fails, `cmd`
+    /// still runs, alone. Returns how the held changes went, then how `cmd` went.
+    pub async fn exec_after_held(&self, host: &str, cmd: &Cmd) -> (Result<()>, Result<Output>) {
+        let deferred = self.take_pending(host);
+        if deferred.is_empty() {
+            return (Ok(()), self.exec(host, cmd).await);
+        }
+        let (command, shown) = (cmd.to_string(), cmd.to_redacted_string());
+        let job = Job { host, command: &command, shown: &shown, stdin: cmd.stdin(), effect: Effect::Change };
+        match self.run_deferred(host, &deferred, vec![job]).await {
+            Ok(mut outputs) => {
+                let out = outputs.pop().expect("one output per command");
+                if out.success() {
+                    (Ok(()), Ok(out))
+                } else {
+                    (Ok(()), Err(self.failure(host, cmd, &out)))
+                }
+            }
+            Err(e) => (Err(e), self.exec(host, cmd).await),
+        }
     }
 
     /// Runs `deferred` (then `last`, a command whose answer the caller reads) on `host` as one
@@ -567,7 +659,30 @@ impl Commander {
     }
 
     /// Runs `f` on every host in parallel; every failure is reported (Kamal's `on(hosts)`).
+    /// Each host's deferred changes go out when its part ends.
     pub async fn on<'a, F, Fut, T>(&'a self, hosts: &[String], f: F) -> Result<Vec<(String, T)>>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'a,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'a,
+        T: Send + 'a,
+    {
+        self.on_hosts(hosts, true, f).await
+    }
+
+    /// Like [`Self::on`], but each host's deferred changes stay held for its next exchange, in
+    /// the step that follows (or the flush before the deploy lock is released, or the end of
+    /// the run). For a step whose changes nothing local waits for (no hook, no pause) and that
+    /// the next step on the same host follows anyway: one round trip fewer per host.
+    pub async fn on_held<'a, F, Fut, T>(&'a self, hosts: &[String], f: F) -> Result<Vec<(String, T)>>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'a,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'a,
+        T: Send + 'a,
+    {
+        self.on_hosts(hosts, false, f).await
+    }
+
+    async fn on_hosts<'a, F, Fut, T>(&'a self, hosts: &[String], flush: bool, f: F) -> Result<Vec<(String, T)>>
     where
         F: Fn(String) -> Fut + Send + Sync + 'a,
         Fut: std::future::Future<Output = Result<T>> + Send + 'a,
@@ -578,9 +693,9 @@ impl Commander {
             let h = h.clone();
             async move {
                 // The host's deferred changes go out when its part ends (after a failure too:
-                // run one by one, they would have run before it).
+                // run one by one, they would have run before it); held, after a failure only.
                 let result = fut.await;
-                let flushed = self.flush(&h).await;
+                let flushed = if flush || result.is_err() { self.flush(&h).await } else { Ok(()) };
                 let result = match (result, flushed) {
                     (Ok(v), Ok(())) => Ok(v),
                     (Ok(_), Err(e)) | (Err(e), _) => Err(e),
@@ -631,10 +746,18 @@ impl Commander {
 
     // ---- hooks --------------------------------------------------------------------------
 
+    /// Whether [`Self::run_hook`] would run anything for `hook` (a script or a WASM hook).
+    pub fn has_hook(&self, hook: &str) -> bool {
+        self.hooks.exists(hook) || (!self.hooks.skip && self.plugins.has_hooks(hook))
+    }
+
     /// Runs a local hook with Kamal's environment; `extra` adds e.g. `hosts` or `runtime`: the
     /// script `.kamal/hooks/<hook>` when it exists, then the WASM hooks `x-wharf.hooks` attaches
     /// to that point, in order. `-H` skips both.
     pub fn run_hook(&self, hook: &str, extra: &[(&str, String)]) -> Result<()> {
+        if !self.has_hook(hook) {
+            return Ok(());
+        }
         let script = self.hooks.exists(hook);
         let wasm = !self.hooks.skip && self.plugins.has_hooks(hook);
         if !script && !wasm {

@@ -113,6 +113,24 @@ pub async fn release(c: &Commander) -> Result<()> {
     Ok(())
 }
 
+/// [`release`] at the end of [`with_lock`]: the changes still held (see
+/// `Commander::on_held`) go out first, the primary's in the same exchange as the release, which
+/// happens whether they succeed or not. Returns how the held changes went, then the release.
+async fn release_after_held(c: &Commander) -> (Result<()>, Result<()>) {
+    output::say("Releasing the deploy lock...");
+    let host = match primary(c) {
+        Ok(h) => h,
+        Err(e) => return (Ok(()), Err(e)),
+    };
+    let release = Lock::new(&c.config).release();
+    let (others, (primary_held, released)) =
+        tokio::join!(c.flush_all_but(Some(&host)), c.exec_after_held(&host, &release));
+    if released.is_ok() {
+        c.set_holding_lock(false);
+    }
+    (primary_held.and(others), released.map(drop))
+}
+
 /// Runs `f` holding the lock (unless already held: nested steps and `KAMAL_LOCK=true`). The lock
 /// is released when `f` fails, and when the process is interrupted (Ctrl-C, SIGTERM) mid-way.
 pub async fn with_lock<F, Fut, T>(c: &Commander, f: F) -> Result<T>
@@ -130,10 +148,12 @@ where
         signal = crate::signals::interrupted() => Err(CliError::new("Interrupt", format!("Interrupted by {signal}: stopped cleanly, no server was left between versions"))),
     };
     // Still counted as a lock section while releasing, so a second signal cannot cut the release.
-    let result = match outcome {
-        Ok(v) => release(c).await.map(|_| v),
-        Err(e) => {
-            if let Err(release_error) = release(c).await {
+    let (held, released) = release_after_held(c).await;
+    // The first failure is the outcome: the step's, a held change's, then the release's.
+    let result = match (outcome, held) {
+        (Ok(v), Ok(())) => released.map(|_| v),
+        (Ok(_), Err(e)) | (Err(e), _) => {
+            if let Err(release_error) = released {
                 output::say_red(&format!("Error releasing the deploy lock: {release_error}"));
             }
             Err(e)

@@ -17,10 +17,11 @@ pub async fn all(c: &Commander, retain: Option<u64>) -> Result<()> {
         let hosts = c.hosts();
         let (containers, dangling, tagged) =
             (prune.app_containers(retain), prune.dangling_images(), prune.tagged_images());
-        c.on(&hosts, |h| {
+        // Held: sent with the release of the lock (the primary's in the same exchange).
+        c.on_held(&hosts, |h| {
             let (containers, dangling, tagged) = (containers.clone(), dangling.clone(), tagged.clone());
             async move {
-                // One exchange per host (the `on` block's end sends them).
+                // One exchange per host.
                 c.audit(&h, None, "Pruned containers").await?;
                 c.defer(&h, &containers);
                 c.audit(&h, None, "Pruned images").await?;

@@ -3,6 +3,7 @@
 
 use crate::commander::Commander;
 use crate::error::Result;
+use crate::execution::Effect;
 use crate::output;
 
 /// `server exec CMD`: runs `CMD` on every selected host (audited), printing each host's output.
@@ -31,10 +32,18 @@ pub async fn bootstrap(c: &Commander) -> Result<()> {
     let docker = wharf_commands::docker::Docker::new();
     let installed = docker.installed();
     let hosts = c.hosts();
+    let server = wharf_commands::server::Server::new(&c.config);
+    let ensure = server.ensure_run_directory();
+    // Per host one exchange: whether Docker is there, and the run directory (which needs no
+    // Docker, so it need not wait for an installation).
+    let (installed, ensure) = (&installed, &ensure);
     let missing: Vec<String> = c
-        .on(&hosts, |h| {
-            let installed = installed.clone();
-            async move { Ok(c.query(&h, &installed).await?.success()) }
+        .on(&hosts, |h| async move {
+            let answers = c.exchange(&h, &[(installed, Effect::Query), (ensure, Effect::Change)]).await?;
+            if !answers[1].success() {
+                return Err(c.failure(&h, ensure, &answers[1]));
+            }
+            Ok(answers[0].success())
         })
         .await?
         .into_iter()
@@ -49,13 +58,6 @@ pub async fn bootstrap(c: &Commander) -> Result<()> {
         })
         .await?;
     }
-    let server = wharf_commands::server::Server::new(&c.config);
-    let ensure = server.ensure_run_directory();
-    c.on(&hosts, |h| {
-        let ensure = ensure.clone();
-        async move { c.exec(&h, &ensure).await.map(|_| ()) }
-    })
-    .await?;
     c.run_hook("docker-setup", &[])?;
     Ok(())
 }

@@ -228,13 +228,19 @@ async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>
 async fn prepare(c: &Commander, hosts: &[String]) -> Result<()> {
     let error_pages = super::error_pages::ErrorPages::load(c)?;
     let error_pages = error_pages.as_ref();
-    c.on(hosts, |host| async move {
+    // What they put in place is sent before any host boots; changes held from earlier steps
+    // stay held when they have nothing to put in place.
+    c.on_held(hosts, |host| async move {
+        let held = c.held_changes(&host);
         if let Some(pages) = error_pages {
             pages.upload(c, &host).await?;
         }
         for role in c.roles_on(&host) {
             super::assets::run(c, &host, role).await?;
             super::ssl_certificates::run(c, &host, role).await?;
+        }
+        if c.held_changes(&host) > held {
+            c.flush(&host).await?;
         }
         Ok(())
     })
@@ -258,10 +264,13 @@ pub async fn boot(c: &Commander, version: &str) -> Result<()> {
         barrier.open();
     }
     let parallel_roles = c.config.boot().parallel_roles().unwrap_or(false);
+    // Stopping the old version is held for the tagging when nothing local comes in between
+    // (a post-app-boot hook, or the pause between groups, sees the old version stopped).
+    let hold = groups.len() == 1 && !c.has_hook("post-app-boot");
     for group in groups {
         let list = group.join(",");
         c.run_hook("pre-app-boot", &[("hosts", list.clone())])?;
-        c.on(&group, |host| {
+        let boot_group = |host: String| {
             let barrier = barrier.clone();
             let version = version.to_string();
             async move {
@@ -278,8 +287,12 @@ pub async fn boot(c: &Commander, version: &str) -> Result<()> {
                 }
                 Ok(())
             }
-        })
-        .await?;
+        };
+        if hold {
+            c.on_held(&group, boot_group).await?;
+        } else {
+            c.on(&group, boot_group).await?;
+        }
         c.run_hook("post-app-boot", &[("hosts", list)])?;
         if let Some(wait) = c.config.boot().wait() {
             tokio::time::sleep(Duration::from_secs(wait)).await;
@@ -287,7 +300,8 @@ pub async fn boot(c: &Commander, version: &str) -> Result<()> {
     }
     let tag = App::new(&c.config, None, None).tag_latest_image();
     let image = c.config.absolute_image();
-    c.on(&hosts, |h| {
+    // Held for the next step (prune), or the flush before the lock is released.
+    c.on_held(&hosts, |h| {
         let tag = tag.clone();
         let image = image.clone();
         async move {

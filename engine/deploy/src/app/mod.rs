@@ -53,10 +53,12 @@ pub async fn version(c: &Commander) -> Result<()> {
     per_role_capture(c, |app| app.current_running_version()).await
 }
 
+/// `app stop` (its changes held for the next step on the host, `remove`'s, or the flush before
+/// the lock is released; so are the hidden remove steps').
 pub async fn stop(c: &Commander) -> Result<()> {
     lock::with_lock(c, || async {
         let hosts = c.app_hosts();
-        c.on(&hosts, |h| async move {
+        c.on_held(&hosts, |h| async move {
             for role in c.roles_on(&h) {
                 let app = App::new(&c.config, Some(role), Some(&h));
                 c.audit(&h, Some(role.name()), "Stopped app").await?;
@@ -88,7 +90,8 @@ pub async fn start(c: &Commander) -> Result<()> {
                 for role in c.roles_on(&h) {
                     let app = App::new(&c.config, Some(role), Some(&h));
                     c.audit(&h, Some(role.name()), &format!("Started app version {version}")).await?;
-                    c.exec_unchecked(&h, &app.start()).await?;
+                    // Sent with the question that follows (or when the host's part ends).
+                    c.defer_unchecked(&h, &app.start());
                     if role.running_proxy() {
                         let running = c.capture_unchecked(&h, &app.current_running_version()).await?;
                         let endpoint = c.capture(&h, &app.container_id_for_version(&running, false)).await?;
@@ -98,7 +101,7 @@ pub async fn start(c: &Commander) -> Result<()> {
                                 role.name()
                             )));
                         }
-                        c.exec(&h, &app.deploy(&endpoint)).await?;
+                        c.defer(&h, &app.deploy(&endpoint));
                     }
                 }
                 Ok(())
@@ -123,7 +126,7 @@ pub async fn remove(c: &Commander) -> Result<()> {
 /// `app remove_container VERSION` (hidden, as in Kamal).
 pub async fn remove_container(c: &Commander, version: &str) -> Result<()> {
     lock::with_lock(c, || async {
-        c.on(&c.app_hosts(), |h| async move {
+        c.on_held(&c.app_hosts(), |h| async move {
             for role in c.roles_on(&h) {
                 let app = App::new(&c.config, Some(role), Some(&h));
                 c.audit(&h, Some(role.name()), &format!("Removed app container with version {version}")).await?;
@@ -140,7 +143,7 @@ pub async fn remove_container(c: &Commander, version: &str) -> Result<()> {
 /// `app remove_containers` (hidden).
 pub async fn remove_containers(c: &Commander) -> Result<()> {
     lock::with_lock(c, || async {
-        c.on(&c.app_hosts(), |h| async move {
+        c.on_held(&c.app_hosts(), |h| async move {
             for role in c.roles_on(&h) {
                 let app = App::new(&c.config, Some(role), Some(&h));
                 c.audit(&h, Some(role.name()), "Removed all app containers").await?;
@@ -173,7 +176,7 @@ fn hosts_removing_all_roles(c: &Commander) -> Vec<String> {
 /// `app remove_images` (hidden).
 pub async fn remove_images(c: &Commander) -> Result<()> {
     lock::with_lock(c, || async {
-        c.on(&hosts_removing_all_roles(c), |h| async move {
+        c.on_held(&hosts_removing_all_roles(c), |h| async move {
             c.audit(&h, None, "Removed all app images").await?;
             c.defer(&h, &App::new(&c.config, None, Some(&h)).remove_images());
             Ok(())
@@ -189,7 +192,7 @@ pub async fn remove_app_directories(c: &Commander) -> Result<()> {
     lock::with_lock(c, || async {
         let proxy_hosts = c.proxy_hosts();
         let proxy_hosts = &proxy_hosts;
-        c.on(&hosts_removing_all_roles(c), |h| async move {
+        c.on_held(&hosts_removing_all_roles(c), |h| async move {
             let server = wharf_commands::server::Server::new(&c.config);
             c.defer_unchecked(&h, &server.remove_app_directory());
             c.audit(&h, None, &format!("Removed {}", c.config.app_directory())).await?;
@@ -317,9 +320,13 @@ pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
     // A new container's image may have to be pulled: log in to the registry first, as Kamal does.
     if !r.reuse {
         if let Some(login) = wharf_commands::registry::Registry::new(&c.config).login_password_stdin(None)? {
-            c.on(&hosts, |h| {
+            // Sent with the command itself (held for the host's next exchange).
+            c.on_held(&hosts, |h| {
                 let login = login.clone();
-                async move { c.exec(&h, &login).await.map(|_| ()) }
+                async move {
+                    c.defer(&h, &login);
+                    Ok(())
+                }
             })
             .await?;
         }
@@ -447,9 +454,27 @@ pub async fn logs_with(c: &Commander, r: LogsRequest) -> Result<()> {
 }
 
 /// `app stale_containers [--stop]`: containers of this service other than the running version.
+/// `deploy`'s questions about the app's containers, asked ahead with each app host's next
+/// exchange (the proxy's): the versions there and the running one ([`stale_containers`]), and
+/// whether a container of `version` exists ([`boot::boot`]). Nothing the steps in between do
+/// (the proxy, accessories, stopping stale containers) changes these answers.
+pub fn prefetch_deploy_questions(c: &Commander, version: &str) {
+    for h in c.app_hosts() {
+        let mut questions = vec![];
+        for role in c.roles_on(&h) {
+            let app = App::new(&c.config, Some(role), Some(&h));
+            questions.push(app.list_versions(&[], &[]));
+            questions.push(app.current_running_version());
+            questions.push(app.container_id_for_version(version, false));
+        }
+        c.prefetch(&h, questions);
+    }
+}
+
 pub async fn stale_containers(c: &Commander, stop: bool) -> Result<()> {
     let hosts = c.app_hosts();
-    c.on(&hosts, |h| async move {
+    // Stopping the stale containers is held for the host's next exchange (`app boot`'s first).
+    c.on_held(&hosts, |h| async move {
         for role in c.roles_on(&h) {
             let app = App::new(&c.config, Some(role), Some(&h));
             let (list, current) = (app.list_versions(&[], &[]), app.current_running_version());

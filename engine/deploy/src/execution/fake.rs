@@ -6,7 +6,9 @@
 //! (`ssh -t ...`, which answer 0) are recorded and answered the same way on host
 //! [`LOCAL`](super::LOCAL). Nothing leaves the process.
 
-use super::{empty_success, BoxFuture, Executor, Job, LineSink, LocalJob, Tunnel, LOCAL};
+use super::{
+    empty_success, run_one_by_one, BatchJob, BoxFuture, Executor, Job, LineSink, LocalJob, Step, Tunnel, LOCAL,
+};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use wharf_plugin_host::{ProcessRunner, ProgramOutput, ProgramRun};
@@ -46,6 +48,8 @@ struct Script {
     log: Vec<Recorded>,
     /// What was uploaded: host, path, content.
     uploads: Vec<(String, String, Vec<u8>)>,
+    /// The hosts of the exchanges (batches) asked for, in order: one round trip each over SSH.
+    exchanges: Vec<String>,
 }
 
 /// See the module documentation. Cloning shares the script and the record.
@@ -117,6 +121,11 @@ impl FakeExecutor {
     }
 
     /// The commands run on `host`, in order.
+    /// How many exchanges (batches of commands, one round trip each over SSH) `host` was sent.
+    pub fn exchanges_on(&self, host: &str) -> usize {
+        self.script().exchanges.iter().filter(|h| *h == host).count()
+    }
+
     pub fn commands_on(&self, host: &str) -> Vec<String> {
         self.script().log.iter().filter(|r| r.host == host).map(|r| r.command.clone()).collect()
     }
@@ -167,6 +176,17 @@ impl Tunnel for FakeTunnel {
 }
 
 impl Executor for FakeExecutor {
+    fn run_batch<'a>(&'a self, jobs: Vec<BatchJob<'a>>) -> BoxFuture<'a, Result<Vec<Output>, SshError>> {
+        let host = jobs.first().map(|b| match &b.step {
+            Step::Run(job) => job.host,
+            Step::Upload { host, .. } => host,
+        });
+        if let Some(host) = host {
+            self.script().exchanges.push(host.to_string());
+        }
+        Box::pin(run_one_by_one(self, jobs))
+    }
+
     fn run<'a>(&'a self, job: Job<'a>, _on_line: Option<LineSink<'a>>) -> BoxFuture<'a, Result<Output, SshError>> {
         let result = match self.refused(job.host) {
             Some(e) => Err(e),

@@ -114,27 +114,7 @@ pub trait Executor: Send + Sync {
     /// [`OnFailure::Stop`]; the outputs of those that ran. Executors that can send them as one
     /// exchange do (SSH: one remote script, one round trip); the default runs them one by one.
     fn run_batch<'a>(&'a self, jobs: Vec<BatchJob<'a>>) -> BoxFuture<'a, Result<Vec<Output>, SshError>> {
-        Box::pin(async move {
-            let mut outputs = vec![];
-            for b in jobs {
-                let out = match b.step {
-                    Step::Run(job) => self.run(job, None).await?,
-                    Step::Upload { host, content, path, mode } => match self.upload(host, content, path, mode).await {
-                        Ok(()) => empty_success(),
-                        Err(SshError::CommandFailed { exit_status, stderr, .. }) => {
-                            Output { exit_status, exit_signal: None, stdout: vec![], stderr: stderr.into_bytes() }
-                        }
-                        Err(e) => return Err(e),
-                    },
-                };
-                let stop = !out.success() && b.on_failure == OnFailure::Stop;
-                outputs.push(out);
-                if stop {
-                    break;
-                }
-            }
-            Ok(outputs)
-        })
+        Box::pin(run_one_by_one(self, jobs))
     }
 
     /// Writes `content` to `path` on `host` with `mode`, atomically.
@@ -198,4 +178,31 @@ pub trait Executor: Send + Sync {
 /// An exit status of 0 with no output: what a change answers under `--plan`.
 pub fn empty_success() -> Output {
     Output { exit_status: 0, exit_signal: None, stdout: vec![], stderr: vec![] }
+}
+
+/// [`Executor::run_batch`] one job after another: the outputs of those that ran, stopping after
+/// the first that fails with [`OnFailure::Stop`].
+pub async fn run_one_by_one<'a, E: Executor + ?Sized>(
+    executor: &'a E,
+    jobs: Vec<BatchJob<'a>>,
+) -> Result<Vec<Output>, SshError> {
+    let mut outputs = vec![];
+    for b in jobs {
+        let out = match b.step {
+            Step::Run(job) => executor.run(job, None).await?,
+            Step::Upload { host, content, path, mode } => match executor.upload(host, content, path, mode).await {
+                Ok(()) => empty_success(),
+                Err(SshError::CommandFailed { exit_status, stderr, .. }) => {
+                    Output { exit_status, exit_signal: None, stdout: vec![], stderr: stderr.into_bytes() }
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let stop = !out.success() && b.on_failure == OnFailure::Stop;
+        outputs.push(out);
+        if stop {
+            break;
+        }
+    }
+    Ok(outputs)
 }

@@ -29,6 +29,7 @@ pub async fn deploy(c: &Commander, o: DeployOptions) -> Result<()> {
     }
     lock::with_lock(c, || async {
         c.run_hook("pre-deploy", &[])?;
+        crate::app::prefetch_deploy_questions(c, &c.config.version());
         if !o.redeploy {
             output::say("Ensure kamal-proxy is running...");
             proxy::boot(c).await?;
@@ -46,6 +47,8 @@ pub async fn deploy(c: &Commander, o: DeployOptions) -> Result<()> {
         Ok(())
     })
     .await?;
+    // Nothing held past the deploy (when an outer step, `setup`, holds the lock).
+    c.flush_all().await?;
     let runtime = started.elapsed().as_secs_f64();
     output::line(&format!("  Finished all in {runtime:.1} seconds"));
     c.run_hook("post-deploy", &[("runtime", format!("{}", runtime.round() as u64))])?;
@@ -82,6 +85,8 @@ pub async fn rollback(c: &Commander, version: &str) -> Result<()> {
         boot::boot(c, version).await
     })
     .await?;
+    // Nothing held past the deploy (when an outer step, `setup`, holds the lock).
+    c.flush_all().await?;
     let runtime = started.elapsed().as_secs_f64();
     output::line(&format!("  Finished all in {runtime:.1} seconds"));
     c.run_hook("post-deploy", &[("runtime", format!("{}", runtime.round() as u64))])?;

@@ -34,7 +34,8 @@ pub async fn boot(c: &Commander) -> Result<()> {
         let proxy_hosts = &proxy_hosts;
         let login = Registry::new(&c.config).login_password_stdin(None)?;
         let login = &login;
-        c.on(&hosts, |h| async move {
+        // The proxy's start is held for the host's next exchange (the next step's).
+        c.on_held(&hosts, |h| async move {
             let proxy = Proxy::new(&c.config, &h);
             let is_proxy_host = proxy_hosts.contains(&h);
             let version_query = proxy.version();
@@ -89,26 +90,28 @@ pub enum StartStop {
     Restart,
 }
 
-/// `proxy start|stop|restart` on every proxy host, under the lock, audited.
+/// `proxy start|stop|restart` on every proxy host, under the lock, audited. The changes are
+/// held for the next step on the host (`proxy remove`'s), or the flush before the lock is
+/// released.
 pub async fn start_stop(c: &Commander, what: StartStop) -> Result<()> {
     lock::with_lock(c, || async {
-        c.on(&c.proxy_hosts(), |h| async move {
+        c.on_held(&c.proxy_hosts(), |h| async move {
             let proxy = Proxy::new(&c.config, &h);
             match what {
                 StartStop::Start => {
                     c.audit(&h, None, "Started proxy").await?;
-                    c.exec(&h, &proxy.start()).await?;
+                    c.defer(&h, &proxy.start());
                 }
                 StartStop::Stop => {
                     c.audit(&h, None, "Stopped proxy").await?;
-                    c.exec_unchecked(&h, &proxy.stop(None)).await?;
+                    c.defer_unchecked(&h, &proxy.stop(None));
                 }
                 // Kamal's `restart` is its `stop` then its `start`, each with its audit line.
                 StartStop::Restart => {
                     c.audit(&h, None, "Stopped proxy").await?;
-                    c.exec_unchecked(&h, &proxy.stop(None)).await?;
+                    c.defer_unchecked(&h, &proxy.stop(None));
                     c.audit(&h, None, "Started proxy").await?;
-                    c.exec(&h, &proxy.start()).await?;
+                    c.defer(&h, &proxy.start());
                 }
             }
             Ok(())
@@ -155,10 +158,10 @@ pub enum RemoveStep {
     ProxyDirectory,
 }
 
-/// `proxy remove_container|remove_image|remove_proxy_directory`.
+/// `proxy remove_container|remove_image|remove_proxy_directory` (held as [`start_stop`]'s).
 pub async fn remove_step(c: &Commander, step: RemoveStep) -> Result<()> {
     lock::with_lock(c, || async {
-        c.on(&c.proxy_hosts(), |h| async move {
+        c.on_held(&c.proxy_hosts(), |h| async move {
             let proxy = Proxy::new(&c.config, &h);
             // Kamal audits the container and image removals, not the directory's.
             let (line, cmd) = match step {
@@ -169,7 +172,8 @@ pub async fn remove_step(c: &Commander, step: RemoveStep) -> Result<()> {
             if let Some(line) = line {
                 c.audit(&h, None, line).await?;
             }
-            c.exec_unchecked(&h, &cmd).await.map(|_| ())
+            c.defer_unchecked(&h, &cmd);
+            Ok(())
         })
         .await?;
         Ok(())
@@ -178,8 +182,8 @@ pub async fn remove_step(c: &Commander, step: RemoveStep) -> Result<()> {
 }
 
 /// `proxy remove`: as Kamal, refuses everywhere when another app is installed on any proxy
-/// host, unless `force`; then stops the proxy, removes its container, image and directory, each
-/// step on every proxy host before the next.
+/// host, unless `force`; then stops the proxy, removes its container, image and directory (in
+/// one exchange per host: none of these steps' failures stops the next).
 pub async fn remove(c: &Commander, force: bool) -> Result<()> {
     lock::with_lock(c, || async {
         let hosts = c.proxy_hosts();

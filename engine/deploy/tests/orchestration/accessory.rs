@@ -191,6 +191,9 @@ fn reboot() {
     assert_eq!(work_on(&run, "1.1.1.3"), mysql_reboot());
     run.never_ran("docker image rm");
     run.never_ran("rm -rf");
+    // Round trips: the login and network; the pull, stop and removal with the question whether
+    // a container exists; the boot.
+    assert_eq!(fake.exchanges_on("1.1.1.3"), 3);
 }
 
 #[test]
@@ -416,6 +419,8 @@ fn remove_with_confirmation() {
     run.ok();
     assert_eq!(work_on(&run, "1.1.1.3"), mysql_remove());
     assert!(work_on(&run, "1.1.1.1").is_empty());
+    // Round trips: every step in one exchange (none of them stops the next).
+    assert_eq!(fake.exchanges_on("1.1.1.3"), 1);
 }
 
 #[test]

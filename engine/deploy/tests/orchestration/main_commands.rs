@@ -743,3 +743,38 @@ fn init_with_existing_config() {
     assert!(!out.contains("Added .kamal/secrets") && !out.contains("Created .kamal/secrets"), "{out}");
     assert_eq!(std::fs::read_to_string(dir.path().join("config/deploy.yml")).unwrap(), "service: mine\n");
 }
+
+/// Round trips (issue 11): a deploy over a running version sends each host six exchanges (one
+/// round trip each over SSH): the login and mirror question; the pull; the proxy's questions
+/// with the stale containers' and the boot's; the boot (the proxy's start, the renaming, the env
+/// file, `docker run`, the new container's id); the proxy deploy; then stopping the old version,
+/// tagging and pruning. The primary adds the lock, whose release goes with the last exchange.
+/// (Kamal: 31 commands per host, each its own exchange.)
+#[test]
+fn deploy_round_trips() {
+    let fake = deploy_fake();
+    fake.stdout(&current_version("web"), "888");
+    let run = run(&Project::kamal("deploy_simple.yml"), "deploy", verbose(), &fake, deploy_step());
+    run.ok();
+    assert_eq!((fake.exchanges_on("1.1.1.1"), fake.exchanges_on("1.1.1.2")), (7, 6), "{}", run.output());
+    let on = run.commands_on("1.1.1.1");
+    assert_eq!(on.last().map(String::as_str), Some(RELEASE));
+    // The questions asked ahead were answered from there: each asked once.
+    assert_eq!(on.iter().filter(|c| **c == current_version("web")).count(), 1, "{on:?}");
+    assert_eq!(on.iter().filter(|c| **c == container_id("web", "999")).count(), 2, "{on:?}");
+}
+
+/// A held change that fails (the prune, sent with the lock's release) is the error, naming its
+/// command and host, and the lock is still released.
+#[test]
+fn deploy_failing_held_change_still_releases_the_lock() {
+    let fake = deploy_fake();
+    fake.fails("docker image prune", 1, "prune broke");
+    let run = run(&Project::kamal("deploy_simple.yml"), "deploy", defaults(), &fake, deploy_step());
+    let error = run.error();
+    assert!(error.contains("docker image prune --force --filter label=service=app"), "{error}");
+    assert!(error.contains("prune broke"), "{error}");
+    let on = run.commands_on("1.1.1.1");
+    assert_eq!(on.last().map(String::as_str), Some(RELEASE), "{on:?}");
+    run.does_not_print("Finished all in");
+}

@@ -255,6 +255,9 @@ fn remove() {
         );
     }
     run.does_not_print("Not removing the proxy");
+    // Round trips: the question, then every step in one exchange (none of them stops the
+    // next); the primary's goes with the lock's release.
+    assert_eq!((fake.exchanges_on("1.1.1.1"), fake.exchanges_on("1.1.1.2")), (3, 2));
 }
 
 #[test]
