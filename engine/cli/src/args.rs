@@ -60,6 +60,30 @@ pub struct Global {
     pub lock_wait_interval: u64,
 }
 
+/// `--output text|json` on the long commands (Wharf): Kamal's lines, or one JSON event per line
+/// on stdout (docs/events.md), Kamal's lines then on stderr.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OutputFlag {
+    /// Progress as Kamal's lines (text) or as JSON events, one per line on stdout (json; Wharf)
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub output: OutputFormatArg,
+}
+
+/// The shells `wharf completion` writes a script for.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OutputFormatArg {
+    #[default]
+    Text,
+    Json,
+}
+
 #[derive(Args, Debug, Clone, Default)]
 pub struct DeployFlags {
     /// Skip image build and push
@@ -71,6 +95,8 @@ pub struct DeployFlags {
     /// Print every command that would run, per host, without changing anything (Wharf)
     #[arg(long)]
     pub plan: bool,
+    #[command(flatten)]
+    pub output: OutputFlag,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -115,6 +141,8 @@ pub enum Command {
         version: String,
         #[arg(long)]
         plan: bool,
+        #[command(flatten)]
+        output: OutputFlag,
     },
     /// Show details about all containers
     Details,
@@ -135,6 +163,8 @@ pub enum Command {
         confirm: Confirm,
         #[arg(long)]
         plan: bool,
+        #[command(flatten)]
+        output: OutputFlag,
     },
     /// Upgrade from Kamal 1.x to 2.0
     Upgrade {
@@ -145,6 +175,11 @@ pub enum Command {
     },
     /// Show Wharf version
     Version,
+    /// Print a shell completion script: bash, zsh or fish (Wharf)
+    Completion {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
     /// Manage accessories (db/redis/search)
     #[command(subcommand)]
     Accessory(AccessoryCommand),
@@ -186,6 +221,8 @@ pub enum AppCommand {
     Boot {
         #[arg(long)]
         plan: bool,
+        #[command(flatten)]
+        output: OutputFlag,
     },
     /// Start existing app container on servers
     Start,
@@ -264,9 +301,17 @@ pub enum AppCommand {
 #[derive(Subcommand, Debug)]
 pub enum AccessoryCommand {
     /// Boot new accessory service on host (use NAME=all to boot all accessories)
-    Boot { name: String },
+    Boot {
+        name: String,
+        #[command(flatten)]
+        output: OutputFlag,
+    },
     /// Reboot existing accessory on host
-    Reboot { name: String },
+    Reboot {
+        name: String,
+        #[command(flatten)]
+        output: OutputFlag,
+    },
     /// Start existing accessory container on host
     Start { name: String },
     /// Stop existing accessory container on host
@@ -426,7 +471,10 @@ pub enum LockCommand {
 #[derive(Subcommand, Debug)]
 pub enum ProxyCommand {
     /// Boot proxy on servers
-    Boot,
+    Boot {
+        #[command(flatten)]
+        output: OutputFlag,
+    },
     /// Manage kamal-proxy boot configuration
     #[command(alias = "boot_config")]
     BootConfig {
@@ -441,6 +489,8 @@ pub enum ProxyCommand {
         rolling: bool,
         #[command(flatten)]
         confirm: Confirm,
+        #[command(flatten)]
+        output: OutputFlag,
     },
     /// Start existing proxy container on servers
     Start,
@@ -475,13 +525,21 @@ pub enum ProxyCommand {
 #[derive(Subcommand, Debug)]
 pub enum PruneCommand {
     /// Prune unused images and stopped containers
-    All,
+    All {
+        #[command(flatten)]
+        output: OutputFlag,
+    },
     /// Prune unused images
-    Images,
+    Images {
+        #[command(flatten)]
+        output: OutputFlag,
+    },
     /// Prune all stopped containers, except the last n (default 5)
     Containers {
         #[arg(long)]
         retain: Option<usize>,
+        #[command(flatten)]
+        output: OutputFlag,
     },
 }
 

@@ -6,8 +6,8 @@ use crate::args::*;
 use std::io::{BufRead, IsTerminal, Write};
 use wharf_deploy::main::DeployOptions;
 use wharf_deploy::{
-    accessory, app, build, init, load, lock, main, output, plugins, proxy, prune, registry, secrets, server, signals,
-    CliError, Commander, Result,
+    accessory, app, build, events, init, load, lock, main, output, plugins, progress, proxy, prune, registry, secrets,
+    server, signals, CliError, Commander, Result,
 };
 
 /// Kamal's `KAMAL_COMMAND` for hooks. Its `KAMAL_SUBCOMMAND` is read from the first Thor
@@ -34,11 +34,33 @@ fn command_name(command: &Command) -> &'static str {
     }
 }
 
+/// The long commands, which report their progress as events (`--output`, the live view): their
+/// name in the stream and the format asked for.
+fn long_command(command: &Command) -> Option<(&'static str, OutputFormatArg)> {
+    let (name, flag) = match command {
+        Command::Setup(f) => ("setup", &f.output),
+        Command::Deploy(f) => ("deploy", &f.output),
+        Command::Redeploy(f) => ("redeploy", &f.output),
+        Command::Rollback { output, .. } => ("rollback", output),
+        Command::Remove { output, .. } => ("remove", output),
+        Command::App(AppCommand::Boot { output, .. }) => ("app boot", output),
+        Command::Proxy(ProxyCommand::Boot { output }) => ("proxy boot", output),
+        Command::Proxy(ProxyCommand::Reboot { output, .. }) => ("proxy reboot", output),
+        Command::Accessory(AccessoryCommand::Boot { output, .. }) => ("accessory boot", output),
+        Command::Accessory(AccessoryCommand::Reboot { output, .. }) => ("accessory reboot", output),
+        Command::Prune(PruneCommand::All { output }) => ("prune all", output),
+        Command::Prune(PruneCommand::Images { output }) => ("prune images", output),
+        Command::Prune(PruneCommand::Containers { output, .. }) => ("prune containers", output),
+        _ => return None,
+    };
+    Some((name, flag.output))
+}
+
 fn plan_flag(command: &Command) -> bool {
     match command {
         Command::Setup(f) | Command::Deploy(f) | Command::Redeploy(f) => f.plan,
         Command::Rollback { plan, .. } | Command::Remove { plan, .. } => *plan,
-        Command::App(AppCommand::Boot { plan }) => *plan,
+        Command::App(AppCommand::Boot { plan, .. }) => *plan,
         _ => false,
     }
 }
@@ -51,6 +73,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         // Commands that need no configuration.
         Command::Version => {
             output::line(crate::WHARF_VERSION);
+            Ok(())
+        }
+        Command::Completion { shell } => {
+            use clap::CommandFactory;
+            let shell = match shell {
+                CompletionShell::Bash => clap_complete::Shell::Bash,
+                CompletionShell::Zsh => clap_complete::Shell::Zsh,
+                CompletionShell::Fish => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate(shell, &mut Cli::command(), "wharf", &mut std::io::stdout());
             Ok(())
         }
         Command::Docs { section } => {
@@ -77,7 +109,18 @@ pub async fn run(cli: Cli) -> Result<()> {
         // Commands that act on the servers.
         command => {
             let plan = plan_flag(&command);
+            let long = long_command(&command).filter(|_| !plan);
+            let json = long.is_some_and(|(_, f)| f == OutputFormatArg::Json);
+            if let Some((name, _)) = long {
+                let format = if json { events::OutputFormat::Json } else { events::OutputFormat::Text };
+                events::start_run(name, format, global.verbose);
+            }
             let c = load::open(&global, dir, command_name(&command), None, plan)?;
+            if let Some((name, _)) = long {
+                let hosts = c.hosts();
+                events::configured(&c.config.service(), &c.config.version(), &hosts);
+                progress::enable(name, &hosts, global.verbose, global.quiet, json);
+            }
             if !plan {
                 c.run_hook("pre-connect", &[])?;
             }
@@ -127,8 +170,8 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
             LockCommand::Release => lock::release_command(c).await,
         },
         Command::Prune(cmd) => match cmd {
-            PruneCommand::All | PruneCommand::Images => prune::all(c, None).await,
-            PruneCommand::Containers { retain } => prune::all(c, retain.map(|r| r as u64)).await,
+            PruneCommand::All { .. } | PruneCommand::Images { .. } => prune::all(c, None).await,
+            PruneCommand::Containers { retain, .. } => prune::all(c, retain.map(|r| r as u64)).await,
         },
         Command::Registry(cmd) => {
             let (action, flags) = match cmd {
@@ -201,13 +244,13 @@ async fn app_command(c: &Commander, cmd: AppCommand) -> Result<()> {
 
 async fn proxy_command(c: &Commander, cmd: ProxyCommand) -> Result<()> {
     match cmd {
-        ProxyCommand::Boot => proxy::boot(c).await,
+        ProxyCommand::Boot { .. } => proxy::boot(c).await,
         ProxyCommand::Details => proxy::details(c).await,
         ProxyCommand::Remove { force } => proxy::remove(c, force).await,
         ProxyCommand::Start => proxy::start_stop(c, proxy::StartStop::Start).await,
         ProxyCommand::Stop => proxy::start_stop(c, proxy::StartStop::Stop).await,
         ProxyCommand::Restart => proxy::start_stop(c, proxy::StartStop::Restart).await,
-        ProxyCommand::Reboot { confirm, rolling } => {
+        ProxyCommand::Reboot { confirm, rolling, .. } => {
             confirming(confirm.confirmed, "This will cause a brief outage on each host. Are you sure?")?;
             proxy::reboot::reboot(c, rolling).await
         }
@@ -239,14 +282,14 @@ async fn proxy_command(c: &Commander, cmd: ProxyCommand) -> Result<()> {
 async fn accessory_command(c: &Commander, cmd: AccessoryCommand) -> Result<()> {
     use accessory::Step;
     match cmd {
-        AccessoryCommand::Boot { name } => accessory::boot(c, &name).await,
+        AccessoryCommand::Boot { name, .. } => accessory::boot(c, &name).await,
         AccessoryCommand::Start { name } => accessory::start(c, &name).await,
         AccessoryCommand::Stop { name } => accessory::stop(c, &name).await,
         AccessoryCommand::Restart { name } => {
             accessory::stop(c, &name).await?;
             accessory::start(c, &name).await
         }
-        AccessoryCommand::Reboot { name } => accessory::reboot(c, &name).await,
+        AccessoryCommand::Reboot { name, .. } => accessory::reboot(c, &name).await,
         AccessoryCommand::Details { name } => accessory::details(c, &name).await,
         AccessoryCommand::Exec { name, cmd, reuse, .. } => accessory::exec(c, &name, &cmd, reuse).await,
         AccessoryCommand::Logs { name, flags } => {

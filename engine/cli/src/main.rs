@@ -8,7 +8,7 @@ mod dispatch;
 
 use args::Cli;
 use clap::Parser;
-use wharf_deploy::output;
+use wharf_deploy::{events, output, progress};
 
 pub const WHARF_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -24,7 +24,15 @@ fn main() {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let verbose = cli.global.verbose;
-    match runtime.block_on(dispatch::run(cli)) {
+    let result = runtime.block_on(dispatch::run(cli));
+    // The end of a long command's events (`run_finished`), and of its live view (the summary).
+    let exit_code = match &result {
+        Ok(()) => 0,
+        Err(e) => e.exit_code.unwrap_or(1),
+    };
+    let summary = events::finish_run(result.as_ref().err().map(|e| (e.class.as_ref(), e.message.as_str())), exit_code);
+    progress::finish(summary.as_ref());
+    match result {
         Ok(()) => std::process::exit(0),
         Err(e) if e.exit_code.is_some() => std::process::exit(e.exit_code.unwrap_or(1)),
         Err(e) if e.uncaught => {

@@ -561,6 +561,23 @@ impl<'a> App<'a> {
         self.proxy_exec(cmd!["deploy", role.container_prefix(), args])
     }
 
+    /// Wharf's diagnosis of a version that did not become healthy: the state of its container,
+    /// `docker container inspect --format '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}' <name>`.
+    pub fn container_state(&self, version: &str) -> Cmd {
+        docker(cmd![
+            "container",
+            "inspect",
+            "--format",
+            "'{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}'",
+            self.container_name(Some(version))
+        ])
+    }
+
+    /// Wharf's diagnosis: the proxy's view of its services, `docker exec kamal-proxy kamal-proxy list`.
+    pub fn proxy_list(&self) -> Cmd {
+        self.proxy_exec(cmd!["list"])
+    }
+
     /// `remove`: `docker exec kamal-proxy kamal-proxy remove <prefix>`.
     pub fn remove(&self) -> Cmd {
         self.proxy_exec(cmd!["remove", self.r().container_prefix()])

@@ -287,6 +287,11 @@ impl Commander {
 
     // ---- running ------------------------------------------------------------------------
 
+    /// `text` with every known secret value masked.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text).to_string()
+    }
+
     /// Shows a command about to run on `host` (with -v).
     pub fn echo(&self, host: &str, cmd: &str) {
         if self.global.verbose {
@@ -563,8 +568,20 @@ impl Commander {
         for (text, _) in &shown {
             self.echo(host, text);
         }
+        let texts: Vec<&str> = shown.iter().map(|(t, _)| *t).collect();
+        crate::events::exchange_started(host, &texts);
         let started = Instant::now();
-        let outputs = self.executor.run_batch(jobs).await?;
+        let outputs = match self.executor.run_batch(jobs).await {
+            Ok(outputs) => outputs,
+            Err(e) => {
+                crate::events::exchange_finished(host, &[]);
+                let error = CliError::from(e);
+                crate::events::command_failed(host, texts.first().copied().unwrap_or(""), 255, &error.message);
+                return Err(error);
+            }
+        };
+        let statuses: Vec<u32> = outputs.iter().map(|o| o.exit_status).collect();
+        crate::events::exchange_finished(host, &statuses);
         for ((text, on_failure), out) in shown.iter().zip(&outputs) {
             self.show_output(host, out, started);
             if !out.success() && *on_failure == OnFailure::Stop {
@@ -758,6 +775,15 @@ impl Commander {
         if !self.has_hook(hook) {
             return Ok(());
         }
+        let started = Instant::now();
+        let result = self.run_hook_now(hook, extra);
+        if !self.plan {
+            crate::events::hook(hook, started.elapsed(), result.is_ok());
+        }
+        result
+    }
+
+    fn run_hook_now(&self, hook: &str, extra: &[(&str, String)]) -> Result<()> {
         let script = self.hooks.exists(hook);
         let wasm = !self.hooks.skip && self.plugins.has_hooks(hook);
         if !script && !wasm {
@@ -841,6 +867,8 @@ fn command_failed(host: &str, cmd: &str, out: &Output, redactor: &Redactor) -> C
     let stderr = out.stderr_str();
     let stdout = out.stdout_str();
     let detail = if stderr.trim().is_empty() { stdout.trim().to_string() } else { stderr.trim().to_string() };
+    let tail: Vec<&str> = detail.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
+    crate::events::command_failed(host, cmd, out.exit_status, &redactor.redact(&tail.join("\n")));
     CliError::new(
         "SSHKit::Command::Failed",
         redactor

@@ -56,6 +56,7 @@ pub async fn acquire(c: &Commander, message: &str) -> Result<()> {
     match try_acquire(c, message).await {
         Ok(()) => {
             c.set_holding_lock(true);
+            crate::events::lock(&primary(c)?, true);
             Ok(())
         }
         Err(AcquireError::Held) => {
@@ -79,6 +80,7 @@ async fn acquire_with_wait(c: &Commander, message: &str) -> Result<()> {
         match try_acquire(c, message).await {
             Ok(()) => {
                 c.set_holding_lock(true);
+                crate::events::lock(&primary(c)?, true);
                 return Ok(());
             }
             Err(AcquireError::Other(e)) => return Err(e),
@@ -127,6 +129,7 @@ async fn release_after_held(c: &Commander) -> (Result<()>, Result<()>) {
         tokio::join!(c.flush_all_but(Some(&host)), c.exec_after_held(&host, &release));
     if released.is_ok() {
         c.set_holding_lock(false);
+        crate::events::lock(&host, false);
     }
     (primary_held.and(others), released.map(drop))
 }

@@ -1,6 +1,8 @@
 //! What Wharf prints: Kamal's step messages (magenta), host-prefixed progress and command echo
 //! (`-v`), and the red error line. Everything goes through [`line`], which a test can redirect
-//! with [`capture`] to assert the exact lines a command prints.
+//! with [`capture`] to assert the exact lines a command prints. With the JSON stream on
+//! (`--output json`), these lines go to stderr (stdout is the stream's); with the live view on a
+//! terminal, above it ([`crate::progress`]). `NO_COLOR` turns colours off.
 
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -35,7 +37,11 @@ pub fn line(text: &str) {
         None => false,
     });
     if !kept {
-        println!("{text}");
+        if crate::events::json_enabled() {
+            eprintln!("{text}");
+        } else if !crate::progress::print_above(text) {
+            println!("{text}");
+        }
     }
 }
 
@@ -50,16 +56,21 @@ pub fn raw(text: &str) {
     });
     if !kept {
         use std::io::Write;
+        if crate::events::json_enabled() {
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
 }
 
-/// Colours only when stdout is a terminal (Thor's `say` does the same).
+/// Colours only when stdout is a terminal (Thor's `say` does the same) and `NO_COLOR` is not set.
 fn colour(code: &str, message: &str) -> String {
     static TTY: OnceLock<bool> = OnceLock::new();
-    if !capturing() && *TTY.get_or_init(|| std::io::stdout().is_terminal()) {
+    let wanted = || std::io::stdout().is_terminal() && crate::progress::colours_allowed();
+    if !capturing() && *TTY.get_or_init(wanted) {
         format!("\x1b[{code}m{message}\x1b[0m")
     } else {
         message.to_string()
@@ -67,10 +78,12 @@ fn colour(code: &str, message: &str) -> String {
 }
 
 pub fn say(message: &str) {
+    crate::events::said(message);
     line(&colour("35", message));
 }
 
 pub fn say_red(message: &str) {
+    crate::events::said(message);
     line(&colour("31", message));
 }
 
@@ -80,6 +93,7 @@ pub fn info(host: &str, message: &str) {
 
 /// SSHKit's warning line.
 pub fn warn(host: &str, message: &str) {
+    crate::events::warning(Some(host), message);
     line(&format!("  WARN [{host}] {message}"));
 }
 
@@ -100,7 +114,11 @@ pub fn by_host_labelled(label: &str, host: &str, text: &str, quiet: bool) {
     line(&format!("{text}\n"));
 }
 
-/// The error line, on stderr.
+/// The error line, on stderr (red unless `NO_COLOR` is set).
 pub fn error(class: &str, message: &str) {
-    eprintln!("  \x1b[31mERROR ({class}): {message}\x1b[0m");
+    if crate::progress::colours_allowed() {
+        eprintln!("  \x1b[31mERROR ({class}): {message}\x1b[0m");
+    } else {
+        eprintln!("  ERROR ({class}): {message}");
+    }
 }

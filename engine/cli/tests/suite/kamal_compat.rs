@@ -416,6 +416,11 @@ fn per_host(
     let (k, w) = (kamal_commands(kamal_out), wharf_commands(wharf_out));
     let mut by_host = BTreeMap::new();
     for host in WEB_HOSTS {
+        let pulled: Vec<String> = k
+            .iter()
+            .filter(|(h, c)| h == host && c.starts_with("docker pull "))
+            .map(|(_, c)| normalize(c, kamal_subs))
+            .collect();
         let ks: Vec<String> = k
             .iter()
             .filter(|(h, _)| h == host)
@@ -432,6 +437,17 @@ fn per_host(
                 |c| c.starts_with("docker login "),
                 &format!("KNOWN DIFFERENCE on {host}: Kamal logs in to the registry again, Wharf does not"),
             ))
+            // Wharf pulls without removing the image first: `docker pull` moves the tag to what
+            // the registry answers either way.
+            .filter(|c| {
+                let clean = c
+                    .strip_prefix("docker image rm --force ")
+                    .is_some_and(|image| pulled.iter().any(|p| p.as_str() == format!("docker pull {image}")));
+                if clean {
+                    eprintln!("KNOWN DIFFERENCE on {host}: Kamal removes the image before pulling it, Wharf does not");
+                }
+                !clean
+            })
             .filter(|c| match known.iter().find(|d| d.wharf.is_none() && d.kamal == Some(c.as_str())) {
                 Some(d) => {
                     eprintln!("KNOWN INCOMPATIBILITY on {host}: Kamal runs `{c}`, Wharf does not: {}", d.why);

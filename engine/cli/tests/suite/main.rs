@@ -10,6 +10,7 @@
 //! - `registry_modes`: the local registry and a remote builder on real servers.
 //! - `plugins_e2e`: WASM hooks, builders and adapters in real deploys.
 //! - `kamal_compat`: Wharf and the real Kamal taking turns on the same servers.
+//! - `events`: the JSON event stream, the live view on a terminal, completions.
 //!
 //! Tests on the hostlab take it through `wharf_testkit::lab::lab()`, which brings it up once and
 //! lets one test at a time use it. Faster tests of the same commands, without servers, are in
@@ -21,6 +22,7 @@ pub const WHARF: &str = env!("CARGO_BIN_EXE_wharf");
 mod boot_extras;
 mod config_corpus;
 mod e2e;
+mod events;
 mod kamal_compat;
 mod new_project;
 mod plugin_sources;

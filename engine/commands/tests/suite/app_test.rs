@@ -1085,3 +1085,14 @@ fn remove_proxy_app_directory() {
     let e1 = r#"rm -r .kamal/proxy/apps-config/app"#;
     assert_eq!(web(&raw, destination, |a| a.remove_proxy_app_directory().to_string()), e1);
 }
+
+#[test]
+fn container_state_and_proxy_list() {
+    // Wharf: the failure diagnosis's questions.
+    let raw = base();
+    assert_eq!(
+        web(&raw, None, |a| a.container_state("999").to_string()),
+        "docker container inspect --format '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}' app-web-999"
+    );
+    assert_eq!(web(&raw, None, |a| a.proxy_list().to_string()), "docker exec kamal-proxy kamal-proxy list");
+}

@@ -75,6 +75,11 @@ impl Proxy {
         get(&self.config, "app_port").map(to_s).unwrap_or_else(|| "80".into())
     }
 
+    /// `healthcheck.path`, or kamal-proxy's default `/up` (Wharf's failure diagnosis).
+    pub fn healthcheck_path(&self) -> String {
+        dig(&self.config, &["healthcheck", "path"]).filter(|v| !v.is_null()).map(to_s).unwrap_or_else(|| "/up".into())
+    }
+
     /// `ssl?`: `ssl` is true or a certificate hash.
     pub fn ssl(&self) -> bool {
         truthy(get(&self.config, "ssl"))

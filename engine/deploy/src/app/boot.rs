@@ -69,6 +69,7 @@ async fn wait_for_healthy(c: &Commander, host: &str, app: &App<'_>, version: &st
     let deadline = Instant::now() + timeout;
     let readiness = c.config.readiness_delay();
     let mut attempt = 1u64;
+    let role = app.role().map(|r| r.name().to_string()).unwrap_or_default();
     loop {
         let mut status = c.capture_unchecked(host, &app.status(version)).await?;
         if status == "running" && readiness > 0 && !c.plan {
@@ -76,7 +77,9 @@ async fn wait_for_healthy(c: &Commander, host: &str, app: &App<'_>, version: &st
             tokio::time::sleep(Duration::from_secs(readiness)).await;
             status = c.capture_unchecked(host, &app.status(version)).await?;
         }
-        if status == "running" || status == "healthy" || c.plan {
+        let healthy = status == "running" || status == "healthy";
+        crate::events::health_check(host, &role, attempt, &status, healthy);
+        if healthy || c.plan {
             output::info(host, "Container is healthy!");
             return Ok(());
         }
@@ -156,6 +159,7 @@ async fn boot_one(c: &Commander, host: &str, role: &Role, version: &str, barrier
         output::say_red(&format!("Failed to boot {} on {host}", role.name()));
     }
     if let Err(e) = started {
+        super::diagnosis::diagnose(c, host, role, &app, version, &e.message).await;
         if gatekeeper && barrier.close() {
             output::info(
                 host,
@@ -215,7 +219,17 @@ async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>
             )));
         }
         let endpoint = if endpoint.is_empty() { "<container-id>".to_string() } else { endpoint };
-        c.exec(host, &app.deploy(&endpoint)).await?;
+        // The proxy health-checks the new container before it answers (`health_check`: its
+        // verdict, or the last line of its error).
+        let deployed = c.exec(host, &app.deploy(&endpoint)).await;
+        if !c.plan {
+            let answer = match &deployed {
+                Ok(_) => "healthy".to_string(),
+                Err(e) => e.message.lines().last().unwrap_or("").to_string(),
+            };
+            crate::events::health_check(host, role.name(), 1, &answer, deployed.is_ok());
+        }
+        deployed?;
     } else {
         wait_for_healthy(c, host, app, version).await?;
     }

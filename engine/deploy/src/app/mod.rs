@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod boot;
+pub mod diagnosis;
 pub mod error_pages;
 pub mod ssl_certificates;
 

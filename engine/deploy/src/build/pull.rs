@@ -55,15 +55,17 @@ async fn mirror_hosts(c: &Commander, hosts: &[String]) -> Result<Vec<String>> {
 
 async fn pull_on_hosts(c: &Commander, hosts: &[String]) -> Result<()> {
     let builder = Builder::new(&c.config);
-    let (clean, pull, validate) = (builder.clean(), builder.pull(), builder.validate_image());
+    let (pull, validate) = (builder.pull(), builder.validate_image());
     let version = c.config.version();
     c.on(hosts, |h| {
-        let (clean, pull, validate) = (clean.clone(), pull.clone(), validate.clone());
+        let (pull, validate) = (pull.clone(), validate.clone());
         let version = version.clone();
         async move {
-            // One exchange per host (the `on` block's end sends them).
+            // One exchange per host (the `on` block's end sends them). Kamal removes the image
+            // first (`docker image rm --force`, Builder#clean); Wharf does not: `docker pull`
+            // asks the registry whatever is there and moves the tag to what it answers, so the
+            // server ends the same, one docker invocation sooner.
             c.audit(&h, None, &format!("Pulled image with version {version}")).await?;
-            c.defer_unchecked(&h, &clean);
             c.defer(&h, &pull);
             c.defer(&h, &validate);
             Ok(())

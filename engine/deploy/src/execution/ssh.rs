@@ -25,14 +25,14 @@ impl SshExecutor {
     /// it only once the command starts, so input would wait a round trip more.
     async fn run_script(&self, host: &str, jobs: &[BatchJob<'_>]) -> Result<Vec<Output>, SshError> {
         let script = batch::script(jobs);
-        let out = if script.len() <= MAX_INLINE_SCRIPT {
-            let command = format!("sh -c {}", wharf_ssh::shell_quote(&script));
+        let out = if script.text.len() <= MAX_INLINE_SCRIPT {
+            let command = format!("sh -c {}", wharf_ssh::shell_quote(&script.text));
             self.pool.exec_with(host, &command, ExecOptions::default(), None).await?
         } else {
-            let options = ExecOptions { stdin: Some(script.into_bytes()), ..Default::default() };
+            let options = ExecOptions { stdin: Some(script.text.into_bytes()), ..Default::default() };
             self.pool.exec_with(host, "sh", options, None).await?
         };
-        batch::parse(&out.stdout, jobs.len()).ok_or_else(|| SshError::Protocol {
+        batch::parse(&out.stdout, &out.stderr, &script.marker, jobs.len()).ok_or_else(|| SshError::Protocol {
             host: host.to_string(),
             message: format!(
                 "a batch of {} commands answered unexpectedly (exit status {}): {}",
