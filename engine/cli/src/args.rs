@@ -95,6 +95,9 @@ pub struct DeployFlags {
     /// Print every command that would run, per host, without changing anything (Wharf)
     #[arg(long)]
     pub plan: bool,
+    /// If any server fails to boot the new version, switch the others back to the previous one (Wharf)
+    #[arg(long)]
+    pub fleet_transaction: bool,
     #[command(flatten)]
     pub output: OutputFlag,
 }
@@ -141,6 +144,9 @@ pub enum Command {
         version: String,
         #[arg(long)]
         plan: bool,
+        /// If any server fails to boot the version, switch the others back (Wharf)
+        #[arg(long)]
+        fleet_transaction: bool,
         #[command(flatten)]
         output: OutputFlag,
     },

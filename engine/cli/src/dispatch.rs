@@ -141,6 +141,14 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
         boot_accessories: false,
         redeploy,
     };
+    let fleet = match &command {
+        Command::Setup(f) | Command::Deploy(f) | Command::Redeploy(f) => f.fleet_transaction,
+        Command::Rollback { fleet_transaction, .. } => *fleet_transaction,
+        _ => false,
+    };
+    if fleet {
+        c.enable_fleet_transaction();
+    }
     match command {
         Command::Setup(f) => main::setup(c, f.skip_push, f.no_cache).await,
         Command::Deploy(f) => main::deploy(c, deploy_options(&f, false)).await,

@@ -20,6 +20,7 @@
 //!   hooks:
 //!     post-deploy: [notify]
 //!   builder: docker                           # a builder plugin; `docker` is built in
+//!   fleet_transaction: true                   # a failed boot anywhere reverts the servers that switched
 //! ```
 
 use std::collections::BTreeMap;
@@ -51,6 +52,9 @@ pub struct WharfExtension {
     pub hooks: BTreeMap<String, Vec<String>>,
     /// The builder plugin (`None`: the built-in `docker`).
     pub builder: Option<String>,
+    /// `fleet_transaction`: when any server fails to boot the new version, the servers that had
+    /// already switched go back to the previous one (Kamal leaves them on the new version).
+    pub fleet_transaction: bool,
 }
 
 impl WharfExtension {
@@ -213,7 +217,7 @@ impl WharfExtension {
         }
         let m = mapping(v, "")
             .map_err(|_| ConfigError::configuration(format!("x-wharf: should be a hash, found {}", inspect(v))))?;
-        check_keys(m, "", &["plugins", "hooks", "builder"])?;
+        check_keys(m, "", &["plugins", "hooks", "builder", "fleet_transaction"])?;
         let mut ext = WharfExtension::default();
         if let Some(plugins) = get(v, "plugins") {
             for (name, config) in mapping(plugins, "plugins")? {
@@ -286,6 +290,13 @@ impl WharfExtension {
             }
             Some(other) => return Err(err("builder", &format!("should be a string, found {}", inspect(other)))),
         }
+        match get(v, "fleet_transaction") {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(b)) => ext.fleet_transaction = *b,
+            Some(other) => {
+                return Err(err("fleet_transaction", &format!("should be true or false, found {}", inspect(other))))
+            }
+        }
         Ok(ext)
     }
 }
@@ -317,13 +328,16 @@ mod tests {
         assert!(ext.hook_plugins("pre-build").is_empty());
         assert_eq!(ext.builder.as_deref(), Some("docker"));
         assert_eq!(parse("service: x").unwrap(), WharfExtension::default());
+        assert!(parse("x-wharf:\n  fleet_transaction: true").unwrap().fleet_transaction);
+        assert!(!parse("x-wharf:\n  builder: docker").unwrap().fleet_transaction);
     }
 
     #[test]
     fn errors_name_the_key() {
         let cases = [
             ("x-wharf: 3", "x-wharf: should be a hash, found 3"),
-            ("x-wharf:\n  plugin: {}", "x-wharf/plugin: unknown key (expected one of: plugins, hooks, builder)"),
+            ("x-wharf:\n  plugin: {}", "x-wharf/plugin: unknown key (expected one of: plugins, hooks, builder, fleet_transaction)"),
+            ("x-wharf:\n  fleet_transaction: yes please", "x-wharf/fleet_transaction: should be true or false, found \"yes please\""),
             ("x-wharf:\n  plugins:\n    a:\n      allow: {}", "x-wharf/plugins/a/source: is required"),
             ("x-wharf:\n  plugins:\n    A:\n      source: x", "x-wharf/plugins/A: a plugin name uses only a-z, 0-9, - and _"),
             ("x-wharf:\n  plugins:\n    a:\n      source: https://h/a.wasm", "x-wharf/plugins/a/sha256: is required for an https source"),

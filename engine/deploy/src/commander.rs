@@ -59,6 +59,8 @@ pub struct Commander {
     prefetch: Mutex<HashMap<String, Vec<Cmd>>>,
     /// Their answers, each served once to the step that asks it (see [`Self::exchange`]).
     prefetched: Mutex<HashMap<(String, String), Output>>,
+    /// `--fleet-transaction` (see [`Self::fleet_transaction`]).
+    fleet_transaction: AtomicBool,
 }
 
 /// A change held back until its host's next exchange.
@@ -193,6 +195,7 @@ impl Commander {
             known: Mutex::new(HashMap::new()),
             prefetch: Mutex::new(HashMap::new()),
             prefetched: Mutex::new(HashMap::new()),
+            fleet_transaction: AtomicBool::new(false),
         })
     }
 
@@ -846,6 +849,22 @@ impl Commander {
     }
 
     // ---- the deploy lock ----------------------------------------------------------------
+
+    /// Whether a failed boot anywhere reverts the servers that switched (`--fleet-transaction`,
+    /// or `x-wharf: fleet_transaction: true`); Kamal's behaviour otherwise.
+    pub fn fleet_transaction(&self) -> bool {
+        self.fleet_transaction.load(Ordering::SeqCst) || self.plugins.extension().fleet_transaction
+    }
+
+    /// `--fleet-transaction`.
+    pub fn enable_fleet_transaction(&self) {
+        self.fleet_transaction.store(true, Ordering::SeqCst);
+    }
+
+    /// Drops the changes held for `host` (a fleet revert: the old version's stop must not run).
+    pub fn discard_held(&self, host: &str) {
+        self.take_pending(host);
+    }
 
     pub fn holding_lock(&self) -> bool {
         self.holding_lock.load(Ordering::SeqCst)

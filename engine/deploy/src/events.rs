@@ -253,6 +253,12 @@ pub fn diagnosis(host: &str, role: &str, details: Value) {
     });
 }
 
+/// A fleet transaction sends `hosts` back from `version` to what they ran before
+/// (`fleet_revert`).
+pub fn fleet_revert(hosts: &[String], version: &str) {
+    with_state(|s| emit(s, "fleet_revert", json!({ "hosts": hosts, "version": version })));
+}
+
 /// SSHKit's `WARN` line (`warning`).
 pub fn warning(host: Option<&str>, text: &str) {
     with_state(|s| emit(s, "warning", json!({ "host": host, "text": text })));

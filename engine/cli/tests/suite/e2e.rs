@@ -400,3 +400,78 @@ fn a_host_lost_mid_deploy_fails_naming_it_and_a_rerun_converges() {
     }
     app.ok(&["remove", "-y"]);
 }
+
+/// Wharf's fleet transaction (`--fleet-transaction`), under load on three servers: the new
+/// version never becomes healthy on the third, so the two that had switched go back; no request
+/// fails, every server serves the old version, the deploy exits 1 and releases the lock. Without
+/// it, Kamal's behaviour: the two stay on the new version.
+#[test]
+fn fleet_transaction_reverts_the_servers_that_switched_when_one_fails() {
+    let Some((_guard, lab)) = lab() else { return };
+    let app = AppDir::new(lab, WHARF);
+    let yml = deploy_yml("fleet", "fleet.test", "", "")
+        .replace("    - 10.200.0.2\n", "    - 10.200.0.2\n    - 10.200.0.3\n")
+        .replace("deploy_timeout: 20", "deploy_timeout: 5");
+    app.write("config/deploy.yml", &yml);
+    let good = app.commit("good");
+    app.ok(&["deploy"]);
+    let hosts = ["10.200.0.1", "10.200.0.2", "10.200.0.3"];
+    // The next version never answers its health check on the third server.
+    let start = std::fs::read_to_string(app.path().join("start.sh")).unwrap();
+    app.write("start.sh", &start.replace("echo ok > /www/up", "[ \"$KAMAL_HOST\" = 10.200.0.3 ] || echo ok > /www/up"));
+    let bad = app.commit("bad on one server");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let load: Vec<_> = hosts
+        .iter()
+        .map(|host| {
+            let (stop, ok, failed, host) = (stop.clone(), ok.clone(), failed.clone(), host.to_string());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match curl(&host, "/version", Some("fleet.test")).0 {
+                        200 => ok.fetch_add(1, Ordering::Relaxed),
+                        _ => failed.fetch_add(1, Ordering::Relaxed),
+                    };
+                }
+            })
+        })
+        .collect();
+    let out = app.wharf(&["deploy", "--fleet-transaction", "--output", "json"]);
+    stop.store(true, Ordering::Relaxed);
+    for l in load {
+        l.join().unwrap();
+    }
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Said in words (Kamal's lines are on stderr with --output json) and in the stream.
+    assert!(
+        stderr(&out).contains("Fleet transaction: reverting 10.200.0.1, 10.200.0.2 to the previous version"),
+        "{}",
+        stderr(&out)
+    );
+    let events: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let revert: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "fleet_revert").collect();
+    assert_eq!(revert.len(), 1, "{events:?}");
+    assert_eq!(revert[0]["hosts"], serde_json::json!(["10.200.0.1", "10.200.0.2"]));
+    assert_eq!(revert[0]["version"], bad.as_str());
+    assert_eq!(events.last().unwrap()["outcome"], "failed");
+    assert!(ok.load(Ordering::Relaxed) > 30, "the load ran during the deploy");
+    assert_eq!(failed.load(Ordering::Relaxed), 0, "requests failed during the deploy and the revert");
+    for host in hosts {
+        assert_eq!(
+            curl(host, "/version", Some("fleet.test")),
+            (200, good.clone()),
+            "{host} is back on the old version"
+        );
+        let running = on_host(lab, host, &format!("docker ps --filter name=fleet-web-{bad} --format '{{{{.Names}}}}'"));
+        assert_eq!(running, "", "{host}: the new version is stopped");
+    }
+    assert!(app.ok(&["lock", "status"]).contains("There is no deploy lock"), "the lock was released");
+
+    // Without it (Kamal's behaviour): the servers that switched stay switched.
+    let out = app.wharf(&["deploy"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(curl("10.200.0.1", "/version", Some("fleet.test")), (200, bad.clone()));
+    assert_eq!(curl("10.200.0.3", "/version", Some("fleet.test")), (200, good));
+    app.ok(&["remove", "-y"]);
+}

@@ -6,6 +6,11 @@
 //! certificates (`error_pages`, `assets`, `ssl_certificates`). Hosts boot in groups
 //! (`boot.limit`, `boot.wait`); a barrier holds the other roles until the first primary-role
 //! container is healthy; `latest` is tagged once all hosts run the version.
+//!
+//! With a fleet transaction (Wharf: `--fleet-transaction`, `x-wharf: fleet_transaction`), the
+//! old version's stop is held until every host has booted; when any host fails, the hosts that
+//! had switched are pointed back at their old container (still running, health-checked by the
+//! proxy again) and the new one is stopped, so the fleet is never left on two versions.
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
@@ -102,7 +107,21 @@ fn primary_role_name(c: &Commander) -> String {
     c.primary_role().map(|r| r.name().to_string()).unwrap_or_else(|| c.primary_role_name())
 }
 
-async fn boot_one(c: &Commander, host: &str, role: &Role, version: &str, barrier: &Barrier) -> Result<()> {
+/// A host and role that switched to the new version, and the version it ran before.
+struct Switched {
+    host: String,
+    role: String,
+    old: Option<String>,
+}
+
+async fn boot_one(
+    c: &Commander,
+    host: &str,
+    role: &Role,
+    version: &str,
+    barrier: &Barrier,
+    switched: &std::sync::Mutex<Vec<Switched>>,
+) -> Result<()> {
     let app = App::new(&c.config, Some(role), Some(host));
     let primary_role = primary_role_name(c);
     let gatekeeper = role.name() == primary_role;
@@ -188,6 +207,11 @@ async fn boot_one(c: &Commander, host: &str, role: &Role, version: &str, barrier
     if gatekeeper && barrier.open() {
         output::info(host, &format!("First {primary_role} container is healthy on {host}, booting any other roles"));
     }
+    switched.lock().unwrap_or_else(|e| e.into_inner()).push(Switched {
+        host: host.to_string(),
+        role: role.name().to_string(),
+        old: old_version.clone(),
+    });
     if let Some(old) = old_version {
         c.defer_unchecked(host, &app.stop(Some(&old)));
         if role.assets() {
@@ -279,8 +303,12 @@ pub async fn boot(c: &Commander, version: &str) -> Result<()> {
     }
     let parallel_roles = c.config.boot().parallel_roles().unwrap_or(false);
     // Stopping the old version is held for the tagging when nothing local comes in between
-    // (a post-app-boot hook, or the pause between groups, sees the old version stopped).
-    let hold = groups.len() == 1 && !c.has_hook("post-app-boot");
+    // (a post-app-boot hook, or the pause between groups, sees the old version stopped), and
+    // always in a fleet transaction (the old version must keep running until all hosts booted).
+    let fleet = c.fleet_transaction();
+    let hold = fleet || (groups.len() == 1 && !c.has_hook("post-app-boot"));
+    let switched = std::sync::Mutex::new(vec![]);
+    let switched = &switched;
     for group in groups {
         let list = group.join(",");
         c.run_hook("pre-app-boot", &[("hosts", list.clone())])?;
@@ -290,22 +318,27 @@ pub async fn boot(c: &Commander, version: &str) -> Result<()> {
             async move {
                 let roles = c.roles_on(&host);
                 if parallel_roles {
-                    let all = roles.iter().map(|role| boot_one(c, &host, role, &version, &barrier));
+                    let all = roles.iter().map(|role| boot_one(c, &host, role, &version, &barrier, switched));
                     for r in futures::future::join_all(all).await {
                         r?;
                     }
                 } else {
                     for role in roles {
-                        boot_one(c, &host, role, &version, &barrier).await?;
+                        boot_one(c, &host, role, &version, &barrier, switched).await?;
                     }
                 }
                 Ok(())
             }
         };
-        if hold {
-            c.on_held(&group, boot_group).await?;
-        } else {
-            c.on(&group, boot_group).await?;
+        let booted = if hold { c.on_held(&group, boot_group).await } else { c.on(&group, boot_group).await };
+        if let Err(e) = booted {
+            if fleet {
+                let switched = std::mem::take(&mut *switched.lock().unwrap_or_else(|e| e.into_inner()));
+                if let Err(revert_error) = revert(c, version, switched).await {
+                    output::say_red(&format!("Fleet transaction: the revert failed too: {revert_error}"));
+                }
+            }
+            return Err(e);
         }
         c.run_hook("post-app-boot", &[("hosts", list)])?;
         if let Some(wait) = c.config.boot().wait() {
@@ -323,6 +356,49 @@ pub async fn boot(c: &Commander, version: &str) -> Result<()> {
             c.defer(&h, &tag);
             Ok(())
         }
+    })
+    .await?;
+    Ok(())
+}
+
+/// The fleet transaction's revert: on every host that switched to `version`, the proxy back on
+/// the old container (which still runs: its stop was held, and is dropped), then the new
+/// container stopped. A role with nothing to go back to (a first deploy) leaves the proxy.
+async fn revert(c: &Commander, version: &str, switched: Vec<Switched>) -> Result<()> {
+    let mut hosts: Vec<String> = switched.iter().map(|s| s.host.clone()).collect();
+    hosts.sort();
+    hosts.dedup();
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    output::say_red(&format!(
+        "Fleet transaction: reverting {} to the previous version, as not every host booted {version}",
+        hosts.join(", ")
+    ));
+    crate::events::fleet_revert(&hosts, version);
+    let switched = &switched;
+    c.on(&hosts, |h| async move {
+        c.discard_held(&h);
+        for s in switched.iter().filter(|s| s.host == h) {
+            let Some(role) = c.config.roles().iter().find(|r| r.name() == s.role) else { continue };
+            let app = App::new(&c.config, Some(role), Some(&h));
+            match &s.old {
+                Some(old) => {
+                    c.audit(&h, Some(role.name()), &format!("Reverted to app version {old} (fleet transaction)"))
+                        .await?;
+                    if role.running_proxy() {
+                        let id = c.capture(&h, &app.container_id_for_version(old, false)).await?;
+                        c.exec(&h, &app.deploy(&id)).await?;
+                    }
+                }
+                None if role.running_proxy() => {
+                    c.exec_unchecked(&h, &app.remove()).await?;
+                }
+                None => {}
+            }
+            c.defer_unchecked(&h, &app.stop(Some(version)));
+        }
+        Ok(())
     })
     .await?;
     Ok(())

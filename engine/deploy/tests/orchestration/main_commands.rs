@@ -778,3 +778,50 @@ fn deploy_failing_held_change_still_releases_the_lock() {
     assert_eq!(on.last().map(String::as_str), Some(RELEASE), "{on:?}");
     run.does_not_print("Finished all in");
 }
+
+/// Wharf's fleet transaction (`x-wharf: fleet_transaction: true`): 1.1.1.2's new version never
+/// becomes healthy, so 1.1.1.1, which had switched, goes back to its old container (still
+/// running: its stop was held) and stops the new one. The deploy fails, the lock is released.
+#[test]
+fn deploy_fleet_transaction_reverts_the_hosts_that_switched() {
+    let yml = format!("{}\nx-wharf:\n  fleet_transaction: true\n", wharf_testkit::kamal_fixture("deploy_simple.yml"));
+    let project = Project::new(&yml);
+    let fake = deploy_fake();
+    fake.stdout(&current_version("web"), "888");
+    fake.stdout(&container_id("web", "888"), "abc888");
+    fake.answer_on(
+        "1.1.1.2",
+        "kamal-proxy deploy app-web",
+        Answer::Fails(1, "Error: target failed to become healthy within configured timeout (30s)".into()),
+    );
+    let run = run(&project, "deploy", defaults(), &fake, deploy_step());
+    assert!(run.error().contains("target failed to become healthy"), "{}", run.error());
+    run.prints("Fleet transaction: reverting 1.1.1.1 to the previous version, as not every host booted 999");
+    let stop = |v: &str| format!("{} | xargs docker stop", container_id("web", v));
+    let on_1 = run.commands_on("1.1.1.1");
+    let deploys: Vec<&String> = on_1.iter().filter(|c| c.contains("kamal-proxy deploy app-web")).collect();
+    assert_eq!(deploys.len(), 2, "{on_1:?}");
+    assert!(deploys[0].contains("--target=\"123:80\"") && deploys[1].contains("--target=\"abc888:80\""), "{deploys:?}");
+    assert!(on_1.contains(&stop("999")), "the new version stopped: {on_1:?}");
+    assert!(!on_1.contains(&stop("888")), "the old version keeps running: {on_1:?}");
+    assert!(on_1.iter().any(|c| c.contains("Reverted to app version 888 (fleet transaction)")), "{on_1:?}");
+    // The failing host: its new container stopped, its old one untouched, as in Kamal.
+    let on_2 = run.commands_on("1.1.1.2");
+    assert!(on_2.contains(&stop("999")) && !on_2.contains(&stop("888")), "{on_2:?}");
+    run.never_ran("docker tag dhh/app:999 dhh/app:latest");
+    assert_eq!(on_1.last().map(String::as_str), Some(RELEASE));
+}
+
+/// Without it, Kamal's behaviour: the host that switched stays on the new version.
+#[test]
+fn deploy_without_fleet_transaction_leaves_the_hosts_that_switched() {
+    let fake = deploy_fake();
+    fake.stdout(&current_version("web"), "888");
+    fake.answer_on("1.1.1.2", "kamal-proxy deploy app-web", Answer::Fails(1, "target failed".into()));
+    let run = run(&Project::kamal("deploy_simple.yml"), "deploy", defaults(), &fake, deploy_step());
+    run.error();
+    run.does_not_print("Fleet transaction");
+    let on_1 = run.commands_on("1.1.1.1");
+    assert!(on_1.contains(&format!("{} | xargs docker stop", container_id("web", "888"))), "{on_1:?}");
+    assert_eq!(on_1.iter().filter(|c| c.contains("kamal-proxy deploy app-web")).count(), 1);
+}
