@@ -104,7 +104,7 @@ fn normalized(text: &str) -> String {
     text.join("\n")
 }
 
-/// Replaces `YYYY-MM-DD[T ]HH:MM:SS` with `<time>`.
+/// Replaces `YYYY-MM-DD[T ]HH:MM:SS` with `<time>`, and a date alone with `<date>`.
 fn regex_lite_time() -> impl Fn(&str) -> String {
     |line: &str| {
         let b = line.as_bytes();
@@ -131,9 +131,19 @@ fn regex_lite_time() -> impl Fn(&str) -> String {
                     && d(17)
                     && d(18)
             };
+            // A date alone (`YYYY-MM-DD`, `YYYY.MM.DD`): an ERB `Time.now.strftime` renders the day
+            // it runs, which is not the day Kamal's answer was recorded.
+            let is_date = !is_time && i + 10 <= b.len() && {
+                let s = &b[i..i + 10];
+                let d = |k: usize| s[k].is_ascii_digit();
+                (0..4).all(d) && (s[4] == b'-' || s[4] == b'.') && s[7] == s[4] && d(5) && d(6) && d(8) && d(9)
+            };
             if is_time {
                 out.push_str("<time>");
                 i += 19;
+            } else if is_date {
+                out.push_str("<date>");
+                i += 10;
             } else {
                 let c = line[i..].chars().next().unwrap();
                 out.push(c);
