@@ -786,12 +786,10 @@ impl Commander {
         result
     }
 
+    /// [`Self::run_hook`] for a hook that has a script or WASM hooks.
     fn run_hook_now(&self, hook: &str, extra: &[(&str, String)]) -> Result<()> {
         let script = self.hooks.exists(hook);
         let wasm = !self.hooks.skip && self.plugins.has_hooks(hook);
-        if !script && !wasm {
-            return Ok(());
-        }
         if self.plan {
             if script {
                 self.local_step(&format!("hook {hook}"));

@@ -108,14 +108,11 @@ async fn acquire_with_wait(c: &Commander, message: &str) -> Result<()> {
 }
 
 pub async fn release(c: &Commander) -> Result<()> {
-    output::say("Releasing the deploy lock...");
-    let host = primary(c)?;
-    c.exec(&host, &Lock::new(&c.config).release()).await?;
-    c.set_holding_lock(false);
-    Ok(())
+    let (held, released) = release_after_held(c).await;
+    held.and(released)
 }
 
-/// [`release`] at the end of [`with_lock`]: the changes still held (see
+/// Releases the lock (at the end of [`with_lock`], and [`release`]): the changes still held (see
 /// `Commander::on_held`) go out first, the primary's in the same exchange as the release, which
 /// happens whether they succeed or not. Returns how the held changes went, then the release.
 async fn release_after_held(c: &Commander) -> (Result<()>, Result<()>) {

@@ -108,19 +108,19 @@ fn primary_role_name(c: &Commander) -> String {
 }
 
 /// A host and role that switched to the new version, and the version it ran before.
-struct Switched {
+struct Switched<'c> {
     host: String,
-    role: String,
+    role: &'c Role,
     old: Option<String>,
 }
 
-async fn boot_one(
-    c: &Commander,
+async fn boot_one<'c>(
+    c: &'c Commander,
     host: &str,
-    role: &Role,
+    role: &'c Role,
     version: &str,
     barrier: &Barrier,
-    switched: &std::sync::Mutex<Vec<Switched>>,
+    switched: &std::sync::Mutex<Vec<Switched<'c>>>,
 ) -> Result<()> {
     let app = App::new(&c.config, Some(role), Some(host));
     let primary_role = primary_role_name(c);
@@ -209,7 +209,7 @@ async fn boot_one(
     }
     switched.lock().unwrap_or_else(|e| e.into_inner()).push(Switched {
         host: host.to_string(),
-        role: role.name().to_string(),
+        role,
         old: old_version.clone(),
     });
     if let Some(old) = old_version {
@@ -364,7 +364,7 @@ pub async fn boot(c: &Commander, version: &str) -> Result<()> {
 /// The fleet transaction's revert: on every host that switched to `version`, the proxy back on
 /// the old container (which still runs: its stop was held, and is dropped), then the new
 /// container stopped. A role with nothing to go back to (a first deploy) leaves the proxy.
-async fn revert(c: &Commander, version: &str, switched: Vec<Switched>) -> Result<()> {
+async fn revert(c: &Commander, version: &str, switched: Vec<Switched<'_>>) -> Result<()> {
     let mut hosts: Vec<String> = switched.iter().map(|s| s.host.clone()).collect();
     hosts.sort();
     hosts.dedup();
@@ -380,7 +380,7 @@ async fn revert(c: &Commander, version: &str, switched: Vec<Switched>) -> Result
     c.on(&hosts, |h| async move {
         c.discard_held(&h);
         for s in switched.iter().filter(|s| s.host == h) {
-            let Some(role) = c.config.roles().iter().find(|r| r.name() == s.role) else { continue };
+            let role = s.role;
             let app = App::new(&c.config, Some(role), Some(&h));
             match &s.old {
                 Some(old) => {

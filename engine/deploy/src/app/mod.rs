@@ -454,7 +454,6 @@ pub async fn logs_with(c: &Commander, r: LogsRequest) -> Result<()> {
     Ok(())
 }
 
-/// `app stale_containers [--stop]`: containers of this service other than the running version.
 /// `deploy`'s questions about the app's containers, asked ahead with each app host's next
 /// exchange (the proxy's): the versions there and the running one ([`stale_containers`]), and
 /// whether a container of `version` exists ([`boot::boot`]). Nothing the steps in between do
@@ -472,6 +471,7 @@ pub fn prefetch_deploy_questions(c: &Commander, version: &str) {
     }
 }
 
+/// `app stale_containers [--stop]`: containers of this service other than the running version.
 pub async fn stale_containers(c: &Commander, stop: bool) -> Result<()> {
     let hosts = c.app_hosts();
     // Stopping the stale containers is held for the host's next exchange (`app boot`'s first).
