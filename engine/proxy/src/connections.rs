@@ -13,18 +13,26 @@
 //! At the cap, a new connection evicts the connection that has spent longest in `Headers` or
 //! `Waiting` (nginx closes idle keep-alive connections the same way when it runs out), passing
 //! over one whose client has sent bytes the proxy has not read yet (a live client the proxy has
-//! not got to, not a stalled one); with none to evict, the proxy stops accepting until one
-//! closes, and new clients wait in the kernel's accept queue.
+//! not got to, not a stalled one) and one whose request began less than [`EVICTION_GRACE`] ago
+//! (a client that has just connected and whose request is still on its way); with none to
+//! evict, the proxy stops accepting until one closes or passes its grace, and new clients wait
+//! in the kernel's accept queue.
 
 use std::collections::HashMap;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::limits::{enabled, Limits};
+
+/// How long a connection in `Headers` is safe from eviction: a client's request follows its
+/// connect within a round trip, but a busy client or proxy can take longer to get it read. Never
+/// more than the header timeout.
+pub const EVICTION_GRACE: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -67,6 +75,18 @@ struct State {
     /// When the phase began (what its timeout counts from).
     since: Instant,
     in_flight: usize,
+}
+
+impl State {
+    /// From when this connection may be evicted: a `Waiting` one at once, one in `Headers` once
+    /// its grace has passed, any other never.
+    fn eviction_eligible_at(&self, grace: Duration) -> Option<Instant> {
+        match self.phase {
+            Phase::Waiting => Some(self.since),
+            Phase::Headers => Some(self.since + grace),
+            _ => None,
+        }
+    }
 }
 
 /// One client connection.
@@ -120,17 +140,45 @@ impl Table {
         max != 0 && self.open() >= max
     }
 
+    /// How long a connection in `Headers` is kept from eviction.
+    fn grace(&self) -> Duration {
+        match enabled(self.0.limits.header_timeout) {
+            Some(t) => EVICTION_GRACE.min(t),
+            None => EVICTION_GRACE,
+        }
+    }
+
     /// Returns once a new connection may be accepted: under the cap, or with a connection to
-    /// evict for it.
+    /// evict for it (one past its grace).
     pub async fn wait_for_room(&self) {
         loop {
             let room = self.0.room.notified();
             tokio::pin!(room);
             room.as_mut().enable();
-            if !self.at_cap() || self.0.evictable.load(Ordering::SeqCst) > 0 {
+            if !self.at_cap() {
                 return;
             }
-            room.await;
+            if self.0.evictable.load(Ordering::SeqCst) == 0 {
+                room.await;
+                continue;
+            }
+            // Some are evictable: now, or once the youngest's grace has passed.
+            let now = Instant::now();
+            let grace = self.grace();
+            let eligible_at = {
+                let conns = self.0.conns.lock().unwrap();
+                conns.values().filter_map(|c| c.state.lock().unwrap().eviction_eligible_at(grace)).min()
+            };
+            match eligible_at {
+                Some(at) if at <= now => return,
+                Some(at) => {
+                    tokio::select! {
+                        _ = room => {}
+                        _ = tokio::time::sleep_until(at) => {}
+                    }
+                }
+                None => room.await,
+            }
         }
     }
 
@@ -149,7 +197,7 @@ impl Table {
         });
         let mut conns = shared.conns.lock().unwrap();
         if evict_one {
-            evict_longest_waiting(&conns);
+            evict_longest_waiting(&conns, self.grace());
         }
         shared.open.fetch_add(1, Ordering::SeqCst);
         shared.evictable.fetch_add(1, Ordering::SeqCst);
@@ -160,8 +208,9 @@ impl Table {
 }
 
 /// Marks the connection that has spent longest in `Headers` or `Waiting` for closing, passing
-/// over those with unread bytes from their client.
-fn evict_longest_waiting(conns: &HashMap<u64, Arc<Conn>>) {
+/// over those with unread bytes from their client and those still in their grace.
+fn evict_longest_waiting(conns: &HashMap<u64, Arc<Conn>>, grace: Duration) {
+    let now = Instant::now();
     let mut passed_over: Vec<u64> = vec![];
     loop {
         let oldest = conns
@@ -169,7 +218,8 @@ fn evict_longest_waiting(conns: &HashMap<u64, Arc<Conn>>) {
             .filter(|c| !passed_over.contains(&c.id))
             .filter_map(|c| {
                 let s = c.state.lock().unwrap();
-                s.phase.evictable().then_some((s.since, c))
+                let eligible = s.eviction_eligible_at(grace).is_some_and(|at| at <= now);
+                eligible.then_some((s.since, c))
             })
             .min_by_key(|(since, _)| *since)
             .map(|(_, c)| c.clone());
@@ -412,7 +462,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn at_the_cap_the_longest_waiting_connection_is_evicted_never_a_busy_one() {
-        let table = Table::new(limits(3));
+        let table = Table::new(limits_with_long_header_timeout(3));
         let busy = table.admit(None);
         let _busy_request = busy.conn().begin_request();
         tokio::time::advance(Duration::from_millis(10)).await;
@@ -420,6 +470,7 @@ mod tests {
         tokio::time::advance(Duration::from_millis(10)).await;
         let young = table.admit(None);
         assert_eq!(table.open(), 3);
+        tokio::time::advance(EVICTION_GRACE).await;
         tokio::time::timeout(Duration::from_millis(1), table.wait_for_room()).await.expect("evictable: room");
 
         let _new = table.admit(None);
@@ -446,16 +497,47 @@ mod tests {
     async fn a_client_whose_bytes_wait_unread_is_passed_over() {
         use std::io::Write;
         use std::os::fd::AsRawFd;
-        let table = Table::new(limits(2));
+        let table = Table::new(limits_with_long_header_timeout(2));
         let (mut client, server) = std::os::unix::net::UnixStream::pair().unwrap();
         client.write_all(b"GET / HTTP/1.1\r\n").unwrap();
         let live = table.admit(Some(server.as_raw_fd()));
         tokio::time::advance(Duration::from_millis(10)).await;
         let (_quiet_client, quiet_server) = std::os::unix::net::UnixStream::pair().unwrap();
         let quiet = table.admit(Some(quiet_server.as_raw_fd()));
+        tokio::time::advance(EVICTION_GRACE).await;
         let _new = table.admit(None);
         assert!(!live.conn().evict.is_cancelled(), "the older connection has a request waiting to be read");
         assert!(quiet.conn().evict.is_cancelled());
+    }
+
+    /// Limits whose header timeout outlasts the eviction grace.
+    fn limits_with_long_header_timeout(max: usize) -> Limits {
+        Limits { header_timeout: Duration::from_secs(10), ..limits(max) }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_just_accepted_connection_is_not_evicted_before_its_request_can_arrive() {
+        let table = Table::new(limits_with_long_header_timeout(2));
+        let first = table.admit(None);
+        tokio::time::advance(Duration::from_millis(100)).await;
+        let second = table.admit(None);
+        let started = Instant::now();
+        table.wait_for_room().await;
+        assert_eq!(
+            started.elapsed(),
+            EVICTION_GRACE - Duration::from_millis(100),
+            "room once the first is past its grace"
+        );
+        let _third = table.admit(None);
+        assert!(first.conn().evict.is_cancelled());
+        assert!(!second.conn().evict.is_cancelled(), "the second is still in its grace");
+
+        // A keep-alive connection between requests has no grace.
+        let _request = second.conn().begin_request();
+        drop(_request);
+        tokio::time::timeout(Duration::from_millis(1), table.wait_for_room())
+            .await
+            .expect("a waiting connection: room");
     }
 
     #[tokio::test(start_paused = true)]
