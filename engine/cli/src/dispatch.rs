@@ -299,7 +299,9 @@ async fn accessory_command(c: &Commander, cmd: AccessoryCommand) -> Result<()> {
         }
         AccessoryCommand::Reboot { name, .. } => accessory::reboot(c, &name).await,
         AccessoryCommand::Details { name } => accessory::details(c, &name).await,
-        AccessoryCommand::Exec { name, cmd, reuse, .. } => accessory::exec(c, &name, &cmd, reuse).await,
+        AccessoryCommand::Exec { name, cmd, reuse, interactive, raw } => {
+            accessory::exec(c, &name, &cmd, accessory::ExecRequest { interactive, reuse, raw }).await
+        }
         AccessoryCommand::Logs { name, flags } => {
             let follow = flags.follow;
             let options = wharf_commands::AccessoryLogsOptions {

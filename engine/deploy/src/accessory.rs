@@ -273,22 +273,36 @@ pub async fn details(c: &Commander, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// `accessory exec NAME CMD` (not interactive): in a new container (after the registry login)
-/// or, with `reuse`, in the running one; audited; each host's output printed.
-pub async fn exec(c: &Commander, name: &str, cmd: &[String], reuse: bool) -> Result<()> {
+/// `accessory exec NAME CMD`: in a new container (after the registry login) or, with `reuse`, in
+/// the running one; audited; each host's output printed (with `raw`, only the command's stdout,
+/// as it came). With `interactive`, see [`exec_interactive`].
+pub async fn exec(c: &Commander, name: &str, cmd: &[String], request: ExecRequest) -> Result<()> {
+    let ExecRequest { interactive, reuse, raw } = request;
+    if raw && interactive {
+        return Err(CliError::argument("Raw is not compatible with interactive"));
+    }
     let a = accessory(c, name)?;
-    let words: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    // Kamal's `join_commands`: each word stripped.
+    let words: Vec<&str> = cmd.iter().map(|w| w.trim()).collect();
+    let say = |line: &str| {
+        if !raw {
+            output::say(line)
+        }
+    };
+    if interactive {
+        return exec_interactive(c, &a, &words, reuse).await;
+    }
     let (command, login) = if reuse {
-        output::say("Launching command from existing container...");
+        say("Launching command from existing container...");
         (a.execute_in_existing_container(&words, wharf_commands::Interactive::No), None)
     } else {
-        output::say("Launching command from new container...");
+        say("Launching command from new container...");
         // Kamal logs in to the app's registry here; Wharf to the accessory's (the app's unless
         // the accessory names its own), whose image the new container runs.
         let login = Registry::new(&c.config).login_password_stdin(a.accessory_config().registry())?;
         (a.execute_in_new_container(&words, wharf_commands::Interactive::No), login)
     };
-    let line = format!("Executed cmd '{}' on {name} accessory", cmd.join(" "));
+    let line = format!("Executed cmd '{}' on {name} accessory", words.join(" "));
     let (command, login, line) = (&command, &login, line.as_str());
     let results = c
         .on(&hosts_of(c, name), |h| async move {
@@ -296,13 +310,56 @@ pub async fn exec(c: &Commander, name: &str, cmd: &[String], reuse: bool) -> Res
                 c.exec(&h, login).await?;
             }
             c.audit(&h, None, line).await?;
-            c.capture(&h, command).await
+            if raw {
+                let out = c.exec(&h, command).await?;
+                Ok(out.stdout)
+            } else {
+                Ok(c.capture(&h, command).await?.into_bytes())
+            }
         })
         .await?;
     for (h, out) in results {
-        output::by_host_labelled(&format!("Accessory {name}"), &h, &out, c.global.quiet);
+        if raw {
+            output::raw_bytes(&out);
+        } else {
+            output::by_host_labelled(&format!("Accessory {name}"), &h, &String::from_utf8_lossy(&out), c.global.quiet);
+        }
     }
     Ok(())
+}
+
+/// `accessory exec`'s options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExecRequest {
+    /// `-i`: through `ssh -t` on the accessory's first host, the terminal handed over.
+    pub interactive: bool,
+    /// `--reuse`: in the running container instead of a new one.
+    pub reuse: bool,
+    /// `--raw`: the command's stdout as it is, nothing else.
+    pub raw: bool,
+}
+
+/// `accessory exec -i`: on the accessory's first host, through `ssh -t` with the terminal handed
+/// over (for a new container, after a registry login there), as Kamal does.
+async fn exec_interactive(c: &Commander, a: &Accessory<'_>, words: &[&str], reuse: bool) -> Result<()> {
+    let host = a
+        .accessory_config()
+        .hosts()
+        .first()
+        .cloned()
+        .ok_or_else(|| CliError::argument(format!("No hosts for accessory {}", a.accessory_config().name())))?;
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let line = if reuse {
+        output::say("Launching interactive command via SSH from existing container...");
+        a.execute_in_existing_container_over_ssh(words, tty)
+    } else {
+        output::say("Launching interactive command via SSH from new container...");
+        if let Some(login) = Registry::new(&c.config).login_password_stdin(a.accessory_config().registry())? {
+            c.exec(&host, &login).await?;
+        }
+        a.execute_in_new_container_over_ssh(words, tty)
+    };
+    c.hand_off(&host, &line)
 }
 
 pub async fn logs(

@@ -66,6 +66,19 @@ pub fn raw(text: &str) {
     }
 }
 
+/// Writes a command's output byte for byte (`exec --raw`: for piping, so not even UTF-8 is
+/// assumed).
+pub fn raw_bytes(bytes: &[u8]) {
+    if capturing() {
+        raw(&String::from_utf8_lossy(bytes));
+        return;
+    }
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes);
+    let _ = out.flush();
+}
+
 /// Colours only when stdout is a terminal (Thor's `say` does the same) and `NO_COLOR` is not set.
 fn colour(code: &str, message: &str) -> String {
     static TTY: OnceLock<bool> = OnceLock::new();

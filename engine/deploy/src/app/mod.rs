@@ -380,8 +380,7 @@ pub async fn exec(c: &Commander, r: ExecRequest) -> Result<()> {
     for (h, outs) in results {
         for out in outs {
             if r.raw {
-                use std::io::Write;
-                std::io::stdout().write_all(&out)?;
+                output::raw_bytes(&out);
             } else {
                 output::by_host(&h, String::from_utf8_lossy(&out).trim_end(), c.global.quiet);
             }

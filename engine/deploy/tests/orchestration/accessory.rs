@@ -332,7 +332,9 @@ fn exec() {
     let run = accessory_run(
         defaults(),
         &fake,
-        step(|c| Box::pin(async move { accessory::exec(c, "mysql", &["mysql -v".to_string()], false).await })),
+        step(|c| {
+            Box::pin(async move { accessory::exec(c, "mysql", &["mysql -v".to_string()], Default::default()).await })
+        }),
     );
     run.ok()
         .prints("Launching command from new container...")
@@ -353,13 +355,43 @@ fn exec_with_reuse() {
     let run = accessory_run(
         defaults(),
         &fake,
-        step(|c| Box::pin(async move { accessory::exec(c, "mysql", &["mysql -v".to_string()], true).await })),
+        step(|c| Box::pin(async move { accessory::exec(c, "mysql", &["mysql -v".to_string()], reuse()).await })),
     );
     run.ok().prints("Launching command from existing container...");
     assert_eq!(
         work_on(&run, "1.1.1.3"),
         vec![audit("Executed cmd 'mysql -v' on mysql accessory"), "docker exec app-mysql mysql -v".into()]
     );
+}
+
+fn reuse() -> accessory::ExecRequest {
+    accessory::ExecRequest { reuse: true, ..Default::default() }
+}
+
+#[test]
+fn exec_raw_prints_only_the_output() {
+    let fake = FakeExecutor::new();
+    fake.stdout("mysql -v", "mysql  Ver 14.14\n");
+    let raw = accessory::ExecRequest { raw: true, ..Default::default() };
+    let run = accessory_run(
+        defaults(),
+        &fake,
+        step(move |c| Box::pin(async move { accessory::exec(c, "mysql", &["mysql -v".to_string()], raw).await })),
+    );
+    run.ok();
+    assert_eq!(run.output(), "mysql  Ver 14.14", "only the command's output");
+}
+
+#[test]
+fn exec_raw_and_interactive_are_refused() {
+    let request = accessory::ExecRequest { raw: true, interactive: true, reuse: false };
+    let run = accessory_run(
+        defaults(),
+        &FakeExecutor::new(),
+        step(move |c| Box::pin(async move { accessory::exec(c, "mysql", &["bash".to_string()], request).await })),
+    );
+    assert_eq!(run.error(), "ERROR (ArgumentError): Raw is not compatible with interactive");
+    assert!(run.commands_on("1.1.1.3").is_empty());
 }
 
 fn logs_run(options: AccessoryLogsOptions) -> Run {

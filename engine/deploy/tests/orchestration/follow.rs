@@ -178,3 +178,37 @@ fn accessory_logs_with_follow_grep_and_grep_options() {
         "ssh -t root@1.1.1.3 -p 22 'docker logs app-mysql --timestamps --tail 10 --follow 2>&1 | grep \"hey\" -C 2'"
     );
 }
+
+fn run_accessory_exec_interactive(reuse: bool) -> Run {
+    let request = accessory::ExecRequest { interactive: true, reuse, raw: false };
+    run(
+        &Project::kamal("deploy_with_accessories.yml"),
+        "accessory",
+        GlobalOptions::default(),
+        &FakeExecutor::new(),
+        step(move |c| Box::pin(async move { accessory::exec(c, "mysql", &["mysql".to_string()], request).await })),
+    )
+}
+
+#[test]
+fn accessory_exec_interactive() {
+    let run = run_accessory_exec_interactive(false);
+    run.ok().prints("Launching interactive command via SSH from new container...");
+    // STDIN is not a terminal under `cargo test`: `-i` rather than `-it`, as Kamal does.
+    assert_eq!(
+        handed_off(&run),
+        "ssh -t root@1.1.1.3 -p 22 'docker run -i --rm --network kamal --env MYSQL_ROOT_HOST=\"%\" --env-file .kamal/apps/app/env/accessories/mysql.env --volume $PWD/app-mysql/etc/mysql/my.cnf:/etc/mysql/my.cnf --volume $PWD/app-mysql/data:/var/lib/mysql mysql:5.7 mysql'"
+    );
+    // The registry login on the accessory's first host, before the hand-off; nothing audited.
+    let on = run.commands_on("1.1.1.3");
+    assert_eq!(on.len(), 1, "{on:?}");
+    assert!(on[0].starts_with("docker login "), "{on:?}");
+}
+
+#[test]
+fn accessory_exec_interactive_with_reuse() {
+    let run = run_accessory_exec_interactive(true);
+    run.ok().prints("Launching interactive command via SSH from existing container...");
+    assert_eq!(handed_off(&run), "ssh -t root@1.1.1.3 -p 22 'docker exec -i app-mysql mysql'");
+    assert!(run.commands_on("1.1.1.3").is_empty(), "{:?}", run.commands_on("1.1.1.3"));
+}
