@@ -498,6 +498,14 @@ pub enum ProxyCommand {
         #[command(flatten)]
         output: OutputFlag,
     },
+    /// Upgrade to kamal-proxy on servers (stop container, remove container, start new container, reboot app)
+    #[command(hide = true)]
+    Upgrade {
+        #[arg(long)]
+        rolling: bool,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
     /// Start existing proxy container on servers
     Start,
     /// Stop existing proxy container on servers

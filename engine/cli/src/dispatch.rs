@@ -7,7 +7,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use wharf_deploy::main::DeployOptions;
 use wharf_deploy::{
     accessory, app, build, events, init, load, lock, main, output, plugins, progress, proxy, prune, registry, secrets,
-    server, signals, CliError, Commander, Result,
+    server, signals, upgrade, CliError, Commander, Result,
 };
 
 /// Kamal's `KAMAL_COMMAND` for hooks. Its `KAMAL_SUBCOMMAND` is read from the first Thor
@@ -191,6 +191,10 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
             let flags = registry::RegistryFlags { skip_local: flags.skip_local, skip_remote: flags.skip_remote };
             registry::run(c, action, flags).await
         }
+        Command::Upgrade { confirm, rolling } => {
+            confirming(confirm.confirmed, "This will replace Traefik with kamal-proxy and restart all accessories")?;
+            upgrade::upgrade(c, rolling).await
+        }
         Command::Server(cmd) => match cmd {
             ServerCommand::Exec { cmd, .. } => server::exec(c, &cmd).await,
             ServerCommand::Bootstrap => server::bootstrap(c).await,
@@ -262,6 +266,10 @@ async fn proxy_command(c: &Commander, cmd: ProxyCommand) -> Result<()> {
             confirming(confirm.confirmed, "This will cause a brief outage on each host. Are you sure?")?;
             proxy::reboot::reboot(c, rolling).await
         }
+        ProxyCommand::Upgrade { confirm, rolling } => {
+            confirming(confirm.confirmed, "This will cause a brief outage on each host. Are you sure?")?;
+            upgrade::proxy_upgrade(c, rolling).await
+        }
         ProxyCommand::Logs { flags } => {
             let follow = flags.follow;
             let options = wharf_commands::proxy::ProxyLogsOptions {
@@ -332,7 +340,10 @@ async fn accessory_command(c: &Commander, cmd: AccessoryCommand) -> Result<()> {
         AccessoryCommand::RemoveServiceDirectory { name } => {
             accessory::step(c, &name, Step::RemoveServiceDirectory).await
         }
-        other => Err(CliError::argument(format!("wharf accessory {other:?} is not implemented yet"))),
+        AccessoryCommand::Upgrade { name, rolling, confirm } => {
+            confirming(confirm.confirmed, "This will restart all accessories")?;
+            upgrade::accessory_upgrade(c, &name, rolling).await
+        }
     }
 }
 

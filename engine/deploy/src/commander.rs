@@ -46,7 +46,9 @@ pub struct Commander {
     pub subcommand: Option<String>,
     pub secrets: Arc<wharf_secrets::Secrets>,
     holding_lock: AtomicBool,
-    specific_hosts: Option<Vec<String>>,
+    /// `--hosts` (or the primary host with `--primary`); changed for a while by
+    /// [`Self::with_specific_hosts`].
+    specific_hosts: std::sync::RwLock<Option<Vec<String>>>,
     specific_roles: Option<Vec<String>>,
     redactor: Redactor,
     /// Deferred changes per host, in order (see the module documentation).
@@ -74,6 +76,15 @@ struct Deferred {
 enum DeferredStep {
     Run { command: String, stdin: Option<Vec<u8>> },
     Upload { content: Vec<u8>, path: String, mode: u32 },
+}
+
+/// The groups of hosts a `--rolling` command works through: one host at a time, or all at once.
+pub fn rolling_groups(hosts: Vec<String>, rolling: bool) -> Vec<Vec<String>> {
+    if rolling {
+        hosts.into_iter().map(|h| vec![h]).collect()
+    } else {
+        vec![hosts]
+    }
 }
 
 /// `File.fnmatch` with only `*` as a wildcard, as Kamal's `filter_specific_items`.
@@ -186,7 +197,7 @@ impl Commander {
             subcommand: subcommand.map(str::to_string),
             secrets,
             holding_lock: AtomicBool::new(holding_lock),
-            specific_hosts,
+            specific_hosts: std::sync::RwLock::new(specific_hosts),
             specific_roles,
             dir,
             redactor: Redactor::default(),
@@ -207,8 +218,31 @@ impl Commander {
 
     // ---- selection (Kamal::Commander::Specifics) ------------------------------------------
 
+    fn specific_hosts(&self) -> Option<Vec<String>> {
+        self.specific_hosts.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Runs `f` with only `hosts` selected, as Kamal's `KAMAL.with_specific_hosts` (`upgrade
+    /// --rolling`); the selection comes back afterwards, also when `f` is dropped half-way (an
+    /// interrupt).
+    pub async fn with_specific_hosts<F, Fut, T>(&self, hosts: Vec<String>, f: F) -> Result<T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        struct Restore<'a>(&'a std::sync::RwLock<Option<Vec<String>>>, Option<Vec<String>>);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                *self.0.write().unwrap_or_else(|e| e.into_inner()) = self.1.take();
+            }
+        }
+        let before = self.specific_hosts.write().unwrap_or_else(|e| e.into_inner()).replace(hosts);
+        let _restore = Restore(&self.specific_hosts, before);
+        f().await
+    }
+
     fn specified_hosts(&self) -> Vec<String> {
-        let hosts = self.specific_hosts.clone().unwrap_or_else(|| self.config.all_hosts());
+        let hosts = self.specific_hosts().unwrap_or_else(|| self.config.all_hosts());
         match &self.specific_roles {
             Some(roles) => {
                 let role_hosts: Vec<String> =
@@ -221,7 +255,7 @@ impl Commander {
 
     /// The selected roles, primary role first.
     pub fn roles(&self) -> Vec<&Role> {
-        let hosts = self.specific_hosts.clone().unwrap_or_else(|| self.config.all_hosts());
+        let hosts = self.specific_hosts().unwrap_or_else(|| self.config.all_hosts());
         let mut roles: Vec<&Role> = match &self.specific_roles {
             Some(names) => names.iter().filter_map(|n| self.config.role(n)).collect(),
             None => self.config.roles().iter().collect(),
@@ -233,8 +267,8 @@ impl Commander {
     }
 
     pub fn primary_host(&self) -> Option<String> {
-        if let Some(h) = self.specific_hosts.as_ref().and_then(|h| h.first()) {
-            return Some(h.clone());
+        if let Some(h) = self.specific_hosts().and_then(|h| h.into_iter().next()) {
+            return Some(h);
         }
         if let Some(roles) = &self.specific_roles {
             let primary = self.config.primary_role_name();

@@ -39,6 +39,7 @@ pub mod registry;
 pub mod secrets;
 pub mod server;
 pub mod signals;
+pub mod upgrade;
 
 pub use commander::Commander;
 pub use error::{CliError, Result};

@@ -11,6 +11,7 @@
 //! - `plugins_e2e`: WASM hooks, builders and adapters in real deploys.
 //! - `kamal_compat`: Wharf and the real Kamal taking turns on the same servers.
 //! - `events`: the JSON event stream, the live view on a terminal, completions.
+//! - `upgrade`: `wharf upgrade` of a server as Kamal 1 left it (Traefik).
 //!
 //! Tests on the hostlab take it through `wharf_testkit::lab::lab()`, which brings it up once and
 //! lets one test at a time use it. Faster tests of the same commands, without servers, are in
@@ -29,3 +30,4 @@ mod plugin_sources;
 mod plugins_e2e;
 mod registry_modes;
 mod secret_adapters;
+mod upgrade;

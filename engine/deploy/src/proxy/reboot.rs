@@ -31,8 +31,7 @@ const TITLE_LABEL: &str = "org.opencontainers.image.title";
 pub async fn reboot(c: &Commander, rolling: bool) -> Result<()> {
     lock::with_lock(c, || async {
         let hosts = c.proxy_hosts();
-        let groups: Vec<Vec<String>> =
-            if rolling { hosts.iter().map(|h| vec![h.clone()]).collect() } else { vec![hosts] };
+        let groups = crate::commander::rolling_groups(hosts, rolling);
         let login = Registry::new(&c.config).login_password_stdin(None)?;
         for group in groups {
             let list = group.join(",");

@@ -27,7 +27,7 @@ fn redis_run(host: &str) -> String {
 }
 
 fn audit(line: &str) -> String {
-    format!("mkdir -p .kamal && echo \"[2024-01-01T00:00:00Z] [{PERFORMER}] {line}\" >> .kamal/app-audit.log")
+    app_audit(line)
 }
 
 /// Everything `accessory boot mysql` runs on 1.1.1.3 after the login and network.

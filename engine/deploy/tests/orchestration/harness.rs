@@ -273,6 +273,11 @@ pub fn verbose() -> GlobalOptions {
 }
 
 /// Default options.
+/// The audit line Kamal appends for `line` (fixed clock, the test performer, service `app`).
+pub fn app_audit(line: &str) -> String {
+    format!("mkdir -p .kamal && echo \"[2024-01-01T00:00:00Z] [{PERFORMER}] {line}\" >> .kamal/app-audit.log")
+}
+
 pub fn defaults() -> GlobalOptions {
     GlobalOptions::default()
 }

@@ -18,3 +18,4 @@ mod proxy;
 mod prune;
 mod secrets;
 mod server;
+mod upgrade;

@@ -1,9 +1,7 @@
 //! `proxy boot|reboot|start|stop|restart|details|logs|remove|remove_*` (Kamal's
 //! test/cli/proxy_test.rb, as Kamal 2.11 behaves). Fixture: `deploy_with_proxy.yml` (proxy hosts:
-//! the web role, 1.1.1.1 and 1.1.1.2) unless a test says otherwise.
-//!
-//! Kamal's `proxy boot_config` and `proxy upgrade` are not Wharf commands, so their tests
-//! (boot_config set/get/reset, upgrade, upgrade rolling) are not ported.
+//! the web role, 1.1.1.1 and 1.1.1.2) unless a test says otherwise. `proxy upgrade`'s tests are
+//! in upgrade.rs.
 
 use crate::harness::*;
 use wharf_commands::proxy::ProxyLogsOptions;
@@ -30,7 +28,7 @@ const REMOVE_DIRECTORY: &str = "rm -r .kamal/proxy";
 const APP_COUNT: &str = "ls .kamal/apps | wc -l";
 
 fn audit(line: &str) -> String {
-    format!("mkdir -p .kamal && echo \"[2024-01-01T00:00:00Z] [{PERFORMER}] {line}\" >> .kamal/app-audit.log")
+    app_audit(line)
 }
 
 /// The commands run on `host`, without the deploy lock's (run directory, acquire, release).
