@@ -573,6 +573,20 @@ impl<'a> App<'a> {
         ])
     }
 
+    /// Wharf's diagnosis: the proxy's last failed health checks of `version`'s container (its
+    /// `Healthcheck failed` log lines, as upstream kamal-proxy writes them, for URLs on the
+    /// container's id): `docker logs kamal-proxy --since 15m 2>&1 | grep -F '"Healthcheck failed"'
+    /// | grep -F "http://$(docker container ls ... --quiet):" | tail -n 10`.
+    pub fn proxy_health_check_failures(&self, version: &str) -> Cmd {
+        let id = self.container_id_for_version(version, false).to_string();
+        pipe(vec![
+            Some(docker(cmd!["logs", self.config.proxy_boot().container_name(), "--since", "15m", "2>&1"])),
+            Some(cmd!["grep", "-F", "'\"Healthcheck failed\"'"]),
+            Some(cmd!["grep", "-F", format!("\"http://$({id}):\"")]),
+            Some(cmd!["tail", "-n", "10"]),
+        ])
+    }
+
     /// Wharf's diagnosis: the proxy's view of its services, `docker exec kamal-proxy kamal-proxy list`.
     pub fn proxy_list(&self) -> Cmd {
         self.proxy_exec(cmd!["list"])

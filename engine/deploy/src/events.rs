@@ -163,10 +163,21 @@ fn current_phase(s: &State) -> String {
     s.phase.as_ref().map(|p| p.id.clone()).unwrap_or_else(|| "other".into())
 }
 
+/// The phase an exchange of `commands` counts towards on its host: `switch` for the one that
+/// moves traffic (`kamal-proxy deploy`: the proxy's health checks, then the switch), else the
+/// run's current phase.
+fn step_phase(s: &State, commands: &[&str]) -> String {
+    if commands.iter().any(|c| c.contains("kamal-proxy deploy ")) {
+        "switch".into()
+    } else {
+        current_phase(s)
+    }
+}
+
 /// `host` is sent an exchange of `commands` (as `-v` shows them): `step_started`.
 pub fn exchange_started(host: &str, commands: &[&str]) {
     with_state(|s| {
-        let phase = current_phase(s);
+        let phase = step_phase(s, commands);
         let record = s.hosts.entry(host.to_string()).or_default();
         record.current = Some((phase.clone(), Instant::now()));
         record.exchanges += 1;
@@ -268,8 +279,18 @@ pub fn warning(host: Option<&str>, text: &str) {
 pub struct Summary {
     pub total: Duration,
     pub phases: Vec<(String, Duration)>,
-    /// Per host: time waiting on it per phase, exchanges, whether it failed.
-    pub hosts: Vec<(String, Duration, u64, bool)>,
+    pub hosts: Vec<HostSummary>,
+}
+
+/// One host's part of a run.
+pub struct HostSummary {
+    pub host: String,
+    /// Time spent waiting on it, in all.
+    pub busy: Duration,
+    /// That time per phase (`switch` apart from `boot`), in the order the phases came.
+    pub phases: Vec<(String, Duration)>,
+    pub exchanges: u64,
+    pub failed: bool,
 }
 
 /// Ends the run: `phase_finished` for the last phase, then `run_finished` with the outcome (the
@@ -285,7 +306,13 @@ pub fn finish_run(error: Option<(&str, &str)>, exit_code: i32) -> Option<Summary
         hosts: s
             .hosts
             .iter()
-            .map(|(h, r)| (h.clone(), r.busy.iter().map(|(_, d)| *d).sum(), r.exchanges, r.failed))
+            .map(|(h, r)| HostSummary {
+                host: h.clone(),
+                busy: r.busy.iter().map(|(_, d)| *d).sum(),
+                phases: r.busy.clone(),
+                exchanges: r.exchanges,
+                failed: r.failed,
+            })
             .collect(),
     };
     let phases: Vec<Value> = summary.phases.iter().map(|(p, d)| json!({ "phase": p, "duration_ms": ms(*d) })).collect();

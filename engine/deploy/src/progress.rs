@@ -127,12 +127,19 @@ pub fn finish(summary: Option<&crate::events::Summary>) {
     if let Some(s) = summary {
         let phases: Vec<String> = s.phases.iter().map(|(p, d)| format!("{p} {:.1}s", d.as_secs_f64())).collect();
         let _ = writeln!(out, "{}", paint(view.colour, "2", &format!("  Phases: {}", phases.join(", "))));
-        let hosts: Vec<String> = s
-            .hosts
-            .iter()
-            .map(|(h, d, _, failed)| format!("{h} {:.1}s{}", d.as_secs_f64(), if *failed { " (failed)" } else { "" }))
-            .collect();
-        let _ = writeln!(out, "{}", paint(view.colour, "2", &format!("  Servers: {}", hosts.join(", "))));
+        let _ = writeln!(out, "{}", paint(view.colour, "2", "  Servers:"));
+        let name_width = s.hosts.iter().map(|h| h.host.len()).max().unwrap_or(0).min(30);
+        for h in &s.hosts {
+            let phases: Vec<String> = h.phases.iter().map(|(p, d)| format!("{p} {:.1}s", d.as_secs_f64())).collect();
+            let line = format!(
+                "    {:<name_width$}  {:.1}s{}  ({})",
+                h.host,
+                h.busy.as_secs_f64(),
+                if h.failed { " failed" } else { "" },
+                phases.join(", ")
+            );
+            let _ = writeln!(out, "{}", paint(view.colour, if h.failed { "31" } else { "2" }, &line));
+        }
     }
     let _ = out.flush();
 }

@@ -54,6 +54,8 @@ fn json_stream_of_a_good_deploy_and_of_a_broken_one_with_its_diagnosis() {
     for host in HOSTS {
         let steps: Vec<&Value> = of(&evs, "step_finished").into_iter().filter(|e| e["host"] == host).collect();
         assert!(steps.len() >= 5, "{host}: {steps:?}");
+        // The exchange that moves traffic (the proxy's health checks, then the switch) is its own.
+        assert_eq!(steps.iter().filter(|e| e["phase"] == "switch").count(), 1, "{host}: {steps:?}");
         assert!(steps.iter().all(|s| s["duration_ms"].as_u64().is_some()), "{steps:?}");
         // With -v the commands are in the stream, as -v shows them.
         assert!(
@@ -101,6 +103,13 @@ fn json_stream_of_a_good_deploy_and_of_a_broken_one_with_its_diagnosis() {
         assert!(d["failure"].as_str().unwrap().contains("target failed to become healthy"), "{d}");
         assert!(d["logs"].to_string().contains("broken: no /up page"), "{d}");
         assert!(d["proxy_services"].as_str().unwrap().contains("events-web"), "{d}");
+        // The proxy's own health checks: each got the app's 404 for the missing /up page.
+        let checks = d["health_checks"].as_array().unwrap();
+        assert!(!checks.is_empty(), "{d}");
+        for check in checks {
+            assert_eq!(check["answer"], "unexpected status (404)", "{d}");
+            assert!(check["time"].as_str().is_some_and(|t| t.starts_with("20")), "{d}");
+        }
     }
     assert!(of(&evs, "health_check").iter().all(|e| e["healthy"] == false));
     let last = evs.last().unwrap();
@@ -153,12 +162,21 @@ fn live_view_on_a_terminal_and_no_color() {
     }
     assert!(screen.contains("deploy · boot · 2 servers"), "{screen}");
     assert!(screen.contains("Phases: build ") && screen.contains("boot "), "{screen}");
-    assert!(screen.contains("Servers: 10.200.0.1 "), "{screen}");
+    assert!(screen.contains("Servers:"), "{screen}");
 
     // NO_COLOR: the same view, no colours.
     let (ok, screen) = on_a_terminal(&app, "deploy", &[("NO_COLOR", "1")]);
     assert!(ok, "{screen}");
     assert!(screen.contains("Start container with version") && screen.contains("Phases:"), "{screen}");
+    // Each server's time, by phase: booting and switching traffic apart.
+    for host in HOSTS {
+        let line = screen
+            .lines()
+            .find(|l| l.starts_with(&format!("    {host}  ")))
+            .unwrap_or_else(|| panic!("{host}: {screen}"));
+        assert!(line.contains("(pull ") || line.contains("(build ") || line.contains("(proxy "), "{line}");
+        assert!(line.contains(", boot ") && line.contains(", switch "), "{line}");
+    }
     for colour in ["\x1b[35m", "\x1b[31m", "\x1b[1m", "\x1b[2m"] {
         assert!(!screen.contains(colour), "{colour:?} in {screen}");
     }

@@ -1095,4 +1095,8 @@ fn container_state_and_proxy_list() {
         "docker container inspect --format '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}' app-web-999"
     );
     assert_eq!(web(&raw, None, |a| a.proxy_list().to_string()), "docker exec kamal-proxy kamal-proxy list");
+    assert_eq!(
+        web(&raw, None, |a| a.proxy_health_check_failures("999").to_string()),
+        r#"docker logs kamal-proxy --since 15m 2>&1 | grep -F '"Healthcheck failed"' | grep -F "http://$(docker container ls --all --filter 'name=^app-web-999$' --quiet):" | tail -n 10"#
+    );
 }
