@@ -21,6 +21,7 @@
 //!     post-deploy: [notify]
 //!   builder: docker                           # a builder plugin; `docker` is built in
 //!   fleet_transaction: true                   # a failed boot anywhere reverts the servers that switched
+//!   docker_from_packages: true                # bootstrap: the distribution's Docker when get.docker.com fails
 //! ```
 
 use std::collections::BTreeMap;
@@ -55,6 +56,9 @@ pub struct WharfExtension {
     /// `fleet_transaction`: when any server fails to boot the new version, the servers that had
     /// already switched go back to the previous one (Kamal leaves them on the new version).
     pub fleet_transaction: bool,
+    /// `docker_from_packages`: when `server bootstrap` (and `setup`) cannot install Docker with
+    /// Kamal's get.docker.com script (no internet, say), install the distribution's own package.
+    pub docker_from_packages: bool,
 }
 
 impl WharfExtension {
@@ -208,6 +212,15 @@ impl PluginAllow {
     }
 }
 
+/// A true/false key of `x-wharf` (absent or null: false).
+fn boolean(v: &Value, key: &str) -> Result<bool, ConfigError> {
+    match get(v, key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(err(key, &format!("should be true or false, found {}", inspect(other)))),
+    }
+}
+
 impl WharfExtension {
     /// Reads and checks `x-wharf` of the (root-symbolized) raw config; absent means empty.
     pub fn parse(raw: &Value) -> Result<WharfExtension, ConfigError> {
@@ -217,7 +230,7 @@ impl WharfExtension {
         }
         let m = mapping(v, "")
             .map_err(|_| ConfigError::configuration(format!("x-wharf: should be a hash, found {}", inspect(v))))?;
-        check_keys(m, "", &["plugins", "hooks", "builder", "fleet_transaction"])?;
+        check_keys(m, "", &["plugins", "hooks", "builder", "fleet_transaction", "docker_from_packages"])?;
         let mut ext = WharfExtension::default();
         if let Some(plugins) = get(v, "plugins") {
             for (name, config) in mapping(plugins, "plugins")? {
@@ -290,13 +303,8 @@ impl WharfExtension {
             }
             Some(other) => return Err(err("builder", &format!("should be a string, found {}", inspect(other)))),
         }
-        match get(v, "fleet_transaction") {
-            None | Some(Value::Null) => {}
-            Some(Value::Bool(b)) => ext.fleet_transaction = *b,
-            Some(other) => {
-                return Err(err("fleet_transaction", &format!("should be true or false, found {}", inspect(other))))
-            }
-        }
+        ext.fleet_transaction = boolean(v, "fleet_transaction")?;
+        ext.docker_from_packages = boolean(v, "docker_from_packages")?;
         Ok(ext)
     }
 }
@@ -330,13 +338,18 @@ mod tests {
         assert_eq!(parse("service: x").unwrap(), WharfExtension::default());
         assert!(parse("x-wharf:\n  fleet_transaction: true").unwrap().fleet_transaction);
         assert!(!parse("x-wharf:\n  builder: docker").unwrap().fleet_transaction);
+        assert!(parse("x-wharf:\n  docker_from_packages: true").unwrap().docker_from_packages);
+        assert_eq!(
+            parse("x-wharf:\n  docker_from_packages: yes please").unwrap_err().to_string(),
+            "x-wharf/docker_from_packages: should be true or false, found \"yes please\""
+        );
     }
 
     #[test]
     fn errors_name_the_key() {
         let cases = [
             ("x-wharf: 3", "x-wharf: should be a hash, found 3"),
-            ("x-wharf:\n  plugin: {}", "x-wharf/plugin: unknown key (expected one of: plugins, hooks, builder, fleet_transaction)"),
+            ("x-wharf:\n  plugin: {}", "x-wharf/plugin: unknown key (expected one of: plugins, hooks, builder, fleet_transaction, docker_from_packages)"),
             ("x-wharf:\n  fleet_transaction: yes please", "x-wharf/fleet_transaction: should be true or false, found \"yes please\""),
             ("x-wharf:\n  plugins:\n    a:\n      allow: {}", "x-wharf/plugins/a/source: is required"),
             ("x-wharf:\n  plugins:\n    A:\n      source: x", "x-wharf/plugins/A: a plugin name uses only a-z, 0-9, - and _"),

@@ -2,7 +2,7 @@
 //! (Docker present on every server, the run directory, the `docker-setup` hook).
 
 use crate::commander::Commander;
-use crate::error::Result;
+use crate::error::{CliError, Result};
 use crate::execution::Effect;
 use crate::output;
 
@@ -26,8 +26,13 @@ pub async fn exec(c: &Commander, words: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `server bootstrap`: Docker must be installed (Wharf does not install it from the internet
-/// unless the host can reach get.docker.com; the check is Kamal's), then the `docker-setup` hook.
+/// `server bootstrap`, as Kamal's: on each host without Docker (`docker -v`), where the user is
+/// root or may `sudo`, Docker is installed with the get.docker.com script and the user added to
+/// the `docker` group (the session refreshed); hosts where it cannot be installed are named in
+/// the error. Then the `docker-setup` hook.
+///
+/// With `x-wharf: docker_from_packages: true` (Wharf), a host where the script fails (it needs
+/// the internet) gets the distribution's own Docker package instead.
 pub async fn bootstrap(c: &Commander) -> Result<()> {
     let docker = wharf_commands::docker::Docker::new();
     let installed = docker.installed();
@@ -37,7 +42,7 @@ pub async fn bootstrap(c: &Commander) -> Result<()> {
     // Per host one exchange: whether Docker is there, and the run directory (which needs no
     // Docker, so it need not wait for an installation).
     let (installed, ensure) = (&installed, &ensure);
-    let missing: Vec<String> = c
+    let absent: Vec<String> = c
         .on(&hosts, |h| async move {
             let answers = c.exchange(&h, &[(installed, Effect::Query), (ensure, Effect::Change)]).await?;
             if !answers[1].success() {
@@ -50,14 +55,51 @@ pub async fn bootstrap(c: &Commander) -> Result<()> {
         .filter(|(_, ok)| !ok)
         .map(|(h, _)| h)
         .collect();
-    if !missing.is_empty() {
-        let install = docker.install();
-        c.on(&missing, |h| {
-            let install = install.clone();
-            async move { c.exec(&h, &install).await.map(|_| ()) }
-        })
-        .await?;
+    let cannot: Vec<String> = c
+        .on(&absent, |h| async move { install_docker(c, &h).await })
+        .await?
+        .into_iter()
+        .filter(|(_, installed)| !installed)
+        .map(|(h, _)| h)
+        .collect();
+    if !cannot.is_empty() {
+        return Err(CliError::runtime(format!(
+            "Docker is not installed on {} and can't be automatically installed without having root access and either `wget` or `curl`. Install Docker manually: https://docs.docker.com/engine/install/",
+            cannot.join(", ")
+        )));
     }
     c.run_hook("docker-setup", &[])?;
     Ok(())
+}
+
+/// Installs Docker on `host` (Kamal's steps, and the packages when configured); false when the
+/// user there is neither root nor allowed `sudo`.
+async fn install_docker(c: &Commander, host: &str) -> Result<bool> {
+    let docker = wharf_commands::docker::Docker::new();
+    if !c.exec_unchecked(host, &docker.superuser()).await?.success() {
+        return Ok(false);
+    }
+    output::info(host, &format!("Missing Docker on {host}. Installing…"));
+    let script = docker.install();
+    let out = c.exec_unchecked(host, &script).await?;
+    if !out.success() {
+        if !c.config.wharf().docker_from_packages {
+            return Err(c.failure(host, &script, &out));
+        }
+        output::info(
+            host,
+            "The get.docker.com script could not install Docker; installing the distribution's package (x-wharf: docker_from_packages)",
+        );
+        c.exec(host, &docker.install_from_packages()).await?;
+    }
+    let grouped = c.exec_unchecked(host, &docker.root()).await?.success()
+        || c.exec_unchecked(host, &docker.in_docker_group()).await?.success();
+    if !grouped {
+        c.exec(host, &docker.add_to_docker_group()).await?;
+        // The session ends, so that the next one has the new group (Kamal rescues the IOError);
+        // the next command on the host reconnects.
+        let _ = c.exec_unchecked(host, &docker.refresh_session()).await;
+        output::info(host, "Session refreshed due to group change.");
+    }
+    Ok(true)
 }

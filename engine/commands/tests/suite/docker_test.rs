@@ -79,3 +79,24 @@ fn refresh_session() {
     let e1 = r#"kill -HUP $PPID"#;
     assert_eq!(docker(&raw).refresh_session().to_string(), e1);
 }
+
+#[test]
+fn install_from_packages() {
+    // Wharf: x-wharf docker_from_packages. One line for the remote shell: it parses, picks the
+    // package manager there is, and says so when there is none.
+    let line = Docker::new().install_from_packages().to_string();
+    assert!(line.starts_with("s=; [ \"${EUID:-$(id -u)}\" -eq 0 ] || s=\"sudo -n\"; if command -v apt-get"), "{line}");
+    assert!(line.contains("$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io"), "{line}");
+    assert!(line.ends_with("else $s service docker start; fi"), "{line}");
+    assert!(!line.contains('\''), "no single quotes, so it can be wrapped: {line}");
+    let parse = std::process::Command::new("sh").args(["-n", "-c", &line]).output().unwrap();
+    assert!(parse.status.success(), "{}", String::from_utf8_lossy(&parse.stderr));
+    let none = std::process::Command::new("/bin/sh").args(["-c", &line]).env("PATH", "/nonexistent").output().unwrap();
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&none.stderr)
+            .contains("no package manager Wharf knows (apt-get, dnf, yum, zypper, apk, pacman)"),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
+}
