@@ -50,6 +50,11 @@ pub enum Command {
     /// Manage rollout settings
     #[command(subcommand)]
     Rollout(RolloutCommand),
+    /// Show what each service's targets answered, rollout cohort apart, as JSON (Wharf)
+    Stats {
+        /// Only this service
+        service: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -374,6 +379,7 @@ pub fn request_for(command: Command) -> Result<Request, String> {
         Command::Deploy(flags) => Request::Deploy(flags.into_args()?),
         Command::Remove { service } => Request::Remove { service },
         Command::List => Request::List,
+        Command::Stats { service } => Request::Stats { service },
         Command::Pause(p) => {
             Request::Pause { service: p.service, drain_timeout: p.drain_timeout, pause_timeout: p.max_pause }
         }
@@ -495,6 +501,16 @@ pub async fn run_client(command: Command) -> i32 {
             print!("{}", format_list(&services));
             0
         }
+        Ok(Response::Stats(stats)) => match serde_json::to_string(&stats) {
+            Ok(json) => {
+                println!("{json}");
+                0
+            }
+            Err(e) => {
+                eprintln!("Error: {e}");
+                1
+            }
+        },
         Ok(Response::Error(e)) => {
             eprintln!("Error: {e}");
             1

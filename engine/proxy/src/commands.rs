@@ -49,6 +49,12 @@ async fn dispatch(request: Request, router: &Router) -> Response {
         Request::Deploy(args) => router.deploy(args).await,
         Request::Remove { service } => router.remove(&service).await,
         Request::List => return Response::List(router.list()),
+        Request::Stats { service } => {
+            return match router.stats(service.as_deref()) {
+                Ok(stats) => Response::Stats(stats),
+                Err(e) => Response::Error(e),
+            }
+        }
         Request::Pause { service, drain_timeout, pause_timeout } => {
             router.pause(&service, drain_timeout, pause_timeout).await
         }

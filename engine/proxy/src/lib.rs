@@ -11,6 +11,7 @@ pub mod acme;
 pub mod body;
 pub mod cli;
 pub mod client_body;
+pub mod cohort_stats;
 pub mod commands;
 pub mod connections;
 pub mod cookies;

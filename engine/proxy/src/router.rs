@@ -211,6 +211,23 @@ impl Router {
             .collect()
     }
 
+    /// Each service's (or only `service`'s) counters per cohort.
+    pub fn stats(
+        &self,
+        service: Option<&str>,
+    ) -> Result<BTreeMap<String, crate::cohort_stats::ServiceSnapshot>, String> {
+        let map = self.map.read().unwrap();
+        let stats: BTreeMap<_, _> = map
+            .all()
+            .filter(|s| service.is_none_or(|name| s.name == name))
+            .map(|s| (s.name.clone(), s.stats.snapshot()))
+            .collect();
+        match service {
+            Some(_) if stats.is_empty() => Err(ERR_SERVICE_NOT_FOUND.into()),
+            _ => Ok(stats),
+        }
+    }
+
     fn snapshot(&self) -> Vec<SavedService> {
         let map = self.map.read().unwrap();
         map.all()

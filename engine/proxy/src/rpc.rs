@@ -76,6 +76,10 @@ pub enum Request {
     RolloutStop {
         service: String,
     },
+    /// Wharf's: what each service's targets answered, per cohort (`kamal-proxy stats`).
+    Stats {
+        service: Option<String>,
+    },
 }
 
 /// One row of `kamal-proxy list`.
@@ -92,6 +96,7 @@ pub struct ServiceDescription {
 pub enum Response {
     Ok,
     List(BTreeMap<String, ServiceDescription>),
+    Stats(BTreeMap<String, crate::cohort_stats::ServiceSnapshot>),
     Error(String),
 }
 

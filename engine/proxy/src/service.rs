@@ -3,6 +3,7 @@
 //! pause and maintenance, rollout choice, target claim, forwarding, error pages).
 
 use crate::body::{self, Body};
+use crate::cohort_stats::{Cohort, CohortStats};
 use crate::cookies;
 use crate::load_balancer::{self, LoadBalancer};
 use crate::options::{ServiceOptions, TargetOptions, ROOT_PATH};
@@ -36,6 +37,8 @@ pub struct Service {
     config: RwLock<Arc<ServiceConfig>>,
     slots: RwLock<Slots>,
     pub pause: PauseController,
+    /// What its targets answered, rollout cohort apart (`kamal-proxy stats`).
+    pub stats: CohortStats,
 }
 
 /// How the router matched a request to this service.
@@ -53,6 +56,14 @@ pub struct Connection {
     pub tls: bool,
     /// `--http-body-timeout` (None: off).
     pub body_timeout: Option<std::time::Duration>,
+}
+
+/// Where a request goes once its target is claimed.
+struct Forwarding<'a> {
+    host: RequestHost,
+    routed_path: String,
+    route: &'a Route,
+    conn: &'a Connection,
 }
 
 /// What the request log needs to know that only the service learns.
@@ -73,6 +84,7 @@ impl Service {
             config: RwLock::new(Arc::new(config)),
             slots: RwLock::new(Slots { active, rollout: None, rollout_controller: None }),
             pause,
+            stats: CohortStats::default(),
         }
     }
 
@@ -171,20 +183,41 @@ impl Service {
 
         // Choose the target set and claim a target under the slots' read lock, so a deploy's
         // swap puts each request wholly on the old set or wholly on the new one.
-        let claim = {
+        let started = std::time::Instant::now();
+        let (claim, cohort) = {
             let slots = self.slots.read().unwrap();
-            let lb = match (&slots.rollout, &slots.rollout_controller) {
+            let (lb, cohort) = match (&slots.rollout, &slots.rollout_controller) {
                 (Some(rollout), Some(ctl))
                     if ctl.uses_rollout_group(cookies::find(req.headers(), ROLLOUT_COOKIE_NAME).as_deref()) =>
                 {
-                    rollout.clone()
+                    (rollout.clone(), Cohort::Rollout)
                 }
-                _ => slots.active.clone(),
+                _ => (slots.active.clone(), Cohort::Main),
             };
-            lb.claim(req.method(), req.headers()).map(|c| (c, lb.writer_affinity_timeout))
+            (lb.claim(req.method(), req.headers()).map(|c| (c, lb.writer_affinity_timeout)), cohort)
         };
+        let response = self.forward(req, &config, Forwarding { host, routed_path, route, conn }, notes, claim).await;
+        if !is_health_check {
+            let (status, elapsed) = (response.status().as_u16(), started.elapsed());
+            self.stats.record(cohort, status, elapsed);
+            crate::metrics::track_cohort(&self.name, cohort.as_str(), status, elapsed);
+        }
+        response
+    }
+
+    /// Sends the request to the claimed target (none claimed: 503) and returns its answer, or
+    /// the error page for what went wrong.
+    async fn forward(
+        &self,
+        req: Request<Incoming>,
+        config: &ServiceConfig,
+        how: Forwarding<'_>,
+        notes: &mut RequestNotes,
+        claim: Option<(load_balancer::Claim, std::time::Duration)>,
+    ) -> Response<Body> {
+        let Forwarding { host, routed_path, route, conn } = how;
         let Some((claim, affinity_timeout)) = claim else {
-            return error_page(&config, StatusCode::SERVICE_UNAVAILABLE, "");
+            return error_page(config, StatusCode::SERVICE_UNAVAILABLE, "");
         };
         notes.target = claim.target.address().to_string();
         notes.logged_request_headers = config
@@ -249,7 +282,7 @@ impl Service {
                 } else if matches!(e, crate::target::ProxyError::Draining) {
                     crate::log_info!("Request cancelled due to draining", "target" => notes.target);
                 }
-                let mut resp = error_page(&config, e.status(), "");
+                let mut resp = error_page(config, e.status(), "");
                 if e.closes_connection() {
                     crate::log_info!("Client request body failed", "target" => notes.target, "path" => path, "error" => e.to_string());
                     resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -274,6 +274,44 @@ async fn rollout_by_cookie_allow_list_and_percent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_per_cohort_on_the_socket_and_in_prometheus() {
+    // Wharf: what the rollout's users got, apart from everyone else's answers.
+    let proxy = Proxy::start_with(&["--metrics"]);
+    let (a, b) = (Backend::start("A").await, Backend::start("B").await);
+    proxy.ok(&["deploy", "app", &a.target()]);
+    proxy.ok(&["rollout", "deploy", "app", &b.target()]);
+    proxy.ok(&["rollout", "set", "app", "--percent=0", "--list=beta-user"]);
+    for _ in 0..6 {
+        let r = client().get(proxy.url("/status?code=500")).header("cookie", "kamal-rollout=beta-user").send().await;
+        assert_eq!(r.unwrap().status().as_u16(), 500);
+    }
+    for _ in 0..10 {
+        assert_eq!(get(&proxy.url("/")).await, (200, "A".into()));
+    }
+    let out = proxy.cli(&["stats", "app"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (main, rollout) = (&stats["app"]["main"], &stats["app"]["rollout"]);
+    assert_eq!((main["requests"].as_u64(), main["status"]["2xx"].as_u64()), (Some(10), Some(10)), "{stats}");
+    assert_eq!((rollout["requests"].as_u64(), rollout["status"]["5xx"].as_u64()), (Some(6), Some(6)), "{stats}");
+    let bucketed: u64 = main["latency_buckets"].as_array().unwrap().iter().map(|b| b[1].as_u64().unwrap()).sum();
+    assert_eq!(bucketed, 10, "the health checks are not counted: {stats}");
+    // Every service without a name; an unknown one is an error.
+    assert!(String::from_utf8_lossy(&proxy.cli(&["stats"]).stdout).contains("\"app\":{\"main\""));
+    let missing = proxy.cli(&["stats", "nope"]);
+    assert_eq!((missing.status.code(), stderr(&missing)), (Some(1), "Error: service not found\n".to_string()));
+
+    let metrics = get(&format!("http://127.0.0.1:{}/metrics", proxy.metrics_port.unwrap())).await.1;
+    for line in [
+        "kamal_proxy_cohort_requests_total{class=\"5xx\",cohort=\"rollout\",service=\"app\"} 6",
+        "kamal_proxy_cohort_requests_total{class=\"2xx\",cohort=\"main\",service=\"app\"} 10",
+        "kamal_proxy_cohort_request_duration_seconds_count{cohort=\"rollout\",service=\"app\"} 6",
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_request_logs_and_prometheus_metrics() {
     let proxy = Proxy::start_with(&["--metrics"]);
     let a = Backend::start("A").await;

@@ -314,6 +314,12 @@ async fn answer(mut req: Request<Incoming>, name: &str, healthy: &AtomicBool, hi
             r
         }
         "/big" => text("x".repeat(query_param(&req, "n").unwrap_or(1000) as usize)),
+        "/status" => {
+            let mut r = text(name);
+            *r.status_mut() =
+                hyper::StatusCode::from_u16(query_param(&req, "code").unwrap_or(200) as u16).unwrap_or_default();
+            r
+        }
         "/sse" => {
             let stream = futures_util::stream::unfold(0, |i| async move {
                 match i {
