@@ -98,6 +98,15 @@ pub struct DeployFlags {
     /// If any server fails to boot the new version, switch the others back to the previous one (Wharf)
     #[arg(long)]
     pub fleet_transaction: bool,
+    /// Boot the new version beside the running one for this share of users, e.g. 10% (default: x-wharf canary percent); users are told apart by their kamal-rollout cookie (Wharf)
+    #[arg(long, value_name = "PERCENT", num_args = 0..=1, default_missing_value = "")]
+    pub canary: Option<String>,
+    /// kamal-rollout cookie values always sent to the canary, comma-separated (Wharf)
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub canary_list: Vec<String>,
+    /// Judge the canary by live traffic for the x-wharf canary gate's window, then promote or abort it (Wharf)
+    #[arg(long)]
+    pub canary_gate: bool,
     #[command(flatten)]
     pub output: OutputFlag,
 }
@@ -195,6 +204,9 @@ pub enum Command {
     /// Build application image
     #[command(subcommand)]
     Build(BuildCommand),
+    /// Manage a canary deploy: status, promote, abort (Wharf)
+    #[command(subcommand)]
+    Canary(CanaryCommand),
     /// Manage the deploy lock
     #[command(subcommand)]
     Lock(LockCommand),
@@ -458,6 +470,16 @@ impl From<BootConfigOptions> for wharf_deploy::proxy::boot_config::SetOptions {
             docker_options: o.docker_options,
         }
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CanaryCommand {
+    /// Show the canary on each server and what the proxy counted for its users and for the rest
+    Status,
+    /// Switch everyone to the canary on every server, stop the old version, boot the other roles
+    Promote,
+    /// Send everyone back to the running version and remove the canary containers
+    Abort,
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,7 +4,7 @@
 
 use crate::args::*;
 use std::io::{BufRead, IsTerminal, Write};
-use wharf_deploy::main::DeployOptions;
+use wharf_deploy::main::{CanaryRequest, DeployOptions};
 use wharf_deploy::{
     accessory, app, build, events, init, load, lock, main, output, plugins, progress, proxy, prune, registry, secrets,
     server, signals, upgrade, CliError, Commander, Result,
@@ -25,6 +25,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Accessory(_) => "accessory",
         Command::Build(_) => "build",
         Command::Lock(_) => "lock",
+        Command::Canary(_) => "canary",
         Command::Prune(_) => "prune",
         Command::Registry(_) => "registry",
         Command::Server(_) => "server",
@@ -135,11 +136,17 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn dispatch(c: &Commander, command: Command) -> Result<()> {
-    let deploy_options = |f: &DeployFlags, redeploy: bool| DeployOptions {
-        skip_push: f.skip_push,
-        no_cache: f.no_cache,
-        boot_accessories: false,
-        redeploy,
+    let deploy_options = |f: &DeployFlags, redeploy: bool| -> Result<DeployOptions> {
+        let canary = if f.canary.is_some() || !f.canary_list.is_empty() || f.canary_gate {
+            let percent = match f.canary.as_deref() {
+                None | Some("") => None,
+                Some(p) => Some(wharf_deploy::canary::parse_percent(p)?),
+            };
+            Some(CanaryRequest { percent, list: f.canary_list.clone(), gate: f.canary_gate })
+        } else {
+            None
+        };
+        Ok(DeployOptions { skip_push: f.skip_push, no_cache: f.no_cache, boot_accessories: false, redeploy, canary })
     };
     let fleet = match &command {
         Command::Setup(f) | Command::Deploy(f) | Command::Redeploy(f) => f.fleet_transaction,
@@ -151,8 +158,13 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
     }
     match command {
         Command::Setup(f) => main::setup(c, f.skip_push, f.no_cache).await,
-        Command::Deploy(f) => main::deploy(c, deploy_options(&f, false)).await,
-        Command::Redeploy(f) => main::deploy(c, deploy_options(&f, true)).await,
+        Command::Deploy(f) => main::deploy(c, deploy_options(&f, false)?).await,
+        Command::Redeploy(f) => main::deploy(c, deploy_options(&f, true)?).await,
+        Command::Canary(cmd) => match cmd {
+            CanaryCommand::Status => wharf_deploy::canary::status(c).await,
+            CanaryCommand::Promote => wharf_deploy::canary::promote(c).await,
+            CanaryCommand::Abort => wharf_deploy::canary::abort(c).await,
+        },
         Command::Rollback { version, .. } => main::rollback(c, &version).await,
         Command::Remove { confirm, .. } => {
             confirming(confirm.confirmed || c.plan, "This will remove all containers and images. Are you sure?")?;

@@ -561,6 +561,54 @@ impl<'a> App<'a> {
         self.proxy_exec(cmd!["deploy", role.container_prefix(), args])
     }
 
+    /// Wharf's canary: the new version's container as the proxy's rollout target (health-checked
+    /// first), `docker exec kamal-proxy kamal-proxy rollout deploy <prefix> --target="ID:PORT"
+    /// --deploy-timeout="Ns" --drain-timeout="Ns"`.
+    pub fn rollout_deploy(&self, target: &str) -> Cmd {
+        let role = self.r();
+        let args = role.proxy().map(|p| p.rollout_deploy_command_args(target)).unwrap_or_default();
+        self.proxy_exec(cmd!["rollout", "deploy", role.container_prefix(), args])
+    }
+
+    /// Wharf's canary: who gets the rollout target, `... kamal-proxy rollout set <prefix>
+    /// --percent=N [--list=a,b]`.
+    pub fn rollout_set(&self, percent: u8, list: &[String]) -> Cmd {
+        let list = (!list.is_empty()).then(|| format!("--list={}", list.join(",")));
+        self.proxy_exec(cmd!["rollout", "set", self.r().container_prefix(), format!("--percent={percent}"), list])
+    }
+
+    /// Wharf's canary: everyone back on the active target, `... kamal-proxy rollout stop <prefix>`.
+    pub fn rollout_stop(&self) -> Cmd {
+        self.proxy_exec(cmd!["rollout", "stop", self.r().container_prefix()])
+    }
+
+    /// Wharf's canary gate: what the proxy counted per cohort, `... kamal-proxy stats <prefix>`
+    /// (Wharf's proxy only).
+    pub fn proxy_stats(&self) -> Cmd {
+        self.proxy_exec(cmd!["stats", self.r().container_prefix()])
+    }
+
+    /// Wharf's canary: the file that records a role's canary version on the host,
+    /// `.kamal/apps/<app>/canary-<role>`.
+    pub fn canary_file(&self) -> String {
+        file_join(&[&self.config.app_directory(), &format!("canary-{}", self.r().name())])
+    }
+
+    /// Wharf's canary: records `version` as the role's canary on the host.
+    pub fn write_canary(&self, version: &str) -> Cmd {
+        and(parts![make_directory(&self.config.app_directory()), cmd!["echo", version, ">", self.canary_file()]])
+    }
+
+    /// Wharf's canary: the role's canary version on the host, if any (`cat ... 2> /dev/null`).
+    pub fn read_canary(&self) -> Cmd {
+        cmd!["cat", self.canary_file(), "2> /dev/null", "|| true"]
+    }
+
+    /// Wharf's canary: forgets the role's canary on the host.
+    pub fn remove_canary(&self) -> Cmd {
+        cmd!["rm", "-f", self.canary_file()]
+    }
+
     /// Wharf's diagnosis of a version that did not become healthy: the state of its container,
     /// `docker container inspect --format '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}' <name>`.
     pub fn container_state(&self, version: &str) -> Cmd {

@@ -22,6 +22,14 @@
 //!   builder: docker                           # a builder plugin; `docker` is built in
 //!   fleet_transaction: true                   # a failed boot anywhere reverts the servers that switched
 //!   docker_from_packages: true                # bootstrap: the distribution's Docker when get.docker.com fails
+//!   canary:                                   # `deploy --canary` (docs/progressive-delivery.md)
+//!     percent: 10                             # share of users (by their kamal-rollout cookie)
+//!     list: [beta-user]                       # kamal-rollout cookie values always in the canary
+//!     gate:                                   # `deploy --canary-gate`: judged by live traffic
+//!       window: 60                            # seconds watched
+//!       min_requests: 50                      # canary requests needed for a verdict
+//!       max_error_rate_increase: 1            # 5xx rate over the rest's, in percentage points
+//!       max_p95_ratio: 1.5                    # canary p95 latency / the rest's
 //! ```
 
 use std::collections::BTreeMap;
@@ -59,6 +67,91 @@ pub struct WharfExtension {
     /// `docker_from_packages`: when `server bootstrap` (and `setup`) cannot install Docker with
     /// Kamal's get.docker.com script (no internet, say), install the distribution's own package.
     pub docker_from_packages: bool,
+    /// `canary`: defaults of `deploy --canary` and the gate's thresholds.
+    pub canary: CanaryConfig,
+}
+
+/// `x-wharf/canary`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CanaryConfig {
+    /// The share of users `deploy --canary` gives the new version when the flag has no value.
+    pub percent: u8,
+    /// `kamal-rollout` cookie values always sent to the canary.
+    pub list: Vec<String>,
+    pub gate: CanaryGate,
+}
+
+impl Default for CanaryConfig {
+    fn default() -> Self {
+        CanaryConfig { percent: 10, list: vec![], gate: CanaryGate::default() }
+    }
+}
+
+/// `x-wharf/canary/gate`: when `deploy --canary-gate` promotes the canary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CanaryGate {
+    /// Seconds of traffic watched.
+    pub window: u64,
+    /// Canary requests needed (over all servers) for a verdict; fewer is an abort.
+    pub min_requests: u64,
+    /// How much higher the canary's 5xx rate may be than the rest's, in percentage points.
+    pub max_error_rate_increase: f64,
+    /// How many times the rest's p95 latency the canary's may be.
+    pub max_p95_ratio: f64,
+}
+
+impl Default for CanaryGate {
+    fn default() -> Self {
+        CanaryGate { window: 60, min_requests: 50, max_error_rate_increase: 1.0, max_p95_ratio: 1.5 }
+    }
+}
+
+impl Eq for CanaryConfig {}
+
+impl CanaryConfig {
+    fn parse(v: &Value) -> Result<CanaryConfig, ConfigError> {
+        let m = mapping(v, "canary")?;
+        check_keys(m, "canary", &["percent", "list", "gate"])?;
+        let mut c = CanaryConfig::default();
+        match get(v, "percent") {
+            None | Some(Value::Null) => {}
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|p| p <= 100) => c.percent = n.as_u64().unwrap() as u8,
+            Some(other) => return Err(err("canary/percent", &format!("should be 0 to 100, found {}", inspect(other)))),
+        }
+        if let Some(list) = get(v, "list").filter(|l| !l.is_null()) {
+            c.list = string_list(list, "canary/list")?;
+        }
+        if let Some(gate) = get(v, "gate").filter(|g| !g.is_null()) {
+            let gm = mapping(gate, "canary/gate")?;
+            check_keys(gm, "canary/gate", &["window", "min_requests", "max_error_rate_increase", "max_p95_ratio"])?;
+            let number = |key: &str| -> Result<Option<f64>, ConfigError> {
+                match get(gate, key) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::Number(n)) if n.as_f64().is_some_and(|f| f >= 0.0) => Ok(n.as_f64()),
+                    Some(other) => Err(err(
+                        &format!("canary/gate/{key}"),
+                        &format!("should be a number, 0 or more, found {}", inspect(other)),
+                    )),
+                }
+            };
+            if let Some(w) = number("window")? {
+                if w < 1.0 || w.fract() != 0.0 {
+                    return Err(err("canary/gate/window", &format!("should be whole seconds, 1 or more, found {w}")));
+                }
+                c.gate.window = w as u64;
+            }
+            if let Some(n) = number("min_requests")? {
+                c.gate.min_requests = n as u64;
+            }
+            if let Some(n) = number("max_error_rate_increase")? {
+                c.gate.max_error_rate_increase = n;
+            }
+            if let Some(n) = number("max_p95_ratio")? {
+                c.gate.max_p95_ratio = n;
+            }
+        }
+        Ok(c)
+    }
 }
 
 impl WharfExtension {
@@ -230,7 +323,7 @@ impl WharfExtension {
         }
         let m = mapping(v, "")
             .map_err(|_| ConfigError::configuration(format!("x-wharf: should be a hash, found {}", inspect(v))))?;
-        check_keys(m, "", &["plugins", "hooks", "builder", "fleet_transaction", "docker_from_packages"])?;
+        check_keys(m, "", &["plugins", "hooks", "builder", "fleet_transaction", "docker_from_packages", "canary"])?;
         let mut ext = WharfExtension::default();
         if let Some(plugins) = get(v, "plugins") {
             for (name, config) in mapping(plugins, "plugins")? {
@@ -305,6 +398,9 @@ impl WharfExtension {
         }
         ext.fleet_transaction = boolean(v, "fleet_transaction")?;
         ext.docker_from_packages = boolean(v, "docker_from_packages")?;
+        if let Some(canary) = get(v, "canary").filter(|c| !c.is_null()) {
+            ext.canary = CanaryConfig::parse(canary)?;
+        }
         Ok(ext)
     }
 }
@@ -339,6 +435,32 @@ mod tests {
         assert!(parse("x-wharf:\n  fleet_transaction: true").unwrap().fleet_transaction);
         assert!(!parse("x-wharf:\n  builder: docker").unwrap().fleet_transaction);
         assert!(parse("x-wharf:\n  docker_from_packages: true").unwrap().docker_from_packages);
+        let canary =
+            parse("x-wharf:\n  canary:\n    percent: 25\n    list: [beta]\n    gate: {window: 30, max_p95_ratio: 2}")
+                .unwrap()
+                .canary;
+        assert_eq!(
+            (canary.percent, canary.list, canary.gate.window, canary.gate.max_p95_ratio),
+            (25, vec!["beta".to_string()], 30, 2.0)
+        );
+        assert_eq!(canary.gate.min_requests, 50, "a default kept");
+        for (yml, message) in [
+            ("x-wharf:\n  canary:\n    percent: 150", "x-wharf/canary/percent: should be 0 to 100, found 150"),
+            (
+                "x-wharf:\n  canary:\n    gate: {window: 0}",
+                "x-wharf/canary/gate/window: should be whole seconds, 1 or more, found 0",
+            ),
+            (
+                "x-wharf:\n  canary:\n    gate: {max_p95_ratio: fast}",
+                "x-wharf/canary/gate/max_p95_ratio: should be a number, 0 or more, found \"fast\"",
+            ),
+            (
+                "x-wharf:\n  canary:\n    share: 5",
+                "x-wharf/canary/share: unknown key (expected one of: percent, list, gate)",
+            ),
+        ] {
+            assert_eq!(parse(yml).unwrap_err().to_string(), message, "{yml}");
+        }
         assert_eq!(
             parse("x-wharf:\n  docker_from_packages: yes please").unwrap_err().to_string(),
             "x-wharf/docker_from_packages: should be true or false, found \"yes please\""
@@ -349,7 +471,7 @@ mod tests {
     fn errors_name_the_key() {
         let cases = [
             ("x-wharf: 3", "x-wharf: should be a hash, found 3"),
-            ("x-wharf:\n  plugin: {}", "x-wharf/plugin: unknown key (expected one of: plugins, hooks, builder, fleet_transaction, docker_from_packages)"),
+            ("x-wharf:\n  plugin: {}", "x-wharf/plugin: unknown key (expected one of: plugins, hooks, builder, fleet_transaction, docker_from_packages, canary)"),
             ("x-wharf:\n  fleet_transaction: yes please", "x-wharf/fleet_transaction: should be true or false, found \"yes please\""),
             ("x-wharf:\n  plugins:\n    a:\n      allow: {}", "x-wharf/plugins/a/source: is required"),
             ("x-wharf:\n  plugins:\n    A:\n      source: x", "x-wharf/plugins/A: a plugin name uses only a-z, 0-9, - and _"),

@@ -49,7 +49,8 @@ pub struct Commander {
     /// `--hosts` (or the primary host with `--primary`); changed for a while by
     /// [`Self::with_specific_hosts`].
     specific_hosts: std::sync::RwLock<Option<Vec<String>>>,
-    specific_roles: Option<Vec<String>>,
+    /// `--roles`; changed for a while by [`Self::with_specific_roles`].
+    specific_roles: std::sync::RwLock<Option<Vec<String>>>,
     redactor: Redactor,
     /// Deferred changes per host, in order (see the module documentation).
     pending: Mutex<HashMap<String, Vec<Deferred>>>,
@@ -76,6 +77,22 @@ struct Deferred {
 enum DeferredStep {
     Run { command: String, stdin: Option<Vec<u8>> },
     Upload { content: Vec<u8>, path: String, mode: u32 },
+}
+
+/// A selection (`--hosts`, `--roles`) changed for a while: dropping it puts the one before back.
+struct Selection<'a>(&'a std::sync::RwLock<Option<Vec<String>>>, Option<Vec<String>>);
+
+impl<'a> Selection<'a> {
+    fn set(lock: &'a std::sync::RwLock<Option<Vec<String>>>, to: Vec<String>) -> Self {
+        let before = lock.write().unwrap_or_else(|e| e.into_inner()).replace(to);
+        Selection(lock, before)
+    }
+}
+
+impl Drop for Selection<'_> {
+    fn drop(&mut self) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = self.1.take();
+    }
 }
 
 /// The groups of hosts a `--rolling` command works through: one host at a time, or all at once.
@@ -198,7 +215,7 @@ impl Commander {
             secrets,
             holding_lock: AtomicBool::new(holding_lock),
             specific_hosts: std::sync::RwLock::new(specific_hosts),
-            specific_roles,
+            specific_roles: std::sync::RwLock::new(specific_roles),
             dir,
             redactor: Redactor::default(),
             pending: Mutex::new(HashMap::new()),
@@ -230,20 +247,28 @@ impl Commander {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
-        struct Restore<'a>(&'a std::sync::RwLock<Option<Vec<String>>>, Option<Vec<String>>);
-        impl Drop for Restore<'_> {
-            fn drop(&mut self) {
-                *self.0.write().unwrap_or_else(|e| e.into_inner()) = self.1.take();
-            }
-        }
-        let before = self.specific_hosts.write().unwrap_or_else(|e| e.into_inner()).replace(hosts);
-        let _restore = Restore(&self.specific_hosts, before);
+        let _restore = Selection::set(&self.specific_hosts, hosts);
         f().await
+    }
+
+    /// Runs `f` with only the roles `names` selected (a canary's promotion boots the roles
+    /// behind no proxy); the selection comes back afterwards, as with [`Self::with_specific_hosts`].
+    pub async fn with_specific_roles<F, Fut, T>(&self, names: Vec<String>, f: F) -> Result<T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let _restore = Selection::set(&self.specific_roles, names);
+        f().await
+    }
+
+    fn specific_roles(&self) -> Option<Vec<String>> {
+        self.specific_roles.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn specified_hosts(&self) -> Vec<String> {
         let hosts = self.specific_hosts().unwrap_or_else(|| self.config.all_hosts());
-        match &self.specific_roles {
+        match &self.specific_roles() {
             Some(roles) => {
                 let role_hosts: Vec<String> =
                     roles.iter().filter_map(|r| self.config.role(r)).flat_map(|r| r.hosts()).collect();
@@ -256,7 +281,7 @@ impl Commander {
     /// The selected roles, primary role first.
     pub fn roles(&self) -> Vec<&Role> {
         let hosts = self.specific_hosts().unwrap_or_else(|| self.config.all_hosts());
-        let mut roles: Vec<&Role> = match &self.specific_roles {
+        let mut roles: Vec<&Role> = match &self.specific_roles() {
             Some(names) => names.iter().filter_map(|n| self.config.role(n)).collect(),
             None => self.config.roles().iter().collect(),
         };
@@ -270,7 +295,7 @@ impl Commander {
         if let Some(h) = self.specific_hosts().and_then(|h| h.into_iter().next()) {
             return Some(h);
         }
-        if let Some(roles) = &self.specific_roles {
+        if let Some(roles) = &self.specific_roles() {
             let primary = self.config.primary_role_name();
             let role = roles.iter().find(|r| **r == primary).or(roles.first());
             if let Some(h) = role.and_then(|r| self.config.role(r)).and_then(|r| r.primary_host()) {
@@ -837,7 +862,7 @@ impl Commander {
         let hook_cmds = wharf_commands::hook::Hook::new(&self.config);
         let mut details = Details::new()
             .with("hosts", self.hosts().join(","))
-            .with_opt("roles", self.specific_roles.as_ref().map(|r| r.join(",")))
+            .with_opt("roles", self.specific_roles().map(|r| r.join(",")))
             .with("lock", self.holding_lock().to_string())
             .with("command", self.command.clone())
             .with_opt("subcommand", self.subcommand.clone());

@@ -270,6 +270,38 @@ pub fn fleet_revert(hosts: &[String], version: &str) {
     with_state(|s| emit(s, "fleet_revert", json!({ "hosts": hosts, "version": version })));
 }
 
+/// The canary gate's verdict (`canary_verdict`): promote or abort, why, and the traffic it
+/// judged (each cohort's requests, 5xx answers and p95 latency bound in seconds; `null`: no
+/// requests, or beyond the last bucket).
+pub fn canary_verdict(
+    version: &str,
+    promote: bool,
+    reason: &str,
+    canary: &crate::canary::Traffic,
+    rest: &crate::canary::Traffic,
+) {
+    let cohort = |t: &crate::canary::Traffic| {
+        json!({
+            "requests": t.requests,
+            "errors_5xx": t.errors,
+            "p95_seconds": t.p95().filter(|p| p.is_finite()),
+        })
+    };
+    with_state(|s| {
+        emit(
+            s,
+            "canary_verdict",
+            json!({
+                "version": version,
+                "verdict": if promote { "promote" } else { "abort" },
+                "reason": reason,
+                "canary": cohort(canary),
+                "rest": cohort(rest),
+            }),
+        )
+    });
+}
+
 /// SSHKit's `WARN` line (`warning`).
 pub fn warning(host: Option<&str>, text: &str) {
     with_state(|s| emit(s, "warning", json!({ "host": host, "text": text })));

@@ -18,6 +18,7 @@
 pub mod accessory;
 pub mod app;
 pub mod build;
+pub mod canary;
 pub mod commander;
 pub mod error;
 pub mod events;

@@ -27,6 +27,9 @@ pub const ERR_SERVICE_NOT_FOUND: &str = "service not found";
 pub const ERR_HOST_IN_USE: &str = "host settings conflict with another service";
 pub const ERR_ROLLOUT_NOT_SET: &str = "rollout target not set";
 
+/// How long `rollout stop` waits for the rollout targets' requests in flight.
+pub const ROLLOUT_STOP_DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub struct Router {
     map: RwLock<ServiceMap>,
     state_path: PathBuf,
@@ -147,11 +150,22 @@ impl Router {
         Ok(())
     }
 
+    /// Everyone back on the active targets. Unlike upstream, the rollout targets are dropped too
+    /// (their health checks stop; a new `rollout deploy` is needed before `rollout set`), once
+    /// their requests in flight are done or [`ROLLOUT_STOP_DRAIN`] has passed: Wharf's canary
+    /// stops the canary container next.
     pub async fn rollout_stop(&self, name: &str) -> Result<(), String> {
         let service = self.service(name)?;
-        service.with_slots_mut(|s| s.rollout_controller = None);
+        let dropped = service.with_slots_mut(|s| {
+            s.rollout_controller = None;
+            s.rollout.take()
+        });
         log_info!("Stopped rollout", "service" => name);
         self.save_state().await;
+        if let Some(rollout) = dropped {
+            rollout.drain_all(ROLLOUT_STOP_DRAIN).await;
+            rollout.dispose();
+        }
         Ok(())
     }
 

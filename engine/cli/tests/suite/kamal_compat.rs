@@ -459,6 +459,15 @@ fn per_host(
         let ws: Vec<String> = w
             .iter()
             .filter(|(h, c)| h == host && !c.starts_with("Uploading "))
+            // Wharf asks whether a canary is in progress (Wharf's `deploy --canary`) before
+            // deploying; it changes nothing.
+            .filter(|(_, c)| {
+                let canary_check = c.starts_with("cat .kamal/apps/") && c.contains("/canary-");
+                if canary_check {
+                    eprintln!("KNOWN DIFFERENCE on {host}: Wharf checks for a canary in progress, Kamal does not");
+                }
+                !canary_check
+            })
             .map(|(_, c)| normalize(c, wharf_subs))
             .map(|c| match known.iter().find(|d| d.wharf == Some(c.as_str())) {
                 Some(d) => {

@@ -12,6 +12,7 @@
 //! - `kamal_compat`: Wharf and the real Kamal taking turns on the same servers.
 //! - `events`: the JSON event stream, the live view on a terminal, completions.
 //! - `upgrade`: `wharf upgrade` of a server as Kamal 1 left it (Traefik).
+//! - `canary`: canary deploys judged by live traffic, promoted and aborted, under load.
 //!
 //! Tests on the hostlab take it through `wharf_testkit::lab::lab()`, which brings it up once and
 //! lets one test at a time use it. Faster tests of the same commands, without servers, are in
@@ -21,6 +22,7 @@
 pub const WHARF: &str = env!("CARGO_BIN_EXE_wharf");
 
 mod boot_extras;
+mod canary;
 mod config_corpus;
 mod e2e;
 mod events;

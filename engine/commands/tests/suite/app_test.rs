@@ -1100,3 +1100,30 @@ fn container_state_and_proxy_list() {
         r#"docker logs kamal-proxy --since 15m 2>&1 | grep -F '"Healthcheck failed"' | grep -F "http://$(docker container ls --all --filter 'name=^app-web-999$' --quiet):" | tail -n 10"#
     );
 }
+
+#[test]
+fn canary_rollout_commands() {
+    // Wharf: `deploy --canary` and `canary status|promote|abort`.
+    let raw = base();
+    let run = |f: fn(&App) -> String| web(&raw, None, f);
+    assert_eq!(
+        run(|a| a.rollout_deploy("abc123").to_string()),
+        r#"docker exec kamal-proxy kamal-proxy rollout deploy app-web --target="abc123:80" --deploy-timeout="30s" --drain-timeout="30s""#
+    );
+    assert_eq!(
+        run(|a| a.rollout_set(10, &["beta".into(), "staff".into()]).to_string()),
+        "docker exec kamal-proxy kamal-proxy rollout set app-web --percent=10 --list=beta,staff"
+    );
+    assert_eq!(
+        run(|a| a.rollout_set(0, &[]).to_string()),
+        "docker exec kamal-proxy kamal-proxy rollout set app-web --percent=0"
+    );
+    assert_eq!(run(|a| a.rollout_stop().to_string()), "docker exec kamal-proxy kamal-proxy rollout stop app-web");
+    assert_eq!(run(|a| a.proxy_stats().to_string()), "docker exec kamal-proxy kamal-proxy stats app-web");
+    assert_eq!(
+        run(|a| a.write_canary("999").to_string()),
+        "mkdir -p .kamal/apps/app && echo 999 > .kamal/apps/app/canary-web"
+    );
+    assert_eq!(run(|a| a.read_canary().to_string()), "cat .kamal/apps/app/canary-web 2> /dev/null || true");
+    assert_eq!(run(|a| a.remove_canary().to_string()), "rm -f .kamal/apps/app/canary-web");
+}

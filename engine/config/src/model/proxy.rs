@@ -234,6 +234,19 @@ impl Proxy {
         optionize(all, Some("="))
     }
 
+    /// Wharf's canary: `kamal-proxy rollout deploy` arguments, `--target="ID:PORT"
+    /// --deploy-timeout="Ns" --drain-timeout="Ns"` (the service's other settings stay the active
+    /// deploy's).
+    pub fn rollout_deploy_command_args(&self, target: &str) -> Vec<String> {
+        let seconds = |v: Value| Value::String(format!("{}s", to_s(&v)));
+        let opts: Vec<(String, Value)> = vec![
+            ("target".into(), Value::String(format!("{target}:{}", self.app_port()))),
+            ("deploy-timeout".into(), seconds(self.ctx.deploy_timeout())),
+            ("drain-timeout".into(), seconds(self.ctx.drain_timeout())),
+        ];
+        optionize(opts.iter().map(|(k, v)| (k.clone(), v)), Some("="))
+    }
+
     /// `kamal-proxy stop` arguments: `--drain-timeout="Ns"`, `--message="..."`.
     pub fn stop_command_args(&self, drain_timeout: Option<u64>, message: Option<&str>) -> Vec<String> {
         let mut opts: Vec<(String, Value)> = vec![];

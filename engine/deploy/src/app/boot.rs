@@ -228,21 +228,9 @@ async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>
     // The audit line, the env file and `docker run` go out with the next question (the new
     // container's id, or its status).
     c.audit(host, Some(role.name()), &format!("Booted app version {version}")).await?;
-    c.defer(host, &app.ensure_env_directory());
-    let env_file = role.secrets_io(host)?;
-    c.defer_upload(host, env_file.as_bytes(), &role.secrets_path(), 0o600);
-    let hostname = hostname_for(host);
-    c.defer(host, &app.run(Some(&hostname)));
+    run_container(c, host, role, app)?;
     if role.running_proxy() {
-        // (a failing deferred change before it, `docker run` say, is the error)
-        let endpoint = c.capture_unchecked(host, &app.container_id_for_version(version, false)).await?;
-        if endpoint.is_empty() && !c.plan {
-            return Err(CliError::boot(format!(
-                "Failed to get endpoint for {} on {host}, did the container boot?",
-                role.name()
-            )));
-        }
-        let endpoint = if endpoint.is_empty() { "<container-id>".to_string() } else { endpoint };
+        let endpoint = endpoint_of(c, host, role, app, version).await?;
         // The proxy health-checks the new container before it answers (`health_check`: its
         // verdict, or the last line of its error).
         let deployed = c.exec(host, &app.deploy(&endpoint)).await;
@@ -258,6 +246,36 @@ async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>
         wait_for_healthy(c, host, app, version).await?;
     }
     Ok(())
+}
+
+/// The env file (mode 0600) and `docker run` of the role's container, held for the host's next
+/// exchange.
+pub(crate) fn run_container(c: &Commander, host: &str, role: &Role, app: &App<'_>) -> Result<()> {
+    c.defer(host, &app.ensure_env_directory());
+    let env_file = role.secrets_io(host)?;
+    c.defer_upload(host, env_file.as_bytes(), &role.secrets_path(), 0o600);
+    c.defer(host, &app.run(Some(&hostname_for(host))));
+    Ok(())
+}
+
+/// The id of `version`'s new container on `host`, the proxy's target (Kamal's error when there is
+/// none; a placeholder under `--plan`). A failing change held before it (`docker run`, say) is
+/// the error.
+pub(crate) async fn endpoint_of(
+    c: &Commander,
+    host: &str,
+    role: &Role,
+    app: &App<'_>,
+    version: &str,
+) -> Result<String> {
+    let endpoint = c.capture_unchecked(host, &app.container_id_for_version(version, false)).await?;
+    if endpoint.is_empty() && !c.plan {
+        return Err(CliError::boot(format!(
+            "Failed to get endpoint for {} on {host}, did the container boot?",
+            role.name()
+        )));
+    }
+    Ok(if endpoint.is_empty() { "<container-id>".to_string() } else { endpoint })
 }
 
 /// Kamal's first step of `app boot`: on every app host, the error pages, then per role the
@@ -345,10 +363,15 @@ pub async fn boot(c: &Commander, version: &str) -> Result<()> {
             tokio::time::sleep(Duration::from_secs(wait)).await;
         }
     }
+    tag_latest(c, &hosts).await
+}
+
+/// `latest` tagged on `hosts` (audited), held for the next step (prune), or the flush before the
+/// lock is released.
+pub(crate) async fn tag_latest(c: &Commander, hosts: &[String]) -> Result<()> {
     let tag = App::new(&c.config, None, None).tag_latest_image();
     let image = c.config.absolute_image();
-    // Held for the next step (prune), or the flush before the lock is released.
-    c.on_held(&hosts, |h| {
+    c.on_held(hosts, |h| {
         let tag = tag.clone();
         let image = image.clone();
         async move {

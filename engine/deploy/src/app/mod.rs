@@ -454,8 +454,9 @@ pub async fn logs_with(c: &Commander, r: LogsRequest) -> Result<()> {
 }
 
 /// `deploy`'s questions about the app's containers, asked ahead with each app host's next
-/// exchange (the proxy's): the versions there and the running one ([`stale_containers`]), and
-/// whether a container of `version` exists ([`boot::boot`]). Nothing the steps in between do
+/// exchange (the proxy's): the versions there and the running one ([`stale_containers`]),
+/// whether a container of `version` exists ([`boot::boot`]), and whether a canary is in progress
+/// ([`crate::canary::ensure_none`]). Nothing the steps in between do
 /// (the proxy, accessories, stopping stale containers) changes these answers.
 pub fn prefetch_deploy_questions(c: &Commander, version: &str) {
     for h in c.app_hosts() {
@@ -465,6 +466,10 @@ pub fn prefetch_deploy_questions(c: &Commander, version: &str) {
             questions.push(app.list_versions(&[], &[]));
             questions.push(app.current_running_version());
             questions.push(app.container_id_for_version(version, false));
+            if role.running_proxy() {
+                // Wharf: a canary in progress ([`crate::canary::ensure_none`]).
+                questions.push(app.read_canary());
+            }
         }
         c.prefetch(&h, questions);
     }

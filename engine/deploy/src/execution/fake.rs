@@ -87,6 +87,11 @@ impl FakeExecutor {
         self.rule("*", pattern, false, answer, Some(times))
     }
 
+    /// The next `times` commands containing `pattern` on `host` answer `answer`.
+    pub fn answer_times_on(&self, host: &str, pattern: &str, times: usize, answer: Answer) -> &Self {
+        self.rule(host, pattern, false, answer, Some(times))
+    }
+
     fn rule(&self, host: &str, pattern: &str, exact: bool, answer: Answer, times: Option<usize>) -> &Self {
         self.script().rules.push(Rule { host: host.into(), pattern: pattern.into(), exact, answer, times });
         self

@@ -16,6 +16,16 @@ pub struct DeployOptions {
     pub boot_accessories: bool,
     /// `redeploy`: no proxy boot, no prune.
     pub redeploy: bool,
+    /// `--canary` (Wharf): the new version beside the running one, for a share of users.
+    pub canary: Option<CanaryRequest>,
+}
+
+/// `deploy --canary [PERCENT] --canary-list LIST --canary-gate` (defaults from `x-wharf/canary`).
+#[derive(Debug, Clone, Default)]
+pub struct CanaryRequest {
+    pub percent: Option<u8>,
+    pub list: Vec<String>,
+    pub gate: bool,
 }
 
 pub async fn deploy(c: &Commander, o: DeployOptions) -> Result<()> {
@@ -37,9 +47,24 @@ pub async fn deploy(c: &Commander, o: DeployOptions) -> Result<()> {
         if o.boot_accessories {
             crate::accessory::boot_all(c).await?;
         }
+        crate::canary::ensure_none(c).await?;
         output::say("Detect stale containers...");
         crate::app::stale_containers(c, true).await?;
-        boot::boot(c, &c.config.version()).await?;
+        let version = c.config.version();
+        if let Some(request) = &o.canary {
+            // The old version stays, and so does what prune would remove: the promotion prunes.
+            let defaults = &c.config.wharf().canary;
+            let split = crate::canary::Split {
+                percent: request.percent.unwrap_or(defaults.percent),
+                list: if request.list.is_empty() { defaults.list.clone() } else { request.list.clone() },
+            };
+            crate::canary::start(c, &version, &split).await?;
+            if request.gate {
+                crate::canary::judge(c, &version).await?;
+            }
+            return Ok(());
+        }
+        boot::boot(c, &version).await?;
         if !o.redeploy {
             output::say("Prune old containers and images...");
             prune::all(c, None).await?;
@@ -120,7 +145,7 @@ pub async fn setup(c: &Commander, skip_push: bool, no_cache: bool) -> Result<()>
     lock::with_lock(c, || async {
         output::say("Ensure Docker is installed...");
         crate::server::bootstrap(c).await?;
-        deploy(c, DeployOptions { skip_push, no_cache, boot_accessories: true, redeploy: false }).await
+        deploy(c, DeployOptions { skip_push, no_cache, boot_accessories: true, redeploy: false, canary: None }).await
     })
     .await
 }

@@ -11,6 +11,7 @@ mod harness;
 mod accessory;
 mod app;
 mod build;
+mod canary;
 mod follow;
 mod lock;
 mod main_commands;

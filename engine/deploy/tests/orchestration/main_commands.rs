@@ -33,7 +33,7 @@ fn current_version(role: &str) -> String {
 }
 
 fn deploy_options(redeploy: bool) -> DeployOptions {
-    DeployOptions { skip_push: true, no_cache: false, boot_accessories: false, redeploy }
+    DeployOptions { skip_push: true, no_cache: false, boot_accessories: false, redeploy, canary: None }
 }
 
 fn deploy_step() -> Step {

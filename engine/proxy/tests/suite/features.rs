@@ -271,6 +271,9 @@ async fn rollout_by_cookie_allow_list_and_percent() {
     assert_eq!(get(&proxy.url("/")).await.1, "A", "no cookie, no rollout");
     proxy.ok(&["rollout", "stop", "app"]);
     assert_eq!(body_of(with_cookie("beta-user")).await.1, "A");
+    // Wharf: the rollout targets went with the stop.
+    let out = proxy.cli(&["rollout", "set", "app", "--percent=10"]);
+    assert_eq!(stderr(&out), "Error: rollout target not set\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
