@@ -107,6 +107,9 @@ pub struct DeployFlags {
     /// Judge the canary by live traffic for the x-wharf canary gate's window, then promote or abort it (Wharf)
     #[arg(long)]
     pub canary_gate: bool,
+    /// Boot the new version beside the running one, health-checked, without traffic; then `promote` or `discard` (Wharf)
+    #[arg(long, conflicts_with_all = ["canary", "canary_list", "canary_gate"])]
+    pub no_switch: bool,
     #[command(flatten)]
     pub output: OutputFlag,
 }
@@ -207,6 +210,10 @@ pub enum Command {
     /// Manage a canary deploy: status, promote, abort (Wharf)
     #[command(subcommand)]
     Canary(CanaryCommand),
+    /// Switch everyone to the version `deploy --no-switch` booted, on every server (Wharf)
+    Promote,
+    /// Remove the version `deploy --no-switch` booted (Wharf)
+    Discard,
     /// Manage the deploy lock
     #[command(subcommand)]
     Lock(LockCommand),

@@ -26,6 +26,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::Build(_) => "build",
         Command::Lock(_) => "lock",
         Command::Canary(_) => "canary",
+        Command::Promote => "promote",
+        Command::Discard => "discard",
         Command::Prune(_) => "prune",
         Command::Registry(_) => "registry",
         Command::Server(_) => "server",
@@ -137,12 +139,14 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 async fn dispatch(c: &Commander, command: Command) -> Result<()> {
     let deploy_options = |f: &DeployFlags, redeploy: bool| -> Result<DeployOptions> {
-        let canary = if f.canary.is_some() || !f.canary_list.is_empty() || f.canary_gate {
+        let canary = if f.no_switch {
+            Some(CanaryRequest { no_switch: true, ..Default::default() })
+        } else if f.canary.is_some() || !f.canary_list.is_empty() || f.canary_gate {
             let percent = match f.canary.as_deref() {
                 None | Some("") => None,
                 Some(p) => Some(wharf_deploy::canary::parse_percent(p)?),
             };
-            Some(CanaryRequest { percent, list: f.canary_list.clone(), gate: f.canary_gate })
+            Some(CanaryRequest { percent, list: f.canary_list.clone(), gate: f.canary_gate, no_switch: false })
         } else {
             None
         };
@@ -157,9 +161,18 @@ async fn dispatch(c: &Commander, command: Command) -> Result<()> {
         c.enable_fleet_transaction();
     }
     match command {
-        Command::Setup(f) => main::setup(c, f.skip_push, f.no_cache).await,
+        Command::Setup(f) => {
+            if f.canary.is_some() || !f.canary_list.is_empty() || f.canary_gate || f.no_switch {
+                return Err(CliError::argument(
+                    "setup boots the first version: --canary, --canary-list, --canary-gate and --no-switch are for deploy and redeploy",
+                ));
+            }
+            main::setup(c, f.skip_push, f.no_cache).await
+        }
         Command::Deploy(f) => main::deploy(c, deploy_options(&f, false)?).await,
         Command::Redeploy(f) => main::deploy(c, deploy_options(&f, true)?).await,
+        Command::Promote => wharf_deploy::canary::promote(c).await,
+        Command::Discard => wharf_deploy::canary::abort(c).await,
         Command::Canary(cmd) => match cmd {
             CanaryCommand::Status => wharf_deploy::canary::status(c).await,
             CanaryCommand::Promote => wharf_deploy::canary::promote(c).await,

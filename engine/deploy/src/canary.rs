@@ -13,6 +13,8 @@
 //!   containers stopped and removed.
 //! - `deploy --canary-gate`: the canary judged by live traffic over the gate's window (thresholds
 //!   under `x-wharf/canary/gate`), then promoted, or aborted with the reason and a non-zero exit.
+//! - Blue/green: `deploy --no-switch` is a canary for nobody (booted and health-checked, no
+//!   traffic); `promote` and `discard` are `canary promote` and `canary abort`.
 //!
 //! A canary that fails to start on any host is taken back on every host.
 
@@ -35,6 +37,15 @@ pub struct Split {
 }
 
 impl Split {
+    /// `deploy --no-switch`: booted and health-checked, no user sent to it (blue/green).
+    pub fn nobody() -> Split {
+        Split { percent: 0, list: vec![] }
+    }
+
+    fn is_nobody(&self) -> bool {
+        self.percent == 0 && self.list.is_empty()
+    }
+
     fn describe(&self) -> String {
         let share = format!("{}% of users", self.percent);
         if self.list.is_empty() {
@@ -69,7 +80,11 @@ pub async fn start(c: &Commander, version: &str, split: &Split) -> Result<()> {
     if places.is_empty() {
         return Err(CliError::argument("No role runs behind the proxy: a canary needs one (proxy: in deploy.yml)"));
     }
-    output::say(&format!("Start canary of version {version} for {}...", split.describe()));
+    if split.is_nobody() {
+        output::say(&format!("Boot version {version} beside the running one, without traffic..."));
+    } else {
+        output::say(&format!("Start canary of version {version} for {}...", split.describe()));
+    }
     let hosts = hosts_of(&places);
     let outcomes = c
         .on(&hosts, |h| {
@@ -94,11 +109,18 @@ pub async fn start(c: &Commander, version: &str, split: &Split) -> Result<()> {
         take_back(c, &started, version).await?;
         return Err(e);
     }
-    output::say(&format!(
-        "Canary of version {version} serves {} on {}: `wharf canary status`, then `wharf canary promote` or `wharf canary abort`",
-        split.describe(),
-        hosts.join(", ")
-    ));
+    if split.is_nobody() {
+        output::say(&format!(
+            "Version {version} is ready on {}: `wharf promote` switches everyone to it, `wharf discard` removes it",
+            hosts.join(", ")
+        ));
+    } else {
+        output::say(&format!(
+            "Canary of version {version} serves {} on {}: `wharf canary status`, then `wharf canary promote` or `wharf canary abort`",
+            split.describe(),
+            hosts.join(", ")
+        ));
+    }
     Ok(())
 }
 
@@ -231,7 +253,8 @@ fn the_version(found: &[(String, &Role, String)], what: &str) -> Result<String> 
     }
 }
 
-/// `canary promote`.
+/// `canary promote` (and `promote`): every server's canary health-checked again, then every
+/// server switched.
 pub async fn promote(c: &Commander) -> Result<()> {
     lock::with_lock(c, || async { promote_locked(c).await }).await
 }
@@ -243,16 +266,37 @@ async fn promote_locked(c: &Commander) -> Result<()> {
     c.config.set_version(&version);
     let hosts = hosts_of(&found.iter().map(|(h, r, _)| (h.clone(), *r)).collect::<Vec<_>>());
     let (found, version) = (&found, version.as_str());
+    // Every server's canary is health-checked again before any server switches: all switch, or
+    // none does.
+    let endpoints = c
+        .on(&hosts, |h| async move {
+            let mut endpoints = vec![];
+            for (_, role, _) in found.iter().filter(|(fh, _, _)| *fh == h) {
+                let app = App::new(&c.config, Some(role), Some(&h));
+                let endpoint = c.capture_unchecked(&h, &app.container_id_for_version(version, true)).await?;
+                if endpoint.is_empty() && !c.plan {
+                    return Err(CliError::runtime(format!(
+                        "The canary container of version {version} does not run on {h} ({}): `wharf canary abort`",
+                        role.name()
+                    )));
+                }
+                let endpoint = if endpoint.is_empty() { "<container-id>".to_string() } else { endpoint };
+                c.exec(&h, &app.rollout_deploy(&endpoint)).await?;
+                endpoints.push((role.name().to_string(), endpoint));
+            }
+            Ok(endpoints)
+        })
+        .await?;
+    let endpoints = &endpoints;
     c.on(&hosts, |h| async move {
         for (_, role, _) in found.iter().filter(|(fh, _, _)| *fh == h) {
             let app = App::new(&c.config, Some(role), Some(&h));
-            let endpoint = c.capture_unchecked(&h, &app.container_id_for_version(version, true)).await?;
-            if endpoint.is_empty() && !c.plan {
-                return Err(CliError::runtime(format!(
-                    "The canary container of version {version} does not run on {h} ({}): `wharf canary abort`",
-                    role.name()
-                )));
-            }
+            let endpoint = endpoints
+                .iter()
+                .find(|(eh, _)| *eh == h)
+                .and_then(|(_, e)| e.iter().find(|(r, _)| r == role.name()))
+                .map(|(_, e)| e.clone())
+                .unwrap_or_default();
             c.audit(&h, Some(role.name()), &format!("Booted app version {version}")).await?;
             // The proxy health-checks it again, then switches everyone to it.
             c.exec(&h, &app.deploy(&endpoint)).await?;

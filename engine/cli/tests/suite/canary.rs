@@ -1,7 +1,8 @@
 //! Canary deploys on real servers under continuous load (Wharf; docs/progressive-delivery.md):
 //! a version that answers 500 to a fifth of its requests is aborted by the gate without a failed
 //! request for the users outside the canary; a good one is promoted; a manual canary is shown by
-//! `canary status` and taken back by `canary abort`.
+//! `canary status` and taken back by `canary abort`; blue/green: `deploy --no-switch`, then
+//! `promote` or `discard`.
 
 use crate::WHARF;
 use std::process::Command;
@@ -166,5 +167,53 @@ fn canary_judged_by_live_traffic_is_aborted_when_bad_and_promoted_when_good() {
     for host in HOSTS {
         assert_eq!(get(host, "/version", true), (200, good.clone()), "{host}");
     }
+    app.ok(&["remove", "-y"]);
+}
+
+#[test]
+fn blue_green_no_switch_then_promote_or_discard() {
+    let Some((_guard, lab)) = lab() else { return };
+    let app = AppDir::new(lab, WHARF);
+    app.write("config/deploy.yml", &deploy_yml("canary", HOST_HEADER, "", ""));
+    let original = std::fs::read_to_string(app.path().join("start.sh")).unwrap();
+    app.write("start.sh", &start_sh(&original, "200 OK"));
+    let blue = app.commit("blue");
+    for host in HOSTS {
+        on_host(lab, host, "rm -f .kamal/apps/canary/canary-web"); // a run stopped half-way
+    }
+    app.ok(&["deploy"]);
+
+    // Green booted and health-checked beside blue; nobody gets it, with the cookie or without.
+    let green = app.commit("green");
+    let load = Load::start();
+    let out = app.ok(&["deploy", "--no-switch"]);
+    assert!(out.contains(&format!("Version {green} is ready on 10.200.0.1, 10.200.0.2")), "{out}");
+    for host in HOSTS {
+        assert_eq!(get(host, "/version", true).1, blue, "{host}");
+        assert_eq!(get(host, "/version", false).1, blue, "{host}");
+        assert_eq!(on_host(lab, host, &format!("docker inspect -f '{{{{.State.Running}}}}' canary-web-{green}")), "true");
+    }
+    // `promote`: every server switches, without a failed request.
+    app.ok(&["promote"]);
+    let outcomes = load.stop();
+    let failed: Vec<&Outcome> = outcomes.iter().filter(|(_, status)| *status != 200).collect();
+    assert!(outcomes.len() > 50 && failed.is_empty(), "{} of {} requests failed", failed.len(), outcomes.len());
+    for host in HOSTS {
+        assert_eq!(get(host, "/version", false), (200, green.clone()), "{host}");
+        let running = on_host(lab, host, "docker ps --filter label=service=canary --format '{{.Names}}'");
+        assert_eq!(running, format!("canary-web-{green}"), "{host}: blue is stopped");
+    }
+
+    // `discard`: the next version goes, everyone stays where they were.
+    let next = app.commit("next");
+    app.ok(&["deploy", "--no-switch"]);
+    app.ok(&["discard"]);
+    for host in HOSTS {
+        assert_eq!(get(host, "/version", true), (200, green.clone()), "{host}");
+        assert_eq!(on_host(lab, host, &format!("docker ps -aq --filter name=^canary-web-{next}$")), "", "{host}");
+    }
+    let nothing = app.wharf(&["promote"]);
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(stderr(&nothing).contains("No canary to promote"), "{}", stderr(&nothing));
     app.ok(&["remove", "-y"]);
 }

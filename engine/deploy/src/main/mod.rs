@@ -26,6 +26,8 @@ pub struct CanaryRequest {
     pub percent: Option<u8>,
     pub list: Vec<String>,
     pub gate: bool,
+    /// `deploy --no-switch` (blue/green): nobody gets it until `promote`.
+    pub no_switch: bool,
 }
 
 pub async fn deploy(c: &Commander, o: DeployOptions) -> Result<()> {
@@ -54,9 +56,13 @@ pub async fn deploy(c: &Commander, o: DeployOptions) -> Result<()> {
         if let Some(request) = &o.canary {
             // The old version stays, and so does what prune would remove: the promotion prunes.
             let defaults = &c.config.wharf().canary;
-            let split = crate::canary::Split {
-                percent: request.percent.unwrap_or(defaults.percent),
-                list: if request.list.is_empty() { defaults.list.clone() } else { request.list.clone() },
+            let split = if request.no_switch {
+                crate::canary::Split::nobody()
+            } else {
+                crate::canary::Split {
+                    percent: request.percent.unwrap_or(defaults.percent),
+                    list: if request.list.is_empty() { defaults.list.clone() } else { request.list.clone() },
+                }
             };
             crate::canary::start(c, &version, &split).await?;
             if request.gate {

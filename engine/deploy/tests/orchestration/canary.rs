@@ -81,7 +81,8 @@ fn new_container_after_run(fake: &FakeExecutor) {
 fn deploy_canary_boots_the_new_version_beside_the_old_for_a_share_of_users() {
     let fake = servers();
     new_container_after_run(&fake);
-    let run = canary_deploy(&fake, CanaryRequest { percent: Some(10), list: vec!["beta".into()], gate: false });
+    let run =
+        canary_deploy(&fake, CanaryRequest { percent: Some(10), list: vec!["beta".into()], ..Default::default() });
     run.ok()
         .prints("Start canary of version 999 for 10% of users and beta...")
         .prints("Canary of version 999 serves 10% of users and beta on 1.1.1.1, 1.1.1.2");
@@ -183,6 +184,8 @@ fn promote_switches_everyone_to_the_canary_then_boots_the_other_roles_and_prunes
             &run,
             host,
             &[
+                // Health-checked again on every server before any switches.
+                ROLLOUT_DEPLOY,
                 "docker exec kamal-proxy kamal-proxy deploy app-web --target=\"abc:80\"",
                 ROLLOUT_STOP,
                 "docker container ls --all --filter 'name=^app-web-123$' --quiet | xargs docker stop",
@@ -223,4 +226,39 @@ fn promote_or_abort_without_a_canary() {
         run.error(),
         "ERROR (RuntimeError): No canary to promote: none is recorded on the hosts behind the proxy"
     );
+}
+
+#[test]
+fn no_switch_boots_the_new_version_for_nobody_then_promote_switches_everyone() {
+    // Blue/green: `deploy --no-switch`, then `promote` (canary promote) or `discard` (abort).
+    let fake = servers();
+    new_container_after_run(&fake);
+    let run = canary_deploy(&fake, CanaryRequest { no_switch: true, ..Default::default() });
+    run.ok().prints("Boot version 999 beside the running one, without traffic...").prints(
+        "Version 999 is ready on 1.1.1.1, 1.1.1.2: `wharf promote` switches everyone to it, `wharf discard` removes it",
+    );
+    for host in WEB {
+        ran_in_order(
+            &run,
+            host,
+            &[ROLLOUT_DEPLOY, "docker exec kamal-proxy kamal-proxy rollout set app-web --percent=0", WRITE_CANARY],
+        );
+        assert!(!run.commands_on(host).iter().any(|c| c.contains("--list=")), "{host}: nobody is on a list");
+    }
+}
+
+#[test]
+fn a_promotion_switches_no_server_when_one_fails_its_health_check() {
+    let fake = servers_with(|f| {
+        f.answer_on(
+            "1.1.1.2",
+            "kamal-proxy rollout deploy",
+            Answer::Fails(1, "Error: target failed to become healthy within configured timeout (30s)".into()),
+        );
+    });
+    fake.stdout(READ_CANARY, "999");
+    fake.stdout("'name=^app-web-999$' --quiet", "abc");
+    let run = canary_command(&fake, step(|c| Box::pin(canary::promote(c))));
+    assert!(run.error().contains("target failed to become healthy"), "{}", run.error());
+    run.never_ran("kamal-proxy deploy app-web").never_ran("rollout stop");
 }
