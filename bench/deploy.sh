@@ -10,6 +10,8 @@
 # "## Deploys over SSH (bench/deploy.sh)" (that section is replaced, the rest kept).
 #
 #   bench/deploy.sh
+#   MODE=rollback bench/deploy.sh   # `rollback` instead: Kamal's against Wharf's with
+#                                   # `x-wharf: warm_versions: 1` (a proxy switch)
 #
 # Environment (all optional):
 #   COUNTS="1 5 10"   server counts       DELAYS="0 50"   added round-trip times, in ms
@@ -25,7 +27,12 @@ DELAYS=${DELAYS:-0 50}
 RUNS=${RUNS:-3}
 PROFILE=${PROFILE:-release}
 BENCH_OUT=${BENCH_OUT:-BENCHMARKS.md}
-SECTION="## Deploys over SSH (bench/deploy.sh)"
+MODE=${MODE:-deploy}
+case "$MODE" in
+  deploy) SECTION="## Deploys over SSH (bench/deploy.sh)" ;;
+  rollback) SECTION="## Rollbacks over SSH (MODE=rollback bench/deploy.sh)" ;;
+  *) echo "bench/deploy.sh: MODE is deploy or rollback, not $MODE" >&2; exit 2 ;;
+esac
 hostlab=${WHARF_HOSTLAB:-$root/../shared/hostlab/hostlab.sh}
 die() { echo "bench/deploy.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (the hostlab)"
@@ -135,6 +142,8 @@ readiness_delay: 1
 deploy_timeout: 30
 drain_timeout: 1
 YML
+    # Kamal ignores x-wharf; Wharf keeps the replaced version running.
+    [ "$MODE" = rollback ] && printf 'x-wharf:\n  warm_versions: 1\n'
   } >"$app/config/deploy.yml"
 }
 (cd "$app" && git init -q && git add -A && git -c user.name=b -c user.email=b@example.com commit -qm bench)
@@ -143,6 +152,13 @@ YML
 write_ssh_config 0
 write_deploy_yml "$max"
 (cd "$app" && DOCKER_HOST=$HOSTLAB_DOCKER_HOST_1 "$wharf" build push >&2)
+# A rollback goes back from the newer version to this one: both images are in the registry.
+old_version=$(git -C "$app" rev-parse HEAD)
+if [ "$MODE" = rollback ]; then
+  (cd "$app" && git -c user.name=b -c user.email=b@example.com commit -qm newer --allow-empty &&
+    DOCKER_HOST=$HOSTLAB_DOCKER_HOST_1 "$wharf" build push >&2)
+fi
+new_version=$(git -C "$app" rev-parse HEAD)
 
 # This machine's busy and total CPU time so far (jiffies, all cores): the servers' work (sshd,
 # docker, containers) runs here too, so how busy the machine was tells whether a run waited on
@@ -156,10 +172,20 @@ timed() {
   [ "$tool" = wharf ] && bin=$wharf || bin=$kamal
   : >"$work/relay.stats"
   local start end cpu0 cpu1
+  local measured=(deploy --skip-push -v)
+  if [ "$MODE" = rollback ]; then
+    # The newer version deployed over the older one (not measured), then the rollback.
+    for v in "$old_version" "$new_version"; do
+      (cd "$app" && DOCKER_HOST=$HOSTLAB_DOCKER_HOST_1 "$bin" deploy --skip-push --version "$v" >"$work/last" 2>&1) ||
+        { tail -40 "$work/last" >&2; die "$tool deploy of $v failed"; }
+    done
+    measured=(rollback "$old_version" -v)
+    : >"$work/relay.stats"
+  fi
   cpu0=$(cpu_jiffies)
   start=$(date +%s.%N)
   (cd "$app" && DOCKER_HOST=$HOSTLAB_DOCKER_HOST_1 /usr/bin/time -f '%M' -o "$work/rss" \
-    "$bin" deploy --skip-push -v >"$work/last" 2>&1) || { tail -40 "$work/last" >&2; die "$tool deploy failed"; }
+    "$bin" "${measured[@]}" >"$work/last" 2>&1) || { tail -40 "$work/last" >&2; die "$tool ${measured[0]} failed"; }
   end=$(date +%s.%N)
   cpu1=$(cpu_jiffies)
   cp "$work/last" "${BENCH_LOGS:-/tmp}/bench-deploy-$tool.log"
@@ -215,7 +241,11 @@ done
   echo "$SECTION"
   echo
   echo "- $(date -u +%Y-%m-%d), $(nproc) cores; hostlab servers (own sshd and dockerd each, on this machine), Kamal $("$kamal" version), wharf built with --profile $PROFILE."
-  echo "- \`deploy --skip-push -v\` of examples/hello (image already in the registry) over a running version, the tools taking turns, $RUNS runs each after one unmeasured deploy by each; medians."
+  if [ "$MODE" = rollback ]; then
+    echo "- \`rollback OLDER -v\` of examples/hello, each time right after the tool deployed the older version then the newer one (not measured), the tools taking turns, $RUNS runs each; medians. Wharf's deploy.yml has \`x-wharf: warm_versions: 1\` (Kamal ignores the key): the older version's container still runs, so Wharf's rollback is a proxy switch; Kamal's boots a new container from the image."
+  else
+    echo "- \`deploy --skip-push -v\` of examples/hello (image already in the registry) over a running version, the tools taking turns, $RUNS runs each after one unmeasured deploy by each; medians."
+  fi
   echo "- The servers are network namespaces sharing this machine's $(nproc) cores: with several servers their own work (the docker commands both tools run, containers starting, health checks) grows with the count and dominates both tools' times even at 0 ms; the cost of latency is the difference between the rows with and without added round-trip time."
   echo "- Added round-trip time: bench/relay.py in front of each server's sshd (half the delay each way). Round trips: the relay's count of client turns on the first server's connections (only with a relay). SSH commands: \`Running\`/\`Uploading\` lines for the first server."
   echo

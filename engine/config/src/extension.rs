@@ -22,6 +22,7 @@
 //!   builder: docker                           # a builder plugin; `docker` is built in
 //!   fleet_transaction: true                   # a failed boot anywhere reverts the servers that switched
 //!   docker_from_packages: true                # bootstrap: the distribution's Docker when get.docker.com fails
+//!   warm_versions: 1                          # previous versions kept running: `rollback` is a switch
 //!   canary:                                   # `deploy --canary` (docs/progressive-delivery.md)
 //!     percent: 10                             # share of users (by their kamal-rollout cookie)
 //!     list: [beta-user]                       # kamal-rollout cookie values always in the canary
@@ -67,6 +68,9 @@ pub struct WharfExtension {
     /// `docker_from_packages`: when `server bootstrap` (and `setup`) cannot install Docker with
     /// Kamal's get.docker.com script (no internet, say), install the distribution's own package.
     pub docker_from_packages: bool,
+    /// `warm_versions`: how many previous versions of the roles behind the proxy keep running
+    /// after a deploy (no traffic), so that `rollback` to one is a proxy switch. 0: Kamal's.
+    pub warm_versions: usize,
     /// `canary`: defaults of `deploy --canary` and the gate's thresholds.
     pub canary: CanaryConfig,
 }
@@ -323,7 +327,11 @@ impl WharfExtension {
         }
         let m = mapping(v, "")
             .map_err(|_| ConfigError::configuration(format!("x-wharf: should be a hash, found {}", inspect(v))))?;
-        check_keys(m, "", &["plugins", "hooks", "builder", "fleet_transaction", "docker_from_packages", "canary"])?;
+        check_keys(
+            m,
+            "",
+            &["plugins", "hooks", "builder", "fleet_transaction", "docker_from_packages", "warm_versions", "canary"],
+        )?;
         let mut ext = WharfExtension::default();
         if let Some(plugins) = get(v, "plugins") {
             for (name, config) in mapping(plugins, "plugins")? {
@@ -398,6 +406,11 @@ impl WharfExtension {
         }
         ext.fleet_transaction = boolean(v, "fleet_transaction")?;
         ext.docker_from_packages = boolean(v, "docker_from_packages")?;
+        ext.warm_versions = match get(v, "warm_versions") {
+            None | Some(Value::Null) => 0,
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|w| w <= 10) => n.as_u64().unwrap() as usize,
+            Some(other) => return Err(err("warm_versions", &format!("should be 0 to 10, found {}", inspect(other)))),
+        };
         if let Some(canary) = get(v, "canary").filter(|c| !c.is_null()) {
             ext.canary = CanaryConfig::parse(canary)?;
         }
@@ -435,6 +448,11 @@ mod tests {
         assert!(parse("x-wharf:\n  fleet_transaction: true").unwrap().fleet_transaction);
         assert!(!parse("x-wharf:\n  builder: docker").unwrap().fleet_transaction);
         assert!(parse("x-wharf:\n  docker_from_packages: true").unwrap().docker_from_packages);
+        assert_eq!(parse("x-wharf:\n  warm_versions: 2").unwrap().warm_versions, 2);
+        assert_eq!(
+            parse("x-wharf:\n  warm_versions: -1").unwrap_err().to_string(),
+            "x-wharf/warm_versions: should be 0 to 10, found -1"
+        );
         let canary =
             parse("x-wharf:\n  canary:\n    percent: 25\n    list: [beta]\n    gate: {window: 30, max_p95_ratio: 2}")
                 .unwrap()
@@ -471,7 +489,7 @@ mod tests {
     fn errors_name_the_key() {
         let cases = [
             ("x-wharf: 3", "x-wharf: should be a hash, found 3"),
-            ("x-wharf:\n  plugin: {}", "x-wharf/plugin: unknown key (expected one of: plugins, hooks, builder, fleet_transaction, docker_from_packages, canary)"),
+            ("x-wharf:\n  plugin: {}", "x-wharf/plugin: unknown key (expected one of: plugins, hooks, builder, fleet_transaction, docker_from_packages, warm_versions, canary)"),
             ("x-wharf:\n  fleet_transaction: yes please", "x-wharf/fleet_transaction: should be true or false, found \"yes please\""),
             ("x-wharf:\n  plugins:\n    a:\n      allow: {}", "x-wharf/plugins/a/source: is required"),
             ("x-wharf:\n  plugins:\n    A:\n      source: x", "x-wharf/plugins/A: a plugin name uses only a-z, 0-9, - and _"),

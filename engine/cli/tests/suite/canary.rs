@@ -77,6 +77,22 @@ fn start_sh(original: &str, status: &str) -> String {
     original.replace("/bin/busybox httpd", &format!("{page}/bin/busybox httpd"))
 }
 
+/// The test app (service `canary`, the CGI page answering 200) with `extra` in deploy.yml, its
+/// first version deployed on both servers: the app, start.sh as examples/hello has it, and that
+/// version.
+fn deployed_app(lab: &'static Lab, extra: &str) -> (AppDir, String, String) {
+    let app = AppDir::new(lab, WHARF);
+    app.write("config/deploy.yml", &deploy_yml("canary", HOST_HEADER, "", extra));
+    let original = std::fs::read_to_string(app.path().join("start.sh")).unwrap();
+    app.write("start.sh", &start_sh(&original, "200 OK"));
+    let first = app.commit("first");
+    for host in HOSTS {
+        on_host(lab, host, "rm -f .kamal/apps/canary/canary-web"); // a run stopped half-way
+    }
+    app.ok(&["deploy"]);
+    (app, original, first)
+}
+
 fn canary_file_on(lab: &Lab, host: &str) -> String {
     on_host(lab, host, "cat .kamal/apps/canary/canary-web 2>/dev/null")
 }
@@ -84,16 +100,8 @@ fn canary_file_on(lab: &Lab, host: &str) -> String {
 #[test]
 fn canary_judged_by_live_traffic_is_aborted_when_bad_and_promoted_when_good() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab, WHARF);
     let gate = "x-wharf:\n  canary:\n    gate:\n      window: 8\n      min_requests: 10\n      max_error_rate_increase: 1\n      max_p95_ratio: 50\n";
-    app.write("config/deploy.yml", &deploy_yml("canary", HOST_HEADER, "", gate));
-    let original = std::fs::read_to_string(app.path().join("start.sh")).unwrap();
-    app.write("start.sh", &start_sh(&original, "200 OK"));
-    let v1 = app.commit("v1");
-    for host in HOSTS {
-        on_host(lab, host, "rm -f .kamal/apps/canary/canary-web"); // a run stopped half-way
-    }
-    app.ok(&["deploy"]);
+    let (app, original, v1) = deployed_app(lab, gate);
 
     // A bad canary: 500 on one page in five. The gate aborts it; nobody outside saw an error.
     app.write("start.sh", &start_sh(&original, "500 Internal Server Error"));
@@ -173,15 +181,7 @@ fn canary_judged_by_live_traffic_is_aborted_when_bad_and_promoted_when_good() {
 #[test]
 fn blue_green_no_switch_then_promote_or_discard() {
     let Some((_guard, lab)) = lab() else { return };
-    let app = AppDir::new(lab, WHARF);
-    app.write("config/deploy.yml", &deploy_yml("canary", HOST_HEADER, "", ""));
-    let original = std::fs::read_to_string(app.path().join("start.sh")).unwrap();
-    app.write("start.sh", &start_sh(&original, "200 OK"));
-    let blue = app.commit("blue");
-    for host in HOSTS {
-        on_host(lab, host, "rm -f .kamal/apps/canary/canary-web"); // a run stopped half-way
-    }
-    app.ok(&["deploy"]);
+    let (app, _, blue) = deployed_app(lab, "");
 
     // Green booted and health-checked beside blue; nobody gets it, with the cookie or without.
     let green = app.commit("green");
@@ -191,7 +191,10 @@ fn blue_green_no_switch_then_promote_or_discard() {
     for host in HOSTS {
         assert_eq!(get(host, "/version", true).1, blue, "{host}");
         assert_eq!(get(host, "/version", false).1, blue, "{host}");
-        assert_eq!(on_host(lab, host, &format!("docker inspect -f '{{{{.State.Running}}}}' canary-web-{green}")), "true");
+        assert_eq!(
+            on_host(lab, host, &format!("docker inspect -f '{{{{.State.Running}}}}' canary-web-{green}")),
+            "true"
+        );
     }
     // `promote`: every server switches, without a failed request.
     app.ok(&["promote"]);
@@ -215,5 +218,35 @@ fn blue_green_no_switch_then_promote_or_discard() {
     let nothing = app.wharf(&["promote"]);
     assert_eq!(nothing.status.code(), Some(1));
     assert!(stderr(&nothing).contains("No canary to promote"), "{}", stderr(&nothing));
+    app.ok(&["remove", "-y"]);
+}
+
+#[test]
+fn warm_rollback_is_a_proxy_switch_without_failed_requests() {
+    let Some((_guard, lab)) = lab() else { return };
+    let (app, _, v1) = deployed_app(lab, "x-wharf:\n  warm_versions: 1\n");
+    let v2 = app.commit("v2");
+    let out = app.ok(&["deploy"]);
+    assert!(out.contains(&format!("Keeping version {v1} warm on 10.200.0.1")), "{out}");
+    let running =
+        |host: &str, v: &str| on_host(lab, host, &format!("docker inspect -f '{{{{.State.Running}}}}' canary-web-{v}"));
+    for host in HOSTS {
+        assert_eq!(get(host, "/version", false), (200, v2.clone()), "{host}");
+        assert_eq!(running(host, &v1), "true", "{host}: v1 stays warm");
+    }
+
+    let load = Load::start();
+    let started = std::time::Instant::now();
+    let out = app.ok(&["rollback", &v1]);
+    let took = started.elapsed();
+    let outcomes = load.stop();
+    eprintln!("warm rollback took {took:?}");
+    assert!(out.contains(&format!("Switch back to the running container of version {v1} (warm)")), "{out}");
+    let failed = outcomes.iter().filter(|(_, status)| *status != 200).count();
+    assert_eq!(failed, 0, "{failed} of {} requests failed during the rollback", outcomes.len());
+    for host in HOSTS {
+        assert_eq!(get(host, "/version", false), (200, v1.clone()), "{host}");
+        assert_eq!(running(host, &v2), "false", "{host}: the version rolled back from stops");
+    }
     app.ok(&["remove", "-y"]);
 }

@@ -213,6 +213,10 @@ async fn boot_one<'c>(
         old: old_version.clone(),
     });
     if let Some(old) = old_version {
+        if super::warm::keeps(c, role, &old) {
+            output::info(host, &format!("Keeping version {old} warm on {host}: `rollback {old}` switches back to it"));
+            return Ok(());
+        }
         c.defer_unchecked(host, &app.stop(Some(&old)));
         if role.assets() {
             c.defer_unchecked(host, &app.clean_up_assets());

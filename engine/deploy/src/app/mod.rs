@@ -7,6 +7,7 @@ pub mod boot;
 pub mod diagnosis;
 pub mod error_pages;
 pub mod ssl_certificates;
+pub mod warm;
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
@@ -477,6 +478,13 @@ pub fn prefetch_deploy_questions(c: &Commander, version: &str) {
 
 /// `app stale_containers [--stop]`: containers of this service other than the running version.
 pub async fn stale_containers(c: &Commander, stop: bool) -> Result<()> {
+    stale_containers_keeping_warm(c, stop, 0).await
+}
+
+/// `deploy`'s stale containers step: as [`stale_containers`], except that the `warm` newest
+/// stale versions of the roles behind the proxy keep running (Wharf's `x-wharf: warm_versions`:
+/// see [`warm`]).
+pub async fn stale_containers_keeping_warm(c: &Commander, stop: bool, warm: usize) -> Result<()> {
     let hosts = c.app_hosts();
     // Stopping the stale containers is held for the host's next exchange (`app boot`'s first).
     c.on_held(&hosts, |h| async move {
@@ -487,7 +495,18 @@ pub async fn stale_containers(c: &Commander, stop: bool) -> Result<()> {
             // Stopping stale versions does not change which one runs: `app boot` reuses it.
             c.remember(&h, &current, &answers[1]);
             let (versions, current) = (&answers[0], &answers[1]);
+            // `docker ps` lists the newest first.
+            let mut kept = 0;
             for version in versions.lines().filter(|v| !v.is_empty() && v != current) {
+                if stop && role.running_proxy() && kept < warm && !version.contains("_replaced_") {
+                    kept += 1;
+                    output::by_host(
+                        &h,
+                        &format!("Keeping container for role {} with version {version} warm", role.name()),
+                        c.global.quiet,
+                    );
+                    continue;
+                }
                 if stop {
                     output::by_host(
                         &h,

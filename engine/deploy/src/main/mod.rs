@@ -51,7 +51,7 @@ pub async fn deploy(c: &Commander, o: DeployOptions) -> Result<()> {
         }
         crate::canary::ensure_none(c).await?;
         output::say("Detect stale containers...");
-        crate::app::stale_containers(c, true).await?;
+        crate::app::stale_containers_keeping_warm(c, true, c.config.wharf().warm_versions).await?;
         let version = c.config.version();
         if let Some(request) = &o.canary {
             // The old version stays, and so does what prune would remove: the promotion prunes.
@@ -113,7 +113,11 @@ pub async fn rollback(c: &Commander, version: &str) -> Result<()> {
             )));
         }
         c.run_hook("pre-deploy", &[])?;
-        boot::boot(c, version).await
+        if c.config.wharf().warm_versions > 0 && crate::app::warm::runs_everywhere(c, version).await? {
+            crate::app::warm::switch_back(c, version).await
+        } else {
+            boot::boot(c, version).await
+        }
     })
     .await?;
     // Nothing held past the deploy (when an outer step, `setup`, holds the lock).

@@ -20,3 +20,4 @@ mod prune;
 mod secrets;
 mod server;
 mod upgrade;
+mod warm;
