@@ -230,7 +230,7 @@ for delay in $DELAYS; do
     w_rt=$(awk '{print $4}' "$work/wharf.runs" | median)
     k_cpu=$(awk '{print $5}' "$work/kamal.runs" | median)
     w_cpu=$(awk '{print $5}' "$work/wharf.runs" | median)
-    ratio=$(echo "scale=2; $w_wall / $k_wall" | bc)
+    ratio=$(printf %.2f "$(echo "scale=3; $w_wall / $k_wall" | bc)")
     if [ "$delay" = 0 ]; then k_rt="-" w_rt="-"; fi
     rows+=("| $delay ms | $count | $(printf %.2f "$k_wall") s | $(printf %.2f "$w_wall") s | ${ratio}x | $k_cmd / $w_cmd | $k_rt / $w_rt | $((k_rss / 1024)) / $((w_rss / 1024)) MiB | ${k_cpu}% / ${w_cpu}% |")
   done
