@@ -173,6 +173,20 @@ async fn start_one(c: &Commander, host: &str, role: &Role, version: &str, split:
     Ok(())
 }
 
+/// Asks, with each proxied host's next exchange, whether a canary is recorded there (what
+/// [`ensure_none`] then reads without a round trip of its own).
+pub fn ask_ahead(c: &Commander) {
+    let places = canary_places(c);
+    for h in hosts_of(&places) {
+        let questions: Vec<_> = places
+            .iter()
+            .filter(|(ph, _)| *ph == h)
+            .map(|(_, role)| App::new(&c.config, Some(role), Some(&h)).read_canary())
+            .collect();
+        c.prefetch(&h, questions);
+    }
+}
+
 /// Refuses to go on while a canary is recorded on any proxied host: a deploy would take the
 /// canary (the newest container) for the running version, and stop the version everyone else is
 /// on as stale. (`deploy` asks ahead: see `app::prefetch_deploy_questions`.)

@@ -167,10 +167,13 @@ fn canary_judged_by_live_traffic_is_aborted_when_bad_and_promoted_when_good() {
     let refused = app.wharf(&["deploy", "--canary"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr(&refused).contains(&format!("A canary of version {v4} is on ")), "{}", stderr(&refused));
-    // A plain deploy is refused too: it would take the canary for the running version.
-    let refused = app.wharf(&["deploy", "-P"]);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(stderr(&refused).contains(&format!("A canary of version {v4} is on ")), "{}", stderr(&refused));
+    // A plain deploy and a rollback are refused too: they would take the canary for the running
+    // version.
+    for args in [vec!["deploy", "-P"], vec!["rollback", v1.as_str()]] {
+        let refused = app.wharf(&args);
+        assert_eq!(refused.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&refused).contains(&format!("A canary of version {v4} is on ")), "{}", stderr(&refused));
+    }
     app.ok(&["canary", "abort"]);
     for host in HOSTS {
         assert_eq!(get(host, "/version", true), (200, good.clone()), "{host}");

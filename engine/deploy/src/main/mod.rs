@@ -94,6 +94,8 @@ pub async fn rollback(c: &Commander, version: &str) -> Result<()> {
     lock::with_lock(c, || async {
         c.config.set_version(version);
         let hosts = c.app_hosts();
+        // (Wharf) A rollback during a canary is refused, as a deploy is; asked with the check below.
+        crate::canary::ask_ahead(c);
         let missing = c
             .on(&hosts, |h| async move {
                 for role in c.roles_on(&h) {
@@ -112,6 +114,7 @@ pub async fn rollback(c: &Commander, version: &str) -> Result<()> {
                 "The app version '{version}' is not available as a container (use 'kamal app containers' for available versions)"
             )));
         }
+        crate::canary::ensure_none(c).await?;
         c.run_hook("pre-deploy", &[])?;
         if c.config.wharf().warm_versions > 0 && crate::app::warm::runs_everywhere(c, version).await? {
             crate::app::warm::switch_back(c, version).await

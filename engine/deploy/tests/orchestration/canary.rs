@@ -262,3 +262,18 @@ fn a_promotion_switches_no_server_when_one_fails_its_health_check() {
     assert!(run.error().contains("target failed to become healthy"), "{}", run.error());
     run.never_ran("kamal-proxy deploy app-web").never_ran("rollout stop");
 }
+
+#[test]
+fn a_rollback_is_refused_during_a_canary() {
+    let fake = with_canary_recorded();
+    fake.stdout("docker container ls --all --filter 'name=^app-", "def");
+    let run = canary_command(&fake, step(|c| Box::pin(main_cmd::rollback(c, "123"))));
+    assert_eq!(
+        run.error(),
+        "ERROR (RuntimeError): A canary of version 999 is on 1.1.1.1 (web): `wharf canary promote` or `wharf canary abort` first"
+    );
+    run.never_ran("docker run").never_ran("kamal-proxy deploy");
+    // Asked with the version check: no round trip of its own.
+    let on = run.commands_on("1.1.1.1");
+    assert_eq!(on.iter().filter(|c| c.as_str() == READ_CANARY).count(), 1, "{on:?}");
+}
