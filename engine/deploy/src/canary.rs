@@ -65,18 +65,10 @@ pub fn parse_percent(text: &str) -> Result<u8> {
     }
 }
 
-/// The hosts and roles behind the proxy, where a canary runs.
-fn canary_places(c: &Commander) -> Vec<(String, &Role)> {
-    c.app_hosts()
-        .into_iter()
-        .flat_map(|h| c.roles_on(&h).into_iter().filter(|r| r.running_proxy()).map(move |r| (h.clone(), r)))
-        .collect()
-}
-
 /// `deploy --canary`'s boot: `version` beside the running one on every proxied host, as the
 /// rollout target for `split`. Under the deploy lock.
 pub async fn start(c: &Commander, version: &str, split: &Split) -> Result<()> {
-    let places = canary_places(c);
+    let places = boot::proxied_places(c);
     if places.is_empty() {
         return Err(CliError::argument("No role runs behind the proxy: a canary needs one (proxy: in deploy.yml)"));
     }
@@ -124,9 +116,10 @@ pub async fn start(c: &Commander, version: &str, split: &Split) -> Result<()> {
     Ok(())
 }
 
-fn hosts_of(places: &[(String, &Role)]) -> Vec<String> {
+/// The hosts of `(host, ...)` pairs, once each, in order.
+fn hosts_of<'a, T: 'a>(pairs: impl IntoIterator<Item = &'a (String, T)>) -> Vec<String> {
     let mut hosts: Vec<String> = vec![];
-    for (h, _) in places {
+    for (h, _) in pairs {
         if !hosts.contains(h) {
             hosts.push(h.clone());
         }
@@ -176,7 +169,7 @@ async fn start_one(c: &Commander, host: &str, role: &Role, version: &str, split:
 /// Asks, with each proxied host's next exchange, whether a canary is recorded there (what
 /// [`ensure_none`] then reads without a round trip of its own).
 pub fn ask_ahead(c: &Commander) {
-    let places = canary_places(c);
+    let places = boot::proxied_places(c);
     for h in hosts_of(&places) {
         let questions: Vec<_> = places
             .iter()
@@ -202,12 +195,7 @@ pub async fn ensure_none(c: &Commander) -> Result<()> {
 
 /// Everyone back on the running version where the canary started, the canary containers gone.
 async fn take_back(c: &Commander, started: &[(String, String)], version: &str) -> Result<()> {
-    let hosts: Vec<String> = {
-        let mut h: Vec<String> = started.iter().map(|(h, _)| h.clone()).collect();
-        h.dedup();
-        h
-    };
-    c.on(&hosts, |h| async move {
+    c.on(&hosts_of(started), |h| async move {
         for (_, role_name) in started.iter().filter(|(sh, _)| *sh == h) {
             let role = c.config.role(role_name).expect("a configured role");
             let app = App::new(&c.config, Some(role), Some(&h));
@@ -225,7 +213,7 @@ async fn take_back(c: &Commander, started: &[(String, String)], version: &str) -
 
 /// The canary recorded on each proxied host and role: `(host, role, version)`.
 async fn recorded(c: &Commander) -> Result<Vec<(String, &Role, String)>> {
-    let places = canary_places(c);
+    let places = boot::proxied_places(c);
     let hosts = hosts_of(&places);
     // Held changes stay held: `deploy` asked ahead, so nothing need be sent now.
     let answers = c
@@ -278,7 +266,8 @@ async fn promote_locked(c: &Commander) -> Result<()> {
     let version = the_version(&found, "promote")?;
     output::say(&format!("Promote canary of version {version}..."));
     c.config.set_version(&version);
-    let hosts = hosts_of(&found.iter().map(|(h, r, _)| (h.clone(), *r)).collect::<Vec<_>>());
+    let mut hosts: Vec<String> = found.iter().map(|(h, _, _)| h.clone()).collect();
+    hosts.dedup(); // `found` comes host by host
     let (found, version) = (&found, version.as_str());
     // Every server's canary is health-checked again before any server switches: all switch, or
     // none does.
@@ -296,24 +285,21 @@ async fn promote_locked(c: &Commander) -> Result<()> {
                 }
                 let endpoint = if endpoint.is_empty() { "<container-id>".to_string() } else { endpoint };
                 c.exec(&h, &app.rollout_deploy(&endpoint)).await?;
-                endpoints.push((role.name().to_string(), endpoint));
+                endpoints.push(endpoint);
             }
             Ok(endpoints)
         })
         .await?;
+    let endpoints: std::collections::HashMap<String, Vec<String>> = endpoints.into_iter().collect();
     let endpoints = &endpoints;
     c.on(&hosts, |h| async move {
-        for (_, role, _) in found.iter().filter(|(fh, _, _)| *fh == h) {
+        // In the order the health checks went: `found`'s, for this host.
+        let roles = found.iter().filter(|(fh, _, _)| *fh == h).map(|(_, role, _)| role);
+        for (role, endpoint) in roles.zip(&endpoints[&h]) {
             let app = App::new(&c.config, Some(role), Some(&h));
-            let endpoint = endpoints
-                .iter()
-                .find(|(eh, _)| *eh == h)
-                .and_then(|(_, e)| e.iter().find(|(r, _)| r == role.name()))
-                .map(|(_, e)| e.clone())
-                .unwrap_or_default();
             c.audit(&h, Some(role.name()), &format!("Booted app version {version}")).await?;
             // The proxy health-checks it again, then switches everyone to it.
-            c.exec(&h, &app.deploy(&endpoint)).await?;
+            c.exec(&h, &app.deploy(endpoint)).await?;
             c.exec(&h, &app.rollout_stop()).await?;
             let running = c.capture_unchecked(&h, &app.list_versions(&[], &[])).await?;
             for old in running.lines().map(str::trim).filter(|v| !v.is_empty() && *v != version) {
@@ -326,12 +312,7 @@ async fn promote_locked(c: &Commander) -> Result<()> {
     })
     .await?;
     // The roles behind no proxy had no canary: they boot the version now, as a deploy does.
-    let others: Vec<String> = c.roles().iter().filter(|r| !r.running_proxy()).map(|r| r.name().to_string()).collect();
-    if !others.is_empty() {
-        c.with_specific_roles(others, || crate::app::boot::boot(c, version)).await?;
-    } else {
-        boot::tag_latest(c, &c.app_hosts()).await?;
-    }
+    boot::boot_unproxied_roles(c, version).await?;
     output::say("Prune old containers and images...");
     prune::all(c, None).await
 }
@@ -450,6 +431,22 @@ async fn traffic(c: &Commander, host: &str, role: &Role) -> Result<(Traffic, Tra
     Ok((Traffic::from_json(&service["rollout"]), Traffic::from_json(&service["main"])))
 }
 
+/// [`traffic`] on every `(host, role)` at once, in the same order.
+async fn traffic_on(c: &Commander, places: &[(String, &Role)]) -> Result<Vec<(Traffic, Traffic)>> {
+    let answers = c
+        .on(&hosts_of(places), |h| async move {
+            let mut counts = vec![];
+            for (_, role) in places.iter().filter(|(ph, _)| *ph == h) {
+                counts.push(traffic(c, &h, role).await?);
+            }
+            Ok(counts)
+        })
+        .await?;
+    let mut by_host: std::collections::HashMap<String, std::vec::IntoIter<(Traffic, Traffic)>> =
+        answers.into_iter().map(|(h, counts)| (h, counts.into_iter())).collect();
+    Ok(places.iter().filter_map(|(h, _)| by_host.get_mut(h).and_then(Iterator::next)).collect())
+}
+
 /// `canary status`.
 pub async fn status(c: &Commander) -> Result<()> {
     let found = recorded(c).await?;
@@ -457,8 +454,8 @@ pub async fn status(c: &Commander) -> Result<()> {
         output::line("No canary: none is recorded on the hosts behind the proxy");
         return Ok(());
     }
-    for (host, role, version) in &found {
-        let (canary, rest) = traffic(c, host, role).await?;
+    let places: Vec<(String, &Role)> = found.iter().map(|(h, r, _)| (h.clone(), *r)).collect();
+    for ((host, role, version), (canary, rest)) in found.iter().zip(traffic_on(c, &places).await?) {
         output::line(&format!(
             "{host} {}: canary {version}: {}; everyone else: {}",
             role.name(),
@@ -503,13 +500,11 @@ pub fn verdict(gate: &CanaryGate, canary: &Traffic, rest: &Traffic) -> std::resu
 /// promotes it or aborts it. An abort is an error (the deploy exits non-zero), with the reason.
 pub async fn judge(c: &Commander, version: &str) -> Result<()> {
     let gate = c.config.wharf().canary.gate.clone();
-    let places = canary_places(c);
+    let places = boot::proxied_places(c);
     output::say(&format!("Watch canary of version {version} for {} s...", gate.window));
     let snapshot = || async {
-        let mut canary = Traffic::default();
-        let mut rest = Traffic::default();
-        for (h, role) in &places {
-            let (ct, rt) = traffic(c, h, role).await?;
+        let (mut canary, mut rest) = (Traffic::default(), Traffic::default());
+        for (ct, rt) in traffic_on(c, &places).await? {
             canary = canary.plus(&ct);
             rest = rest.plus(&rt);
         }

@@ -370,6 +370,27 @@ pub async fn boot(c: &Commander, version: &str) -> Result<()> {
     tag_latest(c, &hosts).await
 }
 
+/// The hosts and roles behind the proxy, host by host (where canaries and warm versions live).
+pub(crate) fn proxied_places(c: &Commander) -> Vec<(String, &Role)> {
+    c.app_hosts()
+        .into_iter()
+        .flat_map(|h| c.roles_on(&h).into_iter().filter(|r| r.running_proxy()).map(move |r| (h.clone(), r)))
+        .collect()
+}
+
+/// The end of a switch the proxy made on its own roles (a canary's promotion, a warm rollback):
+/// the roles behind no proxy boot `version` (their boot tags `latest` on their hosts), and
+/// `latest` is tagged on the hosts that have only proxied roles.
+pub(crate) async fn boot_unproxied_roles(c: &Commander, version: &str) -> Result<()> {
+    let others: Vec<String> = c.roles().iter().filter(|r| !r.running_proxy()).map(|r| r.name().to_string()).collect();
+    if !others.is_empty() {
+        c.with_specific_roles(others, || boot(c, version)).await?;
+    }
+    let only_proxied: Vec<String> =
+        c.app_hosts().into_iter().filter(|h| c.roles_on(h).iter().all(|r| r.running_proxy())).collect();
+    tag_latest(c, &only_proxied).await
+}
+
 /// `latest` tagged on `hosts` (audited), held for the next step (prune), or the flush before the
 /// lock is released.
 pub(crate) async fn tag_latest(c: &Commander, hosts: &[String]) -> Result<()> {

@@ -498,7 +498,7 @@ pub async fn stale_containers_keeping_warm(c: &Commander, stop: bool, warm: usiz
             // `docker ps` lists the newest first.
             let mut kept = 0;
             for version in versions.lines().filter(|v| !v.is_empty() && v != current) {
-                if stop && role.running_proxy() && kept < warm && !version.contains("_replaced_") {
+                if stop && kept < warm && warm::keeps(c, role, version) {
                     kept += 1;
                     output::by_host(
                         &h,

@@ -21,18 +21,10 @@ pub fn keeps(c: &Commander, role: &Role, old: &str) -> bool {
     c.config.wharf().warm_versions > 0 && role.running_proxy() && !old.contains("_replaced_")
 }
 
-/// The hosts and roles behind the proxy.
-fn proxied(c: &Commander) -> Vec<(String, &Role)> {
-    c.app_hosts()
-        .into_iter()
-        .flat_map(|h| c.roles_on(&h).into_iter().filter(|r| r.running_proxy()).map(move |r| (h.clone(), r)))
-        .collect()
-}
-
 /// Whether `version` runs on every host of every role behind the proxy (a warm rollback can
 /// switch back to it), and there is such a role.
 pub async fn runs_everywhere(c: &Commander, version: &str) -> Result<bool> {
-    let places = proxied(c);
+    let places = boot::proxied_places(c);
     if places.is_empty() {
         return Ok(false);
     }
@@ -57,7 +49,7 @@ pub async fn runs_everywhere(c: &Commander, version: &str) -> Result<bool> {
 /// booted on it and `latest` tagged, as a rollback ends.
 pub async fn switch_back(c: &Commander, version: &str) -> Result<()> {
     output::say(&format!("Switch back to the running container of version {version} (warm)..."));
-    let places = proxied(c);
+    let places = boot::proxied_places(c);
     let hosts: Vec<String> = c.app_hosts();
     let places = &places;
     c.on(&hosts, |h| async move {
@@ -81,12 +73,5 @@ pub async fn switch_back(c: &Commander, version: &str) -> Result<()> {
         Ok(())
     })
     .await?;
-    let others: Vec<String> = c.roles().iter().filter(|r| !r.running_proxy()).map(|r| r.name().to_string()).collect();
-    if !others.is_empty() {
-        // Their boot tags `latest` on their hosts.
-        c.with_specific_roles(others, || boot::boot(c, version)).await?;
-    }
-    let only_proxied: Vec<String> =
-        hosts.iter().filter(|h| c.roles_on(h).iter().all(|r| r.running_proxy())).cloned().collect();
-    boot::tag_latest(c, &only_proxied).await
+    boot::boot_unproxied_roles(c, version).await
 }
