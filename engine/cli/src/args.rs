@@ -522,6 +522,10 @@ pub enum ProxyCommand {
     Reboot {
         #[arg(long)]
         rolling: bool,
+        /// Hand traffic over to the new proxy without dropping a request (Wharf: a second proxy
+        /// answers while kamal-proxy is replaced; needs iptables as root on the servers)
+        #[arg(long)]
+        zero_downtime: bool,
         #[command(flatten)]
         confirm: Confirm,
         #[command(flatten)]

@@ -287,9 +287,16 @@ async fn proxy_command(c: &Commander, cmd: ProxyCommand) -> Result<()> {
         ProxyCommand::Start => proxy::start_stop(c, proxy::StartStop::Start).await,
         ProxyCommand::Stop => proxy::start_stop(c, proxy::StartStop::Stop).await,
         ProxyCommand::Restart => proxy::start_stop(c, proxy::StartStop::Restart).await,
-        ProxyCommand::Reboot { confirm, rolling, .. } => {
+        ProxyCommand::Reboot { confirm, rolling, zero_downtime: false, .. } => {
             confirming(confirm.confirmed, "This will cause a brief outage on each host. Are you sure?")?;
             proxy::reboot::reboot(c, rolling).await
+        }
+        ProxyCommand::Reboot { confirm, rolling, zero_downtime: true, .. } => {
+            confirming(
+                confirm.confirmed,
+                "This will replace the proxy on each host, handing its traffic over. Are you sure?",
+            )?;
+            proxy::handover::reboot(c, rolling).await
         }
         ProxyCommand::Upgrade { confirm, rolling } => {
             confirming(confirm.confirmed, "This will cause a brief outage on each host. Are you sure?")?;

@@ -26,6 +26,7 @@ pub mod docker;
 pub mod hook;
 pub mod lock;
 pub mod proxy;
+pub mod proxy_handover;
 pub mod prune;
 pub mod registry;
 pub mod server;

@@ -3,6 +3,13 @@
 //! request log and metrics once the response body has been sent). Client connections are
 //! counted and timed by `connections`; the plain HTTP port speaks HTTP/1 only (HTTP/2 is offered
 //! over TLS, as nginx and upstream do).
+//!
+//! Stopping (SIGTERM, as `docker stop` sends) closes the listeners at once, so that new clients
+//! are refused rather than queued, and drains the open connections without a race: for
+//! [`DRAIN_GRACE`] every HTTP/1 response says `Connection: close` (a busy keep-alive client
+//! learns to reconnect from the answer itself, instead of finding its connection closed under
+//! the next request), then the connections still idle are closed and the requests in flight are
+//! let finish.
 
 use crate::body::{self, Body};
 use crate::connections::{Conn, RequestGuard, Table};
@@ -35,6 +42,10 @@ pub struct RunConfig {
     pub socket_path: std::path::PathBuf,
     pub limits: Limits,
 }
+
+/// How long a stopping server keeps answering on open connections (each answer closing its
+/// connection) before it closes the idle ones.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
 /// The listeners' actual addresses (ports may be 0 in tests).
 pub struct Running {
@@ -161,6 +172,9 @@ async fn accept_loop(listener: TcpListener, tls: bool, listening: Arc<Listening>
             }
         });
     }
+    // Closed now, not after the drain: a client that connects while the server stops is refused
+    // at once (and can go elsewhere) instead of waiting in the queue to be reset.
+    drop(listener);
     connections.close();
     connections.wait().await;
 }
@@ -175,10 +189,18 @@ where
         move |req| {
             let guard = conn.begin_request();
             let listening = listening.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(req, client_addr, tls, &listening, guard).await) }
+            async move {
+                let http1 = req.version() < http::Version::HTTP_2;
+                let mut response = handle(req, client_addr, tls, &listening, guard).await;
+                if http1 && listening.shutdown.is_cancelled() && response.status() != StatusCode::SWITCHING_PROTOCOLS {
+                    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                Ok::<_, std::convert::Infallible>(response)
+            }
         }
     });
-    // Serves `conn` until it ends or the server stops (then lets it finish what it is doing).
+    // Serves `conn` until it ends or the server stops; then for DRAIN_GRACE its answers close
+    // it, and after that it is closed when idle (a request in flight finishes first).
     macro_rules! until_shutdown {
         ($conn:expr) => {{
             let conn = $conn;
@@ -186,8 +208,13 @@ where
             tokio::select! {
                 _ = conn.as_mut() => {}
                 _ = listening.shutdown.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = tokio::time::sleep(DRAIN_GRACE) => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = conn.await;
+                        }
+                    }
                 }
             }
         }};

@@ -148,6 +148,23 @@ pub fn curl(host: &str, path: &str, host_header: Option<&str>) -> (u16, String) 
     (code.trim().parse().unwrap_or(0), body.trim().to_string())
 }
 
+/// A self-signed certificate for `name` (2 days, RSA) written in `dir`: the certificate's file,
+/// its PEM and the private key's PEM.
+pub fn self_signed_certificate(dir: &Path, name: &str) -> (PathBuf, String, String) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let openssl = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &format!("/CN={name}")])
+        .args(["-addext", &format!("subjectAltName=DNS:{name}"), "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(openssl.status.success(), "{}", String::from_utf8_lossy(&openssl.stderr));
+    let (cert_pem, key_pem) = (std::fs::read_to_string(&cert).unwrap(), std::fs::read_to_string(&key).unwrap());
+    (cert, cert_pem, key_pem)
+}
+
 /// Runs a command on a lab host over ssh (the test's own view of the server).
 pub fn on_host(lab: &Lab, host: &str, cmd: &str) -> String {
     let out = Command::new("ssh").args(["-F", &lab.var("HOSTLAB_SSH_CONFIG"), host, cmd]).output().unwrap();

@@ -6,6 +6,8 @@
 //!   a private registry).
 //! - [`lab`]: the hostlab brought up once per test binary and shared by its tests one at a time,
 //!   the example app as a git repository, the lab's deploy.yml, HTTP and SSH probes.
+//! - [`http_load`]: continuous HTTP/1.1 load (keep-alive and new connections) that records
+//!   every request not answered 200.
 //! - [`runner`]: `wharf` (or any program under test) run in a directory with an environment,
 //!   its output echoed.
 //! - [`free_port`]: a port nothing listens on.
@@ -15,6 +17,7 @@
 
 use std::path::PathBuf;
 
+pub mod http_load;
 pub mod lab;
 pub mod plugins;
 pub mod runner;

@@ -185,17 +185,7 @@ fn a_custom_certificate_from_secrets_is_served_for_https() {
     let app = AppDir::new(lab, WHARF);
     let _removed = Removed(&app);
     let tls = tempfile::tempdir().unwrap();
-    let (cert, key) = (tls.path().join("cert.pem"), tls.path().join("key.pem"));
-    let openssl = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=secure.test"])
-        .args(["-addext", "subjectAltName=DNS:secure.test", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(openssl.status.success(), "{}", String::from_utf8_lossy(&openssl.stderr));
-    let (cert_pem, key_pem) = (std::fs::read_to_string(&cert).unwrap(), std::fs::read_to_string(&key).unwrap());
+    let (cert, cert_pem, key_pem) = self_signed_certificate(tls.path(), "secure.test");
     let secrets = std::fs::read_to_string(app.path().join(".kamal/secrets")).unwrap();
     app.write(
         ".kamal/secrets",

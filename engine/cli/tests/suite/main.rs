@@ -13,6 +13,7 @@
 //! - `events`: the JSON event stream, the live view on a terminal, completions.
 //! - `upgrade`: `wharf upgrade` of a server as Kamal 1 left it (Traefik).
 //! - `canary`: canary deploys judged by live traffic, promoted and aborted, under load.
+//! - `proxy_handover`: `proxy reboot --zero-downtime` to a new proxy version under load.
 //!
 //! Tests on the hostlab take it through `wharf_testkit::lab::lab()`, which brings it up once and
 //! lets one test at a time use it. Faster tests of the same commands, without servers, are in
@@ -30,6 +31,7 @@ mod kamal_compat;
 mod new_project;
 mod plugin_sources;
 mod plugins_e2e;
+mod proxy_handover;
 mod registry_modes;
 mod secret_adapters;
 mod upgrade;

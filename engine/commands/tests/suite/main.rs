@@ -24,6 +24,8 @@ mod hook_test;
 mod kamal_oracle_test;
 /// `Lock`: acquiring, releasing and reading the deploy lock (lock_test.rb).
 mod lock_test;
+/// `Handover`: Wharf's zero-downtime proxy reboot (the handover container and iptables rules).
+mod proxy_handover_test;
 /// `Proxy`: kamal-proxy's run, start/stop, logs, boot options and image (proxy_test.rb).
 mod proxy_test;
 /// `Prune`: removing old images and containers (prune_test.rb).

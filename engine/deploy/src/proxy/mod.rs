@@ -2,6 +2,7 @@
 //! restart, details, logs, remove and its steps, on the proxy hosts.
 
 pub mod boot_config;
+pub mod handover;
 pub mod reboot;
 
 use crate::commander::Commander;

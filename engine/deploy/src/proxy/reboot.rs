@@ -30,25 +30,30 @@ const TITLE_LABEL: &str = "org.opencontainers.image.title";
 
 pub async fn reboot(c: &Commander, rolling: bool) -> Result<()> {
     lock::with_lock(c, || async {
-        let hosts = c.proxy_hosts();
-        let groups = crate::commander::rolling_groups(hosts, rolling);
-        let login = Registry::new(&c.config).login_password_stdin(None)?;
-        for group in groups {
-            let list = group.join(",");
-            c.run_hook("pre-proxy-reboot", &[("hosts", list.clone())])?;
-            c.on(&group, |h| {
-                let login = login.clone();
-                async move { reboot_host(c, &h, login.as_ref()).await }
-            })
-            .await?;
-            c.run_hook("post-proxy-reboot", &[("hosts", list)])?;
-        }
-        Ok(())
+        in_groups(c, c.proxy_hosts(), rolling, |h, login| async move { reboot_host(c, &h, login.as_ref()).await }).await
     })
     .await
 }
 
-async fn reboot_host(c: &Commander, host: &str, login: Option<&Cmd>) -> Result<()> {
+/// Kamal's reboot loop: `reboot_host` on all `hosts` at once (one at a time with `rolling`),
+/// with the registry login, each group between the `pre-proxy-reboot` and `post-proxy-reboot`
+/// hooks.
+pub(super) async fn in_groups<F, Fut>(c: &Commander, hosts: Vec<String>, rolling: bool, reboot_host: F) -> Result<()>
+where
+    F: Fn(String, Option<Cmd>) -> Fut + Send + Sync,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let login = Registry::new(&c.config).login_password_stdin(None)?;
+    for group in crate::commander::rolling_groups(hosts, rolling) {
+        let list = group.join(",");
+        c.run_hook("pre-proxy-reboot", &[("hosts", list.clone())])?;
+        c.on(&group, |h| reboot_host(h, login.clone())).await?;
+        c.run_hook("post-proxy-reboot", &[("hosts", list)])?;
+    }
+    Ok(())
+}
+
+pub(super) async fn reboot_host(c: &Commander, host: &str, login: Option<&Cmd>) -> Result<()> {
     let proxy = Proxy::new(&c.config, host);
     // One exchange: a failing step before the `docker run` is its own error; a failing `docker
     // run` is recovered from.

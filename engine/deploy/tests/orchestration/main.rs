@@ -13,6 +13,7 @@ mod app;
 mod build;
 mod canary;
 mod follow;
+mod handover;
 mod lock;
 mod main_commands;
 mod proxy;

@@ -178,3 +178,32 @@ async fn state_survives_a_restart_and_is_rechecked() {
     let r = client().get(proxy.url("/")).header("host", "app.test").send().await.unwrap();
     assert_eq!(r.text().await.unwrap(), "A");
 }
+
+/// Stopping (SIGTERM, as `docker stop` sends) while keep-alive clients are busy: each is told to
+/// reconnect by a `Connection: close` answer, and none finds its connection closed under a
+/// request; the listener is closed at once, so that new clients are refused, not queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_closes_keep_alive_connections_by_answer_not_under_a_request() {
+    use wharf_testkit::http_load::HttpLoad;
+    let mut proxy = Proxy::start();
+    let a = Backend::start("A").await;
+    proxy.ok(&["deploy", "app", &a.target()]);
+    let addr = format!("127.0.0.1:{}", proxy.http_port).parse().unwrap();
+    let load = HttpLoad::start(&[addr], "app.test", "/", 8, Duration::from_secs(5));
+    load.until_answered(2_000, Duration::from_secs(30));
+    assert_eq!(load.failed(), 0);
+    let stopping = std::time::Instant::now();
+    proxy.stop();
+    let stopped = stopping.elapsed();
+    std::thread::sleep(Duration::from_millis(200));
+    let outcome = load.stop();
+    let kept_alive: Vec<&String> = outcome.failures.iter().filter(|f| f.contains("kept-alive")).collect();
+    assert!(kept_alive.is_empty(), "{} kept-alive requests failed: {kept_alive:?}", kept_alive.len());
+    // After the stop, new clients are refused.
+    assert!(
+        outcome.failures.iter().any(|f| f.contains("connect: ") && f.contains("refused")),
+        "{:?}",
+        outcome.failures
+    );
+    assert!(stopped < Duration::from_secs(5), "the stop took {stopped:?}");
+}
