@@ -23,6 +23,7 @@
 //!   fleet_transaction: true                   # a failed boot anywhere reverts the servers that switched
 //!   docker_from_packages: true                # bootstrap: the distribution's Docker when get.docker.com fails
 //!   warm_versions: 1                          # previous versions kept running: `rollback` is a switch
+//!   upgrade_old_proxy: true                   # a too-old kamal-proxy is upgraded without downtime, not an error
 //!   canary:                                   # `deploy --canary` (docs/progressive-delivery.md)
 //!     percent: 10                             # share of users (by their kamal-rollout cookie)
 //!     list: [beta-user]                       # kamal-rollout cookie values always in the canary
@@ -73,6 +74,10 @@ pub struct WharfExtension {
     pub warm_versions: usize,
     /// `canary`: defaults of `deploy --canary` and the gate's thresholds.
     pub canary: CanaryConfig,
+    /// `upgrade_old_proxy`: where `deploy`, `setup` or `proxy boot` finds kamal-proxy older than
+    /// the version Kamal requires, it is upgraded as `proxy reboot --zero-downtime` does instead
+    /// of stopping with Kamal's "too old" error.
+    pub upgrade_old_proxy: bool,
 }
 
 /// `x-wharf/canary`.
@@ -330,7 +335,16 @@ impl WharfExtension {
         check_keys(
             m,
             "",
-            &["plugins", "hooks", "builder", "fleet_transaction", "docker_from_packages", "warm_versions", "canary"],
+            &[
+                "plugins",
+                "hooks",
+                "builder",
+                "fleet_transaction",
+                "docker_from_packages",
+                "warm_versions",
+                "canary",
+                "upgrade_old_proxy",
+            ],
         )?;
         let mut ext = WharfExtension::default();
         if let Some(plugins) = get(v, "plugins") {
@@ -406,6 +420,7 @@ impl WharfExtension {
         }
         ext.fleet_transaction = boolean(v, "fleet_transaction")?;
         ext.docker_from_packages = boolean(v, "docker_from_packages")?;
+        ext.upgrade_old_proxy = boolean(v, "upgrade_old_proxy")?;
         ext.warm_versions = match get(v, "warm_versions") {
             None | Some(Value::Null) => 0,
             Some(Value::Number(n)) if n.as_u64().is_some_and(|w| w <= 10) => n.as_u64().unwrap() as usize,
@@ -447,6 +462,7 @@ mod tests {
         assert_eq!(parse("service: x").unwrap(), WharfExtension::default());
         assert!(parse("x-wharf:\n  fleet_transaction: true").unwrap().fleet_transaction);
         assert!(!parse("x-wharf:\n  builder: docker").unwrap().fleet_transaction);
+        assert!(parse("x-wharf:\n  upgrade_old_proxy: true").unwrap().upgrade_old_proxy);
         assert!(parse("x-wharf:\n  docker_from_packages: true").unwrap().docker_from_packages);
         assert_eq!(parse("x-wharf:\n  warm_versions: 2").unwrap().warm_versions, 2);
         assert_eq!(
@@ -489,7 +505,7 @@ mod tests {
     fn errors_name_the_key() {
         let cases = [
             ("x-wharf: 3", "x-wharf: should be a hash, found 3"),
-            ("x-wharf:\n  plugin: {}", "x-wharf/plugin: unknown key (expected one of: plugins, hooks, builder, fleet_transaction, docker_from_packages, warm_versions, canary)"),
+            ("x-wharf:\n  plugin: {}", "x-wharf/plugin: unknown key (expected one of: plugins, hooks, builder, fleet_transaction, docker_from_packages, warm_versions, canary, upgrade_old_proxy)"),
             ("x-wharf:\n  fleet_transaction: yes please", "x-wharf/fleet_transaction: should be true or false, found \"yes please\""),
             ("x-wharf:\n  plugins:\n    a:\n      allow: {}", "x-wharf/plugins/a/source: is required"),
             ("x-wharf:\n  plugins:\n    A:\n      source: x", "x-wharf/plugins/A: a plugin name uses only a-z, 0-9, - and _"),

@@ -90,21 +90,25 @@ fn proxy_state(lab: &Lab, host: &str) -> (String, String, String) {
     )
 }
 
-#[test]
-fn proxy_reboot_to_a_new_version_under_load_fails_no_request() {
-    let Some((_guard, lab)) = lab() else { return };
-    // The "new version": the proxy image with a label of its own, so a different image.
-    let docker = format!("DOCKER_HOST={}", lab.var("HOSTLAB_DOCKER_HOST_1"));
-    let new_image = Command::new("bash")
+/// The proxy image again as `tag` in the lab's registry, with a label of its own (so a different
+/// image: another "version").
+fn proxy_image_tagged(lab: &Lab, tag: &str) {
+    let built = Command::new("bash")
         .arg("-c")
         .arg(format!(
-            "set -e; export {docker}; printf 'FROM {PROXY_IMAGE}:v0.9.2\\nLABEL org.opencontainers.image.version=v0.9.3\\n' | \
-             DOCKER_BUILDKIT=0 docker build -q -t {PROXY_IMAGE}:v0.9.3 - >/dev/null; docker push -q {PROXY_IMAGE}:v0.9.3"
+            "set -e; export DOCKER_HOST={}; printf 'FROM {PROXY_IMAGE}:v0.9.2\\nLABEL org.opencontainers.image.version={tag}\\n' | \
+             DOCKER_BUILDKIT=0 docker build -q -t {PROXY_IMAGE}:{tag} - >/dev/null; docker push -q {PROXY_IMAGE}:{tag}",
+            lab.var("HOSTLAB_DOCKER_HOST_1")
         ))
         .output()
         .unwrap();
-    assert!(new_image.status.success(), "new proxy version: {}", String::from_utf8_lossy(&new_image.stderr));
+    assert!(built.status.success(), "proxy image {tag}: {}", String::from_utf8_lossy(&built.stderr));
+}
 
+#[test]
+fn proxy_reboot_to_a_new_version_under_load_fails_no_request() {
+    let Some((_guard, lab)) = lab() else { return };
+    proxy_image_tagged(lab, "v0.9.3");
     let app = AppDir::new(lab, WHARF);
     let _removed = Removed(&app);
     let tls = tempfile::tempdir().unwrap();
@@ -190,5 +194,48 @@ fn proxy_reboot_to_a_new_version_under_load_fails_no_request() {
             eventually(Duration::from_secs(10), || curl(host, "/version", Some(HOST_HEADER)) == (200, version.clone())),
             "{host}: the app answers after Kamal's reboot"
         );
+    }
+}
+
+/// `x-wharf: upgrade_old_proxy`: a deploy that finds kamal-proxy older than Kamal requires
+/// (Kamal: "kamal-proxy version ... is too old, run `kamal proxy reboot`") upgrades it with the
+/// handover and deploys, under load, without a failed request.
+#[test]
+fn a_deploy_upgrades_a_too_old_proxy_without_a_failed_request() {
+    let Some((_guard, lab)) = lab() else { return };
+    proxy_image_tagged(lab, "v0.8.0");
+    let app = AppDir::new(lab, WHARF);
+    let _removed = Removed(&app);
+    app.write("config/deploy.yml", &deploy_yml("oldproxy", HOST_HEADER, "    version: v0.8.0\n", ""));
+    app.commit("on an old proxy");
+    app.ok(&["deploy"]);
+    app.ok(&["proxy", "reboot", "-y"]);
+    for host in HOSTS_2 {
+        assert_eq!(proxy_state(lab, host).0, format!("{PROXY_IMAGE}:v0.8.0"), "{host}");
+    }
+    // Kamal's answer to that proxy: the deploy stops.
+    app.write("config/deploy.yml", &deploy_yml("oldproxy", HOST_HEADER, "", ""));
+    let refused = app.wharf(&["deploy"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("kamal-proxy version v0.8.0 is too old"), "{}", stderr(&refused));
+
+    app.write("config/deploy.yml", &deploy_yml("oldproxy", HOST_HEADER, "", "x-wharf:\n  upgrade_old_proxy: true\n"));
+    let version = app.commit("upgrading the proxy as it deploys");
+    let addrs: Vec<SocketAddr> = HOSTS_2.iter().map(|h| format!("{h}:80").parse().unwrap()).collect();
+    let load = HttpLoad::start(&addrs, HOST_HEADER, "/version", 4, Duration::from_secs(5));
+    load.until_answered(500, Duration::from_secs(60));
+    let out = app.ok(&["deploy"]);
+    load.until_answered(load.answered() + 500, Duration::from_secs(60));
+    let outcome = load.stop();
+    eprintln!("HTTP: {} answered, {} failed", outcome.answered, outcome.failures.len());
+    assert!(out.contains("Upgrading kamal-proxy without downtime on 10.200.0.1,10.200.0.2"), "{out}");
+    assert!(outcome.failures.is_empty(), "{} failed: {:?}", outcome.failures.len(), outcome.failures);
+    for host in HOSTS_2 {
+        assert_eq!(
+            proxy_state(lab, host),
+            (format!("{PROXY_IMAGE}:v0.9.2"), String::new(), "0".to_string()),
+            "{host}: the required kamal-proxy, nothing else"
+        );
+        assert_eq!(curl(host, "/version", Some(HOST_HEADER)), (200, version.clone()), "{host}");
     }
 }

@@ -36,45 +36,73 @@ pub async fn boot(c: &Commander) -> Result<()> {
         let login = Registry::new(&c.config).login_password_stdin(None)?;
         let login = &login;
         // The proxy's start is held for the host's next exchange (the next step's).
-        c.on_held(&hosts, |h| async move {
-            let proxy = Proxy::new(&c.config, &h);
-            let is_proxy_host = proxy_hosts.contains(&h);
-            let version_query = proxy.version();
-            let mut asks = vec![(network, Effect::Change)];
-            let login = login.as_ref().filter(|_| is_proxy_host && !c.registry_login_done(&h));
-            if let Some(login) = login {
-                asks.push((login, Effect::Change));
-            }
-            if is_proxy_host {
-                asks.push((&version_query, Effect::Query));
-            }
-            let answers = c.exchange(&h, &asks).await?;
-            if !answers[0].success() && !answers[0].stderr_str().contains("already exists") {
-                return Err(c.failure(&h, network, &answers[0]));
-            }
-            if !is_proxy_host {
-                return Ok(());
-            }
-            if let Some(login) = login {
-                if !answers[1].success() {
-                    return Err(c.failure(&h, login, &answers[1]));
+        let booted = c
+            .on_held(&hosts, |h| async move {
+                let proxy = Proxy::new(&c.config, &h);
+                let is_proxy_host = proxy_hosts.contains(&h);
+                let version_query = proxy.version();
+                let mut asks = vec![(network, Effect::Change)];
+                let login = login.as_ref().filter(|_| is_proxy_host && !c.registry_login_done(&h));
+                if let Some(login) = login {
+                    asks.push((login, Effect::Change));
                 }
-                c.note_registry_login(&h);
-            }
-            let version = answers.last().map(|o| o.stdout_str().trim().to_string()).unwrap_or_default();
-            if !version.is_empty() && older_version(&version, PROXY_MINIMUM_VERSION)? {
-                return Err(CliError::runtime(format!(
-                    "kamal-proxy version {version} is too old, run `kamal proxy reboot` in order to update to at least {PROXY_MINIMUM_VERSION}"
-                )));
-            }
-            c.defer(&h, &proxy.ensure_apps_config_directory());
-            c.defer(&h, &proxy.start_or_run());
-            Ok(())
-        })
-        .await?;
+                if is_proxy_host {
+                    asks.push((&version_query, Effect::Query));
+                }
+                let answers = c.exchange(&h, &asks).await?;
+                if !answers[0].success() && !answers[0].stderr_str().contains("already exists") {
+                    return Err(c.failure(&h, network, &answers[0]));
+                }
+                if !is_proxy_host {
+                    return Ok(None);
+                }
+                if let Some(login) = login {
+                    if !answers[1].success() {
+                        return Err(c.failure(&h, login, &answers[1]));
+                    }
+                    c.note_registry_login(&h);
+                }
+                let version = answers.last().map(|o| o.stdout_str().trim().to_string()).unwrap_or_default();
+                if !version.is_empty() && older_version(&version, PROXY_MINIMUM_VERSION)? {
+                    if c.config.wharf().upgrade_old_proxy {
+                        return Ok(Some(h));
+                    }
+                    return Err(too_old(&version));
+                }
+                c.defer(&h, &proxy.ensure_apps_config_directory());
+                c.defer(&h, &proxy.start_or_run());
+                Ok(None)
+            })
+            .await?;
+        let too_old: Vec<String> = booted.into_iter().filter_map(|(_, old)| old).collect();
+        if !too_old.is_empty() {
+            upgrade_old(c, too_old).await?;
+        }
         Ok(())
     })
     .await
+}
+
+/// Kamal's error for a running kamal-proxy older than it requires.
+fn too_old(version: &str) -> CliError {
+    CliError::runtime(format!(
+        "kamal-proxy version {version} is too old, run `kamal proxy reboot` in order to update to at least {PROXY_MINIMUM_VERSION}"
+    ))
+}
+
+/// `x-wharf: upgrade_old_proxy`: the `hosts` whose kamal-proxy is too old get the configured one
+/// as `proxy reboot --zero-downtime` does it; a proxy still too old after that (the configured
+/// image is) is Kamal's error.
+async fn upgrade_old(c: &Commander, hosts: Vec<String>) -> Result<()> {
+    output::say(&format!("Upgrading kamal-proxy without downtime on {}...", hosts.join(",")));
+    c.with_specific_hosts(hosts.clone(), || handover::reboot(c, false)).await?;
+    for host in &hosts {
+        let version = c.capture_unchecked(host, &Proxy::new(&c.config, host).version()).await?;
+        if !version.is_empty() && older_version(&version, PROXY_MINIMUM_VERSION)? {
+            return Err(too_old(&version));
+        }
+    }
+    Ok(())
 }
 
 /// `proxy details`: the proxy container on each proxy host.

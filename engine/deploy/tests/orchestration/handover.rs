@@ -219,3 +219,47 @@ fn a_failing_rule_takes_the_handover_back() {
         assert!(!work.iter().any(|c| c == STOP), "{host}: the proxy was not stopped");
     }
 }
+
+const VERSION: &str = "docker inspect kamal-proxy --format '{{.Config.Image}}' | awk -F: '{print $NF}'";
+
+/// The fixture with `x-wharf: upgrade_old_proxy: true`.
+fn upgrading_old_proxies() -> Project {
+    let project = Project::kamal("deploy_with_proxy.yml");
+    let yml = std::fs::read_to_string(project.path().join("config/deploy.yml")).unwrap();
+    project.file("config/deploy.yml", &format!("{yml}\nx-wharf:\n  upgrade_old_proxy: true\n"));
+    project
+}
+
+/// `x-wharf: upgrade_old_proxy`: `proxy boot` (as `deploy` and `setup` run it) upgrades a
+/// kamal-proxy older than Kamal requires with the handover, where Kamal stops with its error.
+#[test]
+fn boot_upgrades_a_too_old_proxy_without_downtime_when_asked() {
+    let project = upgrading_old_proxies();
+    let fake = serving();
+    fake.answer_times_on("1.1.1.2", VERSION, 1, Answer::Stdout("v0.8.0".into()));
+    fake.stdout(VERSION, "v0.9.2");
+    let run = run(&project, "proxy", defaults(), &fake, step(|c| Box::pin(proxy::boot(c))));
+    run.ok().prints("Upgrading kamal-proxy without downtime on 1.1.1.2...");
+    // 1.1.1.1 runs a recent one: Kamal's boot. 1.1.1.2: the handover, then its version again.
+    assert!(!work_on(&run, "1.1.1.1").iter().any(|c| c == RUN_HANDOVER), "1.1.1.1 kept its proxy");
+    let work = work_on(&run, "1.1.1.2");
+    for step in [CHECK, RUN_HANDOVER, STOP, RUN, REMOVE_HANDOVER] {
+        assert!(work.iter().any(|c| c == step), "1.1.1.2 ran {step}: {work:?}");
+    }
+    assert_eq!(work.last().map(String::as_str), Some(VERSION), "{work:?}");
+}
+
+#[test]
+fn a_proxy_still_too_old_after_the_upgrade_is_kamals_error() {
+    let project = upgrading_old_proxies();
+    let fake = serving();
+    fake.stdout(VERSION, "v0.8.0");
+    let run = run(&project, "proxy", defaults(), &fake, step(|c| Box::pin(proxy::boot(c))));
+    assert!(
+        run.error().contains(
+            "kamal-proxy version v0.8.0 is too old, run `kamal proxy reboot` in order to update to at least v0.9.2"
+        ),
+        "{}",
+        run.error()
+    );
+}
