@@ -176,6 +176,13 @@ impl<'a> App<'a> {
         pipe(parts![id, xargs(docker(cmd!["stop", self.r().stop_args()]))])
     }
 
+    /// Wharf: stops `version`'s container by its name, `docker stop [-t N] <name>`: the same as
+    /// [`Self::stop`]`(Some(version))` (whose `docker container ls` finds the container by that
+    /// exact name), with one `docker` run instead of two. A missing container fails either way.
+    pub fn stop_by_name(&self, version: &str) -> Cmd {
+        docker(cmd!["stop", self.r().stop_args(), self.container_name(Some(version))])
+    }
+
     /// `info`: `docker ps --filter ...`.
     pub fn info(&self) -> Cmd {
         docker(cmd!["ps", self.container_filter_args(&[])])

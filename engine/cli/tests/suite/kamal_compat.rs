@@ -448,6 +448,12 @@ fn per_host(
                 }
                 !clean
             })
+            // Wharf reads the new container's id from `docker run`'s output; Kamal asks for it
+            // (a second time: it asked before the run whether the container exists).
+            .filter(second_ask_of_each(
+                |c| c.starts_with("docker container ls --all --filter 'name=^") && c.ends_with("$' --quiet"),
+                &format!("KNOWN DIFFERENCE on {host}: Kamal asks for the new container's id, Wharf reads it from `docker run`"),
+            ))
             .filter(|c| match known.iter().find(|d| d.wharf.is_none() && d.kamal == Some(c.as_str())) {
                 Some(d) => {
                     eprintln!("KNOWN INCOMPATIBILITY on {host}: Kamal runs `{c}`, Wharf does not: {}", d.why);
@@ -469,6 +475,15 @@ fn per_host(
                 !canary_check
             })
             .map(|(_, c)| normalize(c, wharf_subs))
+            // Wharf stops the replaced version by its name: one `docker` run where Kamal's
+            // first finds the container by that exact name.
+            .map(|c| match stopped_by_name(&c) {
+                Some(kamal) => {
+                    eprintln!("KNOWN DIFFERENCE on {host}: Wharf runs `{c}` where Kamal runs `{kamal}`");
+                    kamal
+                }
+                None => c,
+            })
             .map(|c| match known.iter().find(|d| d.wharf == Some(c.as_str())) {
                 Some(d) => {
                     let instead = d.kamal.unwrap_or_default();
@@ -485,6 +500,32 @@ fn per_host(
         by_host.insert(host.to_string(), (ks, ws));
     }
     by_host
+}
+
+/// A filter dropping (and reporting with `note`) the second run of each command that `matches`
+/// (by its text), keeping the first and any after the second.
+fn second_ask_of_each<'a>(matches: impl Fn(&str) -> bool + 'a, note: &'a str) -> impl FnMut(&String) -> bool + 'a {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    move |c| {
+        if !matches(c) {
+            return true;
+        }
+        let n = seen.entry(c.clone()).or_default();
+        *n += 1;
+        if *n == 2 {
+            eprintln!("{note}");
+        }
+        *n != 2
+    }
+}
+
+/// Kamal's form of Wharf's `docker stop [-t N] NAME`: `docker container ls --all --filter
+/// 'name=^NAME$' --quiet | xargs docker stop [-t N]`.
+fn stopped_by_name(c: &str) -> Option<String> {
+    let rest = c.strip_prefix("docker stop ")?;
+    let (args, name) = rest.rsplit_once(' ').map(|(a, n)| (format!(" {a}"), n)).unwrap_or((String::new(), rest));
+    (!name.starts_with('-') && !name.contains('|'))
+        .then(|| format!("docker container ls --all --filter 'name=^{name}$' --quiet | xargs docker stop{args}"))
 }
 
 /// A filter keeping the first command that `matches` and dropping (and reporting with `note`)

@@ -162,6 +162,17 @@ fn stop() {
 }
 
 #[test]
+fn stop_by_name() {
+    // Wharf: a version's container stopped by its name (`stop(version:)` finds it by that name).
+    let raw = set(&base(), "drain_timeout", r#"20"#);
+    assert_eq!(web(&raw, None, |a| a.stop_by_name("123").to_string()), "docker stop app-web-123");
+    assert_eq!(
+        new_command(&raw, None, "workers", "1.1.1.1", |a| a.stop_by_name("123").to_string()),
+        "docker stop -t 20 app-workers-123"
+    );
+}
+
+#[test]
 fn stop_with_custom_drain_timeout() {
     // Kamal: test "stop with custom drain timeout"
     let raw = base();

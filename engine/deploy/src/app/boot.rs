@@ -14,6 +14,7 @@
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
+use crate::execution::Effect;
 use crate::output;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -217,7 +218,7 @@ async fn boot_one<'c>(
             output::info(host, &format!("Keeping version {old} warm on {host}: `rollback {old}` switches back to it"));
             return Ok(());
         }
-        c.defer_unchecked(host, &app.stop(Some(&old)));
+        c.defer_unchecked(host, &app.stop_by_name(&old));
         if role.assets() {
             c.defer_unchecked(host, &app.clean_up_assets());
         }
@@ -232,9 +233,8 @@ async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>
     // The audit line, the env file and `docker run` go out with the next question (the new
     // container's id, or its status).
     c.audit(host, Some(role.name()), &format!("Booted app version {version}")).await?;
-    run_container(c, host, role, app)?;
     if role.running_proxy() {
-        let endpoint = endpoint_of(c, host, role, app, version).await?;
+        let endpoint = run_container_for_proxy(c, host, role, app, version).await?;
         // The proxy health-checks the new container before it answers (`health_check`: its
         // verdict, or the last line of its error).
         let deployed = c.exec(host, &app.deploy(&endpoint)).await;
@@ -247,18 +247,54 @@ async fn start_new_version(c: &Commander, host: &str, role: &Role, app: &App<'_>
         }
         deployed?;
     } else {
+        run_container(c, host, role, app)?;
         wait_for_healthy(c, host, app, version).await?;
     }
     Ok(())
 }
 
+/// [`run_container`], then the new container's id, the proxy's target: read from what `docker
+/// run --detach` prints (the id, whose first 12 characters Docker's DNS knows the container
+/// by, as the `docker container ls --quiet` Kamal asks next answers), so no `docker` run of its
+/// own; asked as Kamal asks when the output is not an id (under `--plan`, say).
+async fn run_container_for_proxy(
+    c: &Commander,
+    host: &str,
+    role: &Role,
+    app: &App<'_>,
+    version: &str,
+) -> Result<String> {
+    write_env_file(c, host, role, app)?;
+    let run = app.run(Some(&hostname_for(host)));
+    let out = c.exchange(host, &[(&run, Effect::Change)]).await?.remove(0);
+    if !out.success() {
+        return Err(c.failure(host, &run, &out));
+    }
+    match short_container_id(out.stdout_str().trim()) {
+        Some(id) => Ok(id.to_string()),
+        None => endpoint_of(c, host, role, app, version).await,
+    }
+}
+
+/// The short form (12 characters) of the full container id `docker run --detach` printed.
+fn short_container_id(printed: &str) -> Option<&str> {
+    let full = printed.lines().last()?.trim();
+    (full.len() == 64 && full.bytes().all(|b| b.is_ascii_hexdigit())).then(|| &full[..12])
+}
+
 /// The env file (mode 0600) and `docker run` of the role's container, held for the host's next
 /// exchange.
 pub(crate) fn run_container(c: &Commander, host: &str, role: &Role, app: &App<'_>) -> Result<()> {
+    write_env_file(c, host, role, app)?;
+    c.defer(host, &app.run(Some(&hostname_for(host))));
+    Ok(())
+}
+
+/// The role's env file (mode 0600) in its directory, held for the host's next exchange.
+fn write_env_file(c: &Commander, host: &str, role: &Role, app: &App<'_>) -> Result<()> {
     c.defer(host, &app.ensure_env_directory());
     let env_file = role.secrets_io(host)?;
     c.defer_upload(host, env_file.as_bytes(), &role.secrets_path(), 0o600);
-    c.defer(host, &app.run(Some(&hostname_for(host))));
     Ok(())
 }
 
@@ -450,4 +486,20 @@ async fn revert(c: &Commander, version: &str, switched: Vec<Switched<'_>>) -> Re
     })
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_container_id;
+
+    #[test]
+    fn the_short_id_of_what_docker_run_printed() {
+        let full = "3f2a9c1b7d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcd";
+        assert_eq!(short_container_id(full), Some("3f2a9c1b7d4e"));
+        // A warning before the id (a platform mismatch, say) is left out.
+        assert_eq!(short_container_id(&format!("WARNING: something\n{full}")), Some("3f2a9c1b7d4e"));
+        for not_an_id in ["", "3f2a9c1b7d4e", "Error: no such image", &full.replace('3', "x")] {
+            assert_eq!(short_container_id(not_an_id), None, "{not_an_id}");
+        }
+    }
 }

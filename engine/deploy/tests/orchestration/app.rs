@@ -116,6 +116,12 @@ fn stop_version(role: &str, version: &str) -> String {
     format!("{} | xargs docker stop", container_id(role, version))
 }
 
+/// Stopping the version a boot replaced: by its name (Wharf; Kamal's `stop_version` finds the
+/// container by that name first).
+fn stop_replaced(role: &str, version: &str) -> String {
+    format!("docker stop app-{role}-{version}")
+}
+
 fn health(role: &str, version: &str) -> String {
     format!(
         "{} | xargs docker inspect --format '{{{{if .State.Health}}}}{{{{.State.Health.Status}}}}{{{{else}}}}{{{{.State.Status}}}}{{{{end}}}}'",
@@ -153,11 +159,11 @@ fn boot() {
     run.ok();
     run.ran_on("1.1.1.1", "docker tag dhh/app:latest dhh/app:latest");
     ran_matching(&run, "1.1.1.1", RUN_LATEST_ON_1);
-    run.ran_on("1.1.1.1", &stop_version("web", "123"));
+    run.ran_on("1.1.1.1", &stop_replaced("web", "123"));
     // The new version runs before the old one is stopped, and `latest` is tagged last.
     let on = run.commands_on("1.1.1.1");
     let started = on.iter().position(|c| c.starts_with("docker run --detach")).unwrap();
-    let stopped = on.iter().position(|c| *c == stop_version("web", "123")).unwrap();
+    let stopped = on.iter().position(|c| *c == stop_replaced("web", "123")).unwrap();
     let tagged = on.iter().position(|c| c == "docker tag dhh/app:latest dhh/app:latest").unwrap();
     assert!(started < stopped && stopped < tagged, "{on:#?}");
     assert!(run.commands_on("1.1.1.2").is_empty());
@@ -173,7 +179,7 @@ fn boot_will_rename_if_same_version_is_already_running() {
     prints_matching(&run, "Renaming container latest to latest_replaced_<hex16> as already deployed on 1.1.1.1");
     ran_matching(&run, "1.1.1.1", "docker rename app-web-latest app-web-latest_replaced_<hex16>");
     ran_matching(&run, "1.1.1.1", RUN_LATEST_ON_1);
-    run.ran_on("1.1.1.1", &stop_version("web", "123"));
+    run.ran_on("1.1.1.1", &stop_replaced("web", "123"));
     // Kamal's three captures, each exactly once: the clash probe and the endpoint (the same
     // command), and the current version.
     assert_eq!(count(&run, "1.1.1.1", &container_id("web", "latest")), 2);
@@ -234,7 +240,7 @@ fn boot_errors_dont_leave_lock_in_place() {
     assert!(acquire_index(&run, "1.1.1.1") < release_index(&run, "1.1.1.1"));
     // The new version's container is stopped, the old one is left running.
     run.ran_on("1.1.1.1", &stop_version("web", "latest"));
-    run.never_ran(&stop_version("web", "123"));
+    run.never_ran(&stop_replaced("web", "123"));
     run.never_ran("docker tag");
 }
 
@@ -249,7 +255,7 @@ fn boot_with_assets() {
     run.ran_on("1.1.1.1", "mkdir -p .kamal/apps/app/assets/volumes/web-latest ; cp -rnT .kamal/apps/app/assets/extracted/web-latest .kamal/apps/app/assets/volumes/web-latest ; cp -rnT .kamal/apps/app/assets/extracted/web-latest .kamal/apps/app/assets/volumes/web-123 || true ; cp -rnT .kamal/apps/app/assets/extracted/web-123 .kamal/apps/app/assets/volumes/web-latest || true");
     run.ran_on("1.1.1.1", "mkdir -p .kamal/apps/app/assets/extracted/web-latest && docker container rm app-web-assets 2> /dev/null || true && docker container create --name app-web-assets dhh/app:latest && docker container cp -L app-web-assets:/public/assets/. .kamal/apps/app/assets/extracted/web-latest && docker container rm app-web-assets");
     ran_matching(&run, "1.1.1.1", RUN_LATEST_ON_1);
-    run.ran_on("1.1.1.1", &stop_version("web", "123"));
+    run.ran_on("1.1.1.1", &stop_replaced("web", "123"));
     run.ran_on("1.1.1.1", r#"find .kamal/apps/app/assets/extracted -maxdepth 1 -name 'web-*' ! -name web-latest -exec rm -rf "{}" + ; find .kamal/apps/app/assets/volumes -maxdepth 1 -name 'web-*' ! -name web-latest -exec rm -rf "{}" +"#);
     // The current version is asked twice: for the assets, then for the boot.
     assert_eq!(count(&run, "1.1.1.1", &current_version("web")), 2);
@@ -265,7 +271,7 @@ fn boot_with_host_tags() {
     run.ok();
     run.ran_on("1.1.1.1", "docker tag dhh/app:latest dhh/app:latest");
     ran_matching(&run, "1.1.1.1", "docker run --detach --restart unless-stopped --name app-web-latest --network kamal --hostname 1.1.1.1-<hex12> --env KAMAL_CONTAINER_NAME=\"app-web-latest\" --env KAMAL_VERSION=\"latest\" --env KAMAL_HOST=\"1.1.1.1\" --env TEST=\"root\" --env EXPERIMENT=\"disabled\" --env SITE=\"site1\"");
-    run.ran_on("1.1.1.1", &stop_version("web", "123"));
+    run.ran_on("1.1.1.1", &stop_replaced("web", "123"));
 }
 
 #[test]
@@ -382,7 +388,7 @@ fn boot_with_error_pages() {
     run.ran_on("1.1.1.1", "upload .kamal/proxy/apps-config/app/error_pages/latest/503.html");
     run.ran_on("1.1.1.1", "docker tag dhh/app:latest dhh/app:latest");
     ran_matching(&run, "1.1.1.1", RUN_LATEST_ON_1);
-    run.ran_on("1.1.1.1", &stop_version("web", "123"));
+    run.ran_on("1.1.1.1", &stop_replaced("web", "123"));
     run.ran_on(
         "1.1.1.1",
         "find .kamal/proxy/apps-config/app/error_pages -mindepth 1 -maxdepth 1 ! -name latest -exec rm -rf {} +",
@@ -886,7 +892,7 @@ fn boot_proxy() {
         .commands_on("1.1.1.1")
         .iter()
         .any(|c| c.starts_with("docker exec kamal-proxy kamal-proxy deploy app-web --target=\"123:80\"")));
-    run.ran_on("1.1.1.1", &stop_version("web", "123"));
+    run.ran_on("1.1.1.1", &stop_replaced("web", "123"));
 }
 
 #[test]

@@ -534,8 +534,8 @@ fn rollback_good_version() {
             host,
             &[
                 "docker run --detach --restart unless-stopped --name app-web-123",
-                // Should stop the container that was previously running.
-                "docker container ls --all --filter 'name=^app-web-version-to-rollback$' --quiet | xargs docker stop",
+                // Should stop the container that was previously running (by its name).
+                "docker stop app-web-version-to-rollback",
             ],
         );
     }
@@ -545,7 +545,7 @@ fn rollback_good_version() {
             host,
             &[
                 "docker run --detach --restart unless-stopped --name app-workers-123",
-                "docker container ls --all --filter 'name=^app-workers-version-to-rollback$' --quiet | xargs docker stop",
+                "docker stop -t 30 app-workers-version-to-rollback",
             ],
         );
     }
@@ -754,14 +754,18 @@ fn init_with_existing_config() {
 fn deploy_round_trips() {
     let fake = deploy_fake();
     fake.stdout(&current_version("web"), "888");
+    // `docker run --detach` prints the new container's id, as Docker does.
+    fake.stdout("docker run --detach", "0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef");
     let run = run(&Project::kamal("deploy_simple.yml"), "deploy", verbose(), &fake, deploy_step());
     run.ok();
     assert_eq!((fake.exchanges_on("1.1.1.1"), fake.exchanges_on("1.1.1.2")), (7, 6), "{}", run.output());
     let on = run.commands_on("1.1.1.1");
     assert_eq!(on.last().map(String::as_str), Some(RELEASE));
-    // The questions asked ahead were answered from there: each asked once.
+    // The questions asked ahead were answered from there: each asked once. The new container's
+    // id is not asked after the run (Kamal asks): the proxy's target is what `docker run` printed.
     assert_eq!(on.iter().filter(|c| **c == current_version("web")).count(), 1, "{on:?}");
-    assert_eq!(on.iter().filter(|c| **c == container_id("web", "999")).count(), 2, "{on:?}");
+    assert_eq!(on.iter().filter(|c| **c == container_id("web", "999")).count(), 1, "{on:?}");
+    assert!(on.iter().any(|c| c.contains("kamal-proxy deploy app-web --target=\"0123456789ab:80\"")), "{on:?}");
 }
 
 /// A held change that fails (the prune, sent with the lock's release) is the error, naming its
@@ -822,6 +826,6 @@ fn deploy_without_fleet_transaction_leaves_the_hosts_that_switched() {
     run.error();
     run.does_not_print("Fleet transaction");
     let on_1 = run.commands_on("1.1.1.1");
-    assert!(on_1.contains(&format!("{} | xargs docker stop", container_id("web", "888"))), "{on_1:?}");
+    assert!(on_1.contains(&"docker stop app-web-888".to_string()), "{on_1:?}");
     assert_eq!(on_1.iter().filter(|c| c.contains("kamal-proxy deploy app-web")).count(), 1);
 }

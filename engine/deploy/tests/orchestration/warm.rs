@@ -39,16 +39,15 @@ fn a_deploy_keeps_the_replaced_version_running_behind_the_proxy_only() {
     run.ok().prints("Keeping container for role web with version 777 warm");
     for host in WEB {
         run.ran_on(host, "docker container ls --all --filter 'name=^app-web-666$' --quiet | xargs docker stop");
-        run.never_ran("'name=^app-web-777$' --quiet | xargs docker stop");
-        run.never_ran("'name=^app-web-888$' --quiet | xargs docker stop");
+        for kept in ["777", "888"] {
+            run.never_ran(&format!("'name=^app-web-{kept}$' --quiet | xargs docker stop"));
+            run.never_ran(&format!("docker stop app-web-{kept}"));
+        }
     }
     run.prints("Keeping version 888 warm on 1.1.1.1: `rollback 888` switches back to it");
     // The workers' old version stops, as with Kamal.
     for host in ["1.1.1.3", "1.1.1.4"] {
-        run.ran_on(
-            host,
-            "docker container ls --all --filter 'name=^app-workers-888$' --quiet | xargs docker stop -t 30",
-        );
+        run.ran_on(host, "docker stop -t 30 app-workers-888");
     }
 }
 
