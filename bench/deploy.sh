@@ -143,7 +143,7 @@ deploy_timeout: 30
 drain_timeout: 1
 YML
     # Kamal ignores x-wharf; Wharf keeps the replaced version running.
-    [ "$MODE" = rollback ] && printf 'x-wharf:\n  warm_versions: 1\n'
+    if [ "$MODE" = rollback ]; then printf 'x-wharf:\n  warm_versions: 1\n'; fi
   } >"$app/config/deploy.yml"
 }
 (cd "$app" && git init -q && git add -A && git -c user.name=b -c user.email=b@example.com commit -qm bench)
