@@ -45,7 +45,7 @@ pub struct RunConfig {
 
 /// How long a stopping server keeps answering on open connections (each answer closing its
 /// connection) before it closes the idle ones.
-pub const DRAIN_GRACE: Duration = Duration::from_secs(1);
+const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
 /// The listeners' actual addresses (ports may be 0 in tests).
 pub struct Running {
@@ -205,16 +205,15 @@ where
         ($conn:expr) => {{
             let conn = $conn;
             tokio::pin!(conn);
+            let drained = async {
+                listening.shutdown.cancelled().await;
+                tokio::time::sleep(DRAIN_GRACE).await;
+            };
             tokio::select! {
                 _ = conn.as_mut() => {}
-                _ = listening.shutdown.cancelled() => {
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = tokio::time::sleep(DRAIN_GRACE) => {
-                            conn.as_mut().graceful_shutdown();
-                            let _ = conn.await;
-                        }
-                    }
+                _ = drained => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
                 }
             }
         }};

@@ -14,7 +14,6 @@
 
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
-use crate::execution::Effect;
 use crate::output;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -265,11 +264,7 @@ async fn run_container_for_proxy(
     version: &str,
 ) -> Result<String> {
     write_env_file(c, host, role, app)?;
-    let run = app.run(Some(&hostname_for(host)));
-    let out = c.exchange(host, &[(&run, Effect::Change)]).await?.remove(0);
-    if !out.success() {
-        return Err(c.failure(host, &run, &out));
-    }
+    let out = c.exec(host, &app.run(Some(&hostname_for(host)))).await?;
     match short_container_id(out.stdout_str().trim()) {
         Some(id) => Ok(id.to_string()),
         None => endpoint_of(c, host, role, app, version).await,

@@ -79,7 +79,7 @@ async fn reboot_host(c: &Commander, host: &str, login: Option<&Cmd>) -> Result<(
         output::info(host, &format!("{name} is down and {CONTAINER} serves (a reboot stopped half-way): going on"));
     }
     let rebooted = kamal_reboot_host(c, host, login).await;
-    let ready = step(c, host, &handover.wait_until_ready(name)).await?;
+    let ready = c.exec_unchecked(host, &handover.wait_until_ready(name)).await?;
     if !ready.success() {
         let state = format!(
             "{host} serves through the {CONTAINER} container, which iptables rules tagged {RULE_COMMENT} send new \
@@ -119,9 +119,4 @@ async fn start_handover(c: &Commander, host: &str, handover: &Handover<'_>) -> R
         "{host}: the new proxy did not start beside the running one, so nothing was handed over and the running \
          proxy was left as it was: {why}"
     )))
-}
-
-/// Runs a step whose outcome the caller reads: recorded, not run, under `--plan`.
-async fn step(c: &Commander, host: &str, cmd: &Cmd) -> Result<wharf_ssh::Output> {
-    Ok(c.exchange(host, &[(cmd, Effect::Change)]).await?.remove(0))
 }

@@ -96,12 +96,14 @@ fn too_old(version: &str) -> CliError {
 async fn upgrade_old(c: &Commander, hosts: Vec<String>) -> Result<()> {
     output::say(&format!("Upgrading kamal-proxy without downtime on {}...", hosts.join(",")));
     c.with_specific_hosts(hosts.clone(), || handover::reboot(c, false)).await?;
-    for host in &hosts {
-        let version = c.capture_unchecked(host, &Proxy::new(&c.config, host).version()).await?;
+    c.on(&hosts, |h| async move {
+        let version = c.capture_unchecked(&h, &Proxy::new(&c.config, &h).version()).await?;
         if !version.is_empty() && older_version(&version, PROXY_MINIMUM_VERSION)? {
             return Err(too_old(&version));
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 
