@@ -90,6 +90,18 @@ fn proxy_state(lab: &Lab, host: &str) -> (String, String, String) {
     )
 }
 
+/// Removes the proxy image `tag` from the servers when dropped: other tests pick "the newest
+/// other kamal-proxy image" on a server, which must not be this test's.
+struct TaggedImage<'a>(&'a Lab, &'static str);
+
+impl Drop for TaggedImage<'_> {
+    fn drop(&mut self) {
+        for host in HOSTS_2 {
+            on_host(self.0, host, &format!("docker image rm -f {PROXY_IMAGE}:{} >/dev/null 2>&1", self.1));
+        }
+    }
+}
+
 /// The proxy image again as `tag` in the lab's registry, with a label of its own (so a different
 /// image: another "version").
 fn proxy_image_tagged(lab: &Lab, tag: &str) {
@@ -109,6 +121,7 @@ fn proxy_image_tagged(lab: &Lab, tag: &str) {
 fn proxy_reboot_to_a_new_version_under_load_fails_no_request() {
     let Some((_guard, lab)) = lab() else { return };
     proxy_image_tagged(lab, "v0.9.3");
+    let _tagged = TaggedImage(lab, "v0.9.3");
     let app = AppDir::new(lab, WHARF);
     let _removed = Removed(&app);
     let tls = tempfile::tempdir().unwrap();
@@ -204,6 +217,7 @@ fn proxy_reboot_to_a_new_version_under_load_fails_no_request() {
 fn a_deploy_upgrades_a_too_old_proxy_without_a_failed_request() {
     let Some((_guard, lab)) = lab() else { return };
     proxy_image_tagged(lab, "v0.8.0");
+    let _tagged = TaggedImage(lab, "v0.8.0");
     let app = AppDir::new(lab, WHARF);
     let _removed = Removed(&app);
     app.write("config/deploy.yml", &deploy_yml("oldproxy", HOST_HEADER, "    version: v0.8.0\n", ""));
