@@ -222,6 +222,21 @@ impl<'a> App<'a> {
         ])
     }
 
+    /// Wharf (see [`crate::facts`]): the service's containers that `docker ps` lists (running,
+    /// paused, restarting), newest first, each as `<role> <state> <name>`: per role, what
+    /// [`Self::list_versions`] lists, with each container's state. `docker ps --filter
+    /// label=service=S --filter label=destination=D --format '{{.Label "role"}} {{.State}}
+    /// {{.Names}}'`.
+    pub fn list_containers_by_role(&self) -> Cmd {
+        let all_roles = App { config: self.config, role: None, host: self.host.clone() };
+        docker(cmd![
+            "ps",
+            all_roles.container_filter_args(&[]),
+            "--format",
+            r#"'{{.Label "role"}} {{.State}} {{.Names}}'"#
+        ])
+    }
+
     /// `ensure_env_directory`: `mkdir -p <role env directory>`.
     pub fn ensure_env_directory(&self) -> Cmd {
         make_directory(&self.r().env_directory())

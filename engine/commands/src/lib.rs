@@ -23,6 +23,7 @@ pub mod base;
 pub mod builder;
 pub mod cmd;
 pub mod docker;
+pub mod facts;
 pub mod hook;
 pub mod lock;
 pub mod proxy;

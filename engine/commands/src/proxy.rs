@@ -81,6 +81,12 @@ impl<'a> Proxy<'a> {
         ])
     }
 
+    /// Wharf: kamal-proxy's facts (see [`crate::facts::inspect_containers`]): its image (the
+    /// version [`Self::version`] reads), whether it runs, whether it is on the `kamal` network.
+    pub fn container_facts(&self) -> Cmd {
+        crate::facts::inspect_containers(&[self.container_name()])
+    }
+
     /// `logs(timestamps:, since:, lines:, grep:, grep_options:)`.
     pub fn logs(&self, options: &ProxyLogsOptions) -> Cmd {
         pipe(parts![

@@ -182,7 +182,7 @@ pub fn ask_ahead(c: &Commander) {
 
 /// Refuses to go on while a canary is recorded on any proxied host: a deploy would take the
 /// canary (the newest container) for the running version, and stop the version everyone else is
-/// on as stale. (`deploy` asks ahead: see `app::prefetch_deploy_questions`.)
+/// on as stale. (`deploy` asks ahead: see `app::facts::prefetch`.)
 pub async fn ensure_none(c: &Commander) -> Result<()> {
     match recorded(c).await?.into_iter().next() {
         Some((host, role, version)) => Err(CliError::runtime(format!(

@@ -19,6 +19,7 @@ use crate::execution::{BatchJob, Effect, Executor, Job, LineSink, OnFailure, Pla
 use crate::hooks::{Hooks, HOOKS_WITH_SECRETS};
 use crate::options::GlobalOptions;
 use crate::output;
+use crate::prefetch::{Derive, Prefetch};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,10 +59,8 @@ pub struct Commander {
     logged_in: Mutex<std::collections::HashSet<String>>,
     /// Answers a later step may reuse once instead of asking again (see [`Self::remember`]).
     known: Mutex<HashMap<(String, String), String>>,
-    /// Questions to add to each host's next exchange (see [`Self::prefetch`]).
-    prefetch: Mutex<HashMap<String, Vec<Cmd>>>,
-    /// Their answers, each served once to the step that asks it (see [`Self::exchange`]).
-    prefetched: Mutex<HashMap<(String, String), Output>>,
+    /// Questions asked ahead, and their answers (see [`Self::prefetch`]).
+    prefetch: Prefetch,
     /// `--fleet-transaction` (see [`Self::fleet_transaction`]).
     fleet_transaction: AtomicBool,
 }
@@ -221,8 +220,7 @@ impl Commander {
             pending: Mutex::new(HashMap::new()),
             logged_in: Mutex::new(Default::default()),
             known: Mutex::new(HashMap::new()),
-            prefetch: Mutex::new(HashMap::new()),
-            prefetched: Mutex::new(HashMap::new()),
+            prefetch: Prefetch::default(),
             fleet_transaction: AtomicBool::new(false),
         })
     }
@@ -416,51 +414,81 @@ impl Commander {
     ///
     /// A question asked ahead ([`Self::prefetch`]) is answered from there, once; when every
     /// question is, nothing is sent (the held changes wait for the next exchange). Questions
-    /// asked ahead for this host go along with this exchange.
-    pub async fn exchange(&self, host: &str, cmds: &[(&Cmd, Effect)]) -> Result<Vec<Output>> {
-        let mut answers: Vec<Option<Output>> = {
-            let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
-            cmds.iter()
+    /// asked ahead for this host go along with this exchange; a question one of them covers
+    /// ([`Self::prefetch_deriving`]) is not sent itself, and is asked in an exchange of its own
+    /// only if the derivation left it out.
+    pub fn exchange<'a>(
+        &'a self,
+        host: &'a str,
+        cmds: &'a [(&'a Cmd, Effect)],
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Output>>> {
+        Box::pin(async move {
+            let mut answers: Vec<Option<Output>> = cmds
+                .iter()
                 .map(|(cmd, effect)| match effect {
-                    Effect::Query => prefetched.remove(&(host.to_string(), cmd.to_string())),
+                    Effect::Query => self.prefetch.take_answer(host, &cmd.to_string()),
                     Effect::Change => None,
                 })
-                .collect()
-        };
-        let asked: Vec<&Cmd> = cmds.iter().zip(&answers).filter(|(_, a)| a.is_none()).map(|((c, _), _)| *c).collect();
-        if asked.is_empty() {
-            return Ok(answers.into_iter().flatten().collect());
-        }
-        let ahead: Vec<Cmd> = {
-            let mut prefetch = self.prefetch.lock().unwrap_or_else(|e| e.into_inner());
-            let mut list = prefetch.remove(host).unwrap_or_default();
-            list.retain(|q| !asked.iter().any(|c| c.to_string() == q.to_string()));
-            list
-        };
-        let deferred = self.take_pending(host);
-        let effects = cmds.iter().zip(&answers).filter(|(_, a)| a.is_none()).map(|((_, e), _)| *e);
-        let steps: Vec<(&Cmd, Effect)> =
-            asked.iter().copied().zip(effects).chain(ahead.iter().map(|q| (q, Effect::Query))).collect();
-        let texts: Vec<(String, String)> = steps.iter().map(|(c, _)| (c.to_string(), c.to_redacted_string())).collect();
-        let jobs: Vec<Job<'_>> = texts
-            .iter()
-            .zip(&steps)
-            .map(|((command, shown), (cmd, effect))| Job { host, command, shown, stdin: cmd.stdin(), effect: *effect })
-            .collect();
-        let mut outputs = self.run_deferred(host, &deferred, jobs).await?;
-        let mut outputs = outputs.split_off(deferred.len());
-        let ahead_outputs = outputs.split_off(asked.len().min(outputs.len()));
-        {
-            let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
-            for (q, out) in ahead.iter().zip(ahead_outputs) {
-                prefetched.insert((host.to_string(), q.to_string()), out);
+                .collect();
+            let covered: Vec<bool> = cmds
+                .iter()
+                .zip(&answers)
+                .map(|((cmd, effect), a)| {
+                    a.is_none() && *effect == Effect::Query && self.prefetch.covered(host, &cmd.to_string())
+                })
+                .collect();
+            let asked: Vec<(&Cmd, Effect)> = cmds
+                .iter()
+                .zip(&answers)
+                .zip(&covered)
+                .filter(|((_, a), covered)| a.is_none() && !**covered)
+                .map(|((c, _), _)| *c)
+                .collect();
+            if asked.is_empty() && !covered.contains(&true) {
+                return Ok(answers.into_iter().flatten().collect());
             }
-        }
-        let mut fresh = outputs.into_iter();
-        for a in answers.iter_mut().filter(|a| a.is_none()) {
-            *a = fresh.next();
-        }
-        Ok(answers.into_iter().flatten().collect())
+            let asked_texts: Vec<String> = asked.iter().map(|(c, _)| c.to_string()).collect();
+            let ahead = self.prefetch.take_pending(host, &asked_texts);
+            let deferred = self.take_pending(host);
+            let steps: Vec<(&Cmd, Effect)> =
+                asked.iter().copied().chain(ahead.iter().map(|a| (&a.question, Effect::Query))).collect();
+            let texts: Vec<(String, String)> =
+                steps.iter().map(|(c, _)| (c.to_string(), c.to_redacted_string())).collect();
+            let jobs: Vec<Job<'_>> = texts
+                .iter()
+                .zip(&steps)
+                .map(|((command, shown), (cmd, effect))| Job {
+                    host,
+                    command,
+                    shown,
+                    stdin: cmd.stdin(),
+                    effect: *effect,
+                })
+                .collect();
+            let mut outputs = self.run_deferred(host, &deferred, jobs).await?;
+            let mut outputs = outputs.split_off(deferred.len());
+            let ahead_outputs = outputs.split_off(asked.len().min(outputs.len()));
+            self.prefetch.keep(host, ahead, ahead_outputs);
+            let mut fresh = outputs.into_iter();
+            let mut left_out = vec![];
+            for (i, a) in answers.iter_mut().enumerate() {
+                if a.is_some() {
+                    continue;
+                }
+                *a = if covered[i] { self.prefetch.take_answer(host, &cmds[i].0.to_string()) } else { fresh.next() };
+                if a.is_none() {
+                    left_out.push(i);
+                }
+            }
+            if !left_out.is_empty() {
+                let again: Vec<(&Cmd, Effect)> = left_out.iter().map(|i| cmds[*i]).collect();
+                let outs = self.exchange(host, &again).await?;
+                for (i, out) in left_out.into_iter().zip(outs) {
+                    answers[i] = Some(out);
+                }
+            }
+            Ok(answers.into_iter().flatten().collect())
+        })
     }
 
     /// Adds read-only `questions` to `host`'s next exchange; their answers are kept for the step
@@ -468,7 +496,13 @@ impl Commander {
     /// whose answer nothing in between changes (`deploy`: the stale containers and the boot's
     /// questions, asked with the proxy's).
     pub fn prefetch(&self, host: &str, questions: Vec<Cmd>) {
-        self.prefetch.lock().unwrap_or_else(|e| e.into_inner()).entry(host.to_string()).or_default().extend(questions);
+        self.prefetch.ask(host, questions);
+    }
+
+    /// Like [`Self::prefetch`], for a question whose answer also answers the questions it
+    /// `covers`, through `derive` (see [`crate::prefetch`]).
+    pub fn prefetch_deriving(&self, host: &str, question: Cmd, covers: &[&Cmd], derive: Derive) {
+        self.prefetch.ask_deriving(host, question, covers, derive);
     }
 
     /// The error [`Self::exec`] gives for `cmd`'s failed `out` on `host`.

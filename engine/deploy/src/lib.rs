@@ -33,6 +33,7 @@ pub mod main;
 pub mod options;
 pub mod output;
 pub mod plugins;
+pub mod prefetch;
 pub mod progress;
 pub mod proxy;
 pub mod prune;

@@ -416,6 +416,8 @@ fn per_host(
     let (k, w) = (kamal_commands(kamal_out), wharf_commands(wharf_out));
     let mut by_host = BTreeMap::new();
     for host in WEB_HOSTS {
+        let wharf_on_host: Vec<String> =
+            w.iter().filter(|(h, _)| h == host).map(|(_, c)| normalize(c, wharf_subs)).collect();
         let pulled: Vec<String> = k
             .iter()
             .filter(|(h, c)| h == host && c.starts_with("docker pull "))
@@ -425,12 +427,9 @@ fn per_host(
             .iter()
             .filter(|(h, _)| h == host)
             .map(|(_, c)| normalize(c, kamal_subs))
-            // Wharf asks for the running version once per deploy (`stale_containers`' answer is
-            // reused by `app boot`: nothing between them changes it); Kamal asks twice.
-            .filter(first_only(
-                |c| c.starts_with("sh -c 'docker ps --latest --format") && c.contains("| head -1 | while read line;"),
-                &format!("KNOWN DIFFERENCE on {host}: Kamal asks for the running version again, Wharf reuses it"),
-            ))
+            // Lookups change nothing: Wharf answers Kamal's with fewer `docker` runs (its
+            // deploy's facts), so neither tool's are compared; the servers' state is.
+            .filter(|c| !is_lookup(c))
             // Wharf logs in to the registry once per host and run; Kamal again before booting
             // the proxy (the same credentials, so the same server state).
             .filter(first_only(
@@ -448,12 +447,16 @@ fn per_host(
                 }
                 !clean
             })
-            // Wharf reads the new container's id from `docker run`'s output; Kamal asks for it
-            // (a second time: it asked before the run whether the container exists).
-            .filter(second_ask_of_each(
-                |c| c.starts_with("docker container ls --all --filter 'name=^") && c.ends_with("$' --quiet"),
-                &format!("KNOWN DIFFERENCE on {host}: Kamal asks for the new container's id, Wharf reads it from `docker run`"),
-            ))
+            // Wharf leaves out the network's creation and the proxy's start when kamal-proxy
+            // already runs on the `kamal` network: they would change nothing.
+            .filter(|c| {
+                let in_place = (c == "docker network create kamal" || c.starts_with("docker container start kamal-proxy || "))
+                    && !wharf_on_host.contains(c);
+                if in_place {
+                    eprintln!("KNOWN DIFFERENCE on {host}: Kamal runs `{c}`, Wharf does not (kamal-proxy runs on the kamal network)");
+                }
+                !in_place
+            })
             .filter(|c| match known.iter().find(|d| d.wharf.is_none() && d.kamal == Some(c.as_str())) {
                 Some(d) => {
                     eprintln!("KNOWN INCOMPATIBILITY on {host}: Kamal runs `{c}`, Wharf does not: {}", d.why);
@@ -475,6 +478,7 @@ fn per_host(
                 !canary_check
             })
             .map(|(_, c)| normalize(c, wharf_subs))
+            .filter(|c| !is_lookup(c))
             // Wharf stops the replaced version by its name: one `docker` run where Kamal's
             // first finds the container by that exact name.
             .map(|c| match stopped_by_name(&c) {
@@ -502,21 +506,17 @@ fn per_host(
     by_host
 }
 
-/// A filter dropping (and reporting with `note`) the second run of each command that `matches`
-/// (by its text), keeping the first and any after the second.
-fn second_ask_of_each<'a>(matches: impl Fn(&str) -> bool + 'a, note: &'a str) -> impl FnMut(&String) -> bool + 'a {
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    move |c| {
-        if !matches(c) {
-            return true;
-        }
-        let n = seen.entry(c.clone()).or_default();
-        *n += 1;
-        if *n == 2 {
-            eprintln!("{note}");
-        }
-        *n != 2
-    }
+/// A read-only question about the containers (Kamal's, or Wharf's facts that answer them): the
+/// proxy's version, the running versions, the current version, whether a container exists.
+fn is_lookup(c: &str) -> bool {
+    c == "docker inspect kamal-proxy --format '{{.Config.Image}}' | awk -F: '{print $NF}'"
+        || c.starts_with("docker inspect --type container ")
+        || (c.starts_with("docker ps --filter label=service=")
+            && c.contains(" --format \"{{.Names}}\" | while read line;"))
+        || (c.starts_with("docker ps --filter label=service=")
+            && c.ends_with(" --format '{{.Label \"role\"}} {{.State}} {{.Names}}'"))
+        || (c.starts_with("sh -c 'docker ps --latest --format") && c.contains("| head -1 | while read line;"))
+        || (c.starts_with("docker container ls --all --filter 'name=^") && c.ends_with("$' --quiet"))
 }
 
 /// Kamal's form of Wharf's `docker stop [-t N] NAME`: `docker container ls --all --filter

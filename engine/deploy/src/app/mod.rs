@@ -6,6 +6,7 @@ pub mod assets;
 pub mod boot;
 pub mod diagnosis;
 pub mod error_pages;
+pub mod facts;
 pub mod ssl_certificates;
 pub mod warm;
 
@@ -452,28 +453,6 @@ pub async fn logs_with(c: &Commander, r: LogsRequest) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `deploy`'s questions about the app's containers, asked ahead with each app host's next
-/// exchange (the proxy's): the versions there and the running one ([`stale_containers`]),
-/// whether a container of `version` exists ([`boot::boot`]), and whether a canary is in progress
-/// ([`crate::canary::ensure_none`]). Nothing the steps in between do
-/// (the proxy, accessories, stopping stale containers) changes these answers.
-pub fn prefetch_deploy_questions(c: &Commander, version: &str) {
-    for h in c.app_hosts() {
-        let mut questions = vec![];
-        for role in c.roles_on(&h) {
-            let app = App::new(&c.config, Some(role), Some(&h));
-            questions.push(app.list_versions(&[], &[]));
-            questions.push(app.current_running_version());
-            questions.push(app.container_id_for_version(version, false));
-            if role.running_proxy() {
-                // Wharf: a canary in progress ([`crate::canary::ensure_none`]).
-                questions.push(app.read_canary());
-            }
-        }
-        c.prefetch(&h, questions);
-    }
 }
 
 /// `app stale_containers [--stop]`: containers of this service other than the running version.

@@ -41,7 +41,7 @@ pub async fn deploy(c: &Commander, o: DeployOptions) -> Result<()> {
     }
     lock::with_lock(c, || async {
         c.run_hook("pre-deploy", &[])?;
-        crate::app::prefetch_deploy_questions(c, &c.config.version());
+        crate::app::facts::prefetch(c, &c.config.version());
         if !o.redeploy {
             output::say("Ensure kamal-proxy is running...");
             proxy::boot(c).await?;

@@ -10,10 +10,13 @@ use crate::error::{CliError, Result};
 use crate::execution::Effect;
 use crate::{lock, output};
 use wharf_commands::docker::Docker;
+use wharf_commands::facts::ContainerFacts;
 use wharf_commands::proxy::{Proxy, ProxyLogsOptions};
 use wharf_commands::registry::Registry;
+use wharf_commands::Cmd;
 use wharf_config::model::PROXY_MINIMUM_VERSION;
 use wharf_config::ruby::GemVersion;
+use wharf_ssh::Output;
 
 /// Kamal's `Utils.older_version?`: `version` (`v0.9.1`) compared with `minimum` as RubyGems
 /// compares versions (a malformed version is Ruby's `ArgumentError`).
@@ -24,8 +27,11 @@ fn older_version(version: &str, minimum: &str) -> Result<bool> {
 }
 
 /// `proxy boot`: the `kamal` network on every host, then the proxy container on proxy hosts.
-/// Per host one exchange asks for the network and the running proxy's version, one more starts
-/// the proxy (the registry login is skipped where this run already logged in).
+/// Per proxy host one exchange logs in to the registry (unless this run already did) and asks
+/// for kamal-proxy's facts; when it runs on the `kamal` network, Kamal's `docker network create
+/// kamal` and `docker container start kamal-proxy` would change nothing and are left out (Wharf),
+/// else they run as Kamal runs them (the network in an exchange of its own). The start is held
+/// for the host's next exchange.
 pub async fn boot(c: &Commander) -> Result<()> {
     lock::with_lock(c, || async {
         let network = Docker::new().create_network();
@@ -38,31 +44,37 @@ pub async fn boot(c: &Commander) -> Result<()> {
         // The proxy's start is held for the host's next exchange (the next step's).
         let booted = c
             .on_held(&hosts, |h| async move {
+                if !proxy_hosts.contains(&h) {
+                    let created = c.exec_unchecked(&h, network).await?;
+                    return ensure_network(c, &h, network, &created).map(|()| None);
+                }
+                // Wharf: one `docker inspect` of kamal-proxy says what Kamal's network creation
+                // and version check would: when it runs on the `kamal` network, that network
+                // exists and its start would change nothing.
                 let proxy = Proxy::new(&c.config, &h);
-                let is_proxy_host = proxy_hosts.contains(&h);
-                let version_query = proxy.version();
-                let mut asks = vec![(network, Effect::Change)];
-                let login = login.as_ref().filter(|_| is_proxy_host && !c.registry_login_done(&h));
+                let facts_query = proxy.container_facts();
+                let mut asks = vec![];
+                let login = login.as_ref().filter(|_| !c.registry_login_done(&h));
                 if let Some(login) = login {
                     asks.push((login, Effect::Change));
                 }
-                if is_proxy_host {
-                    asks.push((&version_query, Effect::Query));
-                }
+                asks.push((&facts_query, Effect::Query));
                 let answers = c.exchange(&h, &asks).await?;
-                if !answers[0].success() && !answers[0].stderr_str().contains("already exists") {
-                    return Err(c.failure(&h, network, &answers[0]));
-                }
-                if !is_proxy_host {
-                    return Ok(None);
-                }
                 if let Some(login) = login {
-                    if !answers[1].success() {
-                        return Err(c.failure(&h, login, &answers[1]));
+                    if !answers[0].success() {
+                        return Err(c.failure(&h, login, &answers[0]));
                     }
                     c.note_registry_login(&h);
                 }
-                let version = answers.last().map(|o| o.stdout_str().trim().to_string()).unwrap_or_default();
+                let inspected = answers.last().expect("the facts answered");
+                let name = c.config.proxy_boot().container_name();
+                let facts = ContainerFacts::parse(&inspected.stdout_str()).into_iter().find(|f| f.name == name);
+                let in_place = facts.as_ref().is_some_and(ContainerFacts::running_on_kamal_network);
+                if !in_place {
+                    let created = c.exec_unchecked(&h, network).await?;
+                    ensure_network(c, &h, network, &created)?;
+                }
+                let version = facts.as_ref().map(|f| f.image_tag().to_string()).unwrap_or_default();
                 if !version.is_empty() && older_version(&version, PROXY_MINIMUM_VERSION)? {
                     if c.config.wharf().upgrade_old_proxy {
                         return Ok(Some(h));
@@ -70,7 +82,9 @@ pub async fn boot(c: &Commander) -> Result<()> {
                     return Err(too_old(&version));
                 }
                 c.defer(&h, &proxy.ensure_apps_config_directory());
-                c.defer(&h, &proxy.start_or_run());
+                if !in_place {
+                    c.defer(&h, &proxy.start_or_run());
+                }
                 Ok(None)
             })
             .await?;
@@ -81,6 +95,15 @@ pub async fn boot(c: &Commander) -> Result<()> {
         Ok(())
     })
     .await
+}
+
+/// Kamal's `docker network create kamal`, which may fail only because the network exists.
+fn ensure_network(c: &Commander, host: &str, network: &Cmd, created: &Output) -> Result<()> {
+    if created.success() || created.stderr_str().contains("already exists") {
+        Ok(())
+    } else {
+        Err(c.failure(host, network, created))
+    }
 }
 
 /// Kamal's error for a running kamal-proxy older than it requires.

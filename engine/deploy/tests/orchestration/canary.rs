@@ -40,6 +40,7 @@ fn servers_with(overrides: impl FnOnce(&FakeExecutor)) -> FakeExecutor {
     overrides(&fake);
     fake.stdout(&running("web"), "123");
     fake.stdout(&running("workers"), "123");
+    running_containers(&fake, &[("web", "123"), ("workers", "123")]);
     fake
 }
 
@@ -64,16 +65,9 @@ fn canary_deploy(fake: &FakeExecutor, request: CanaryRequest) -> Run {
     )
 }
 
-/// The new web container's id: none before `docker run`, `abc` after.
+/// The new web container's id after `docker run`: `abc` (before it, the deploy's facts say there
+/// is none).
 fn new_container_after_run(fake: &FakeExecutor) {
-    for host in WEB {
-        fake.answer_times_on(
-            host,
-            "docker container ls --all --filter 'name=^app-web-999$' --quiet",
-            1,
-            Answer::Stdout(String::new()),
-        );
-    }
     fake.stdout("docker container ls --all --filter 'name=^app-web-999$' --quiet", "abc");
 }
 

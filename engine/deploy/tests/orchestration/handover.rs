@@ -236,7 +236,8 @@ fn upgrading_old_proxies() -> Project {
 fn boot_upgrades_a_too_old_proxy_without_downtime_when_asked() {
     let project = upgrading_old_proxies();
     let fake = serving();
-    fake.answer_times_on("1.1.1.2", VERSION, 1, Answer::Stdout("v0.8.0".into()));
+    fake.answer_times_on("1.1.1.2", PROXY_FACTS, 1, Answer::Stdout(proxy_facts("v0.8.0", "running", true)));
+    fake.stdout(PROXY_FACTS, &proxy_facts("v0.9.2", "running", true));
     fake.stdout(VERSION, "v0.9.2");
     let run = run(&project, "proxy", defaults(), &fake, step(|c| Box::pin(proxy::boot(c))));
     run.ok().prints("Upgrading kamal-proxy without downtime on 1.1.1.2...");
@@ -253,6 +254,7 @@ fn boot_upgrades_a_too_old_proxy_without_downtime_when_asked() {
 fn a_proxy_still_too_old_after_the_upgrade_is_kamals_error() {
     let project = upgrading_old_proxies();
     let fake = serving();
+    fake.stdout(PROXY_FACTS, &proxy_facts("v0.8.0", "running", true));
     fake.stdout(VERSION, "v0.8.0");
     let run = run(&project, "proxy", defaults(), &fake, step(|c| Box::pin(proxy::boot(c))));
     assert!(

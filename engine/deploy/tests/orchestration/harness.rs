@@ -297,3 +297,30 @@ pub fn registry_on_loopback() -> u16 {
     });
     port
 }
+
+/// Wharf asks this where Kamal creates the network and asks for the version.
+pub const PROXY_FACTS: &str = r#"docker inspect --type container kamal-proxy --format '{{.Name}} {{.Id}} {{.State.Status}} {{.Config.Image}}{{if index .NetworkSettings.Networks "kamal"}} kamal{{end}}'"#;
+
+/// What [`PROXY_FACTS`] answers for a kamal-proxy of `version` in `status`, on the `kamal` network or not.
+pub fn proxy_facts(version: &str, status: &str, on_network: bool) -> String {
+    let id = "d0f7f3e1f5a104b11c919d5b6171f9762871084f6f514f6bf40af88da86a8185";
+    format!("/kamal-proxy {id} {status} basecamp/kamal-proxy:{version}{}", if on_network { " kamal" } else { "" })
+}
+
+/// The start of Wharf's `docker inspect` of kamal-proxy: alone (`proxy boot`) or with the new
+/// version's containers (a deploy's facts).
+pub const INSPECT_PROXY: &str = "docker inspect --type container kamal-proxy";
+
+/// Wharf's listing of service `app`'s running containers (a deploy's facts).
+pub const LISTING: &str = r#"docker ps --filter label=service=app --filter label=destination= --format '{{.Label "role"}} {{.State}} {{.Names}}'"#;
+
+/// Servers whose kamal-proxy v0.9.2 runs on the `kamal` network.
+pub fn proxy_running(fake: &FakeExecutor) {
+    fake.stdout(INSPECT_PROXY, &proxy_facts("v0.9.2", "running", true));
+}
+
+/// Servers running these `(role, version)` containers of service `app`, newest first.
+pub fn running_containers(fake: &FakeExecutor, containers: &[(&str, &str)]) {
+    let lines: Vec<String> = containers.iter().map(|(role, v)| format!("{role} running app-{role}-{v}")).collect();
+    fake.stdout(LISTING, &lines.join("\n"));
+}

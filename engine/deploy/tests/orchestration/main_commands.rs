@@ -262,8 +262,9 @@ fn deploy_with_skip_push() {
         &[
             PULL_999,
             ACQUIRE,
+            INSPECT_PROXY,
+            LISTING,
             "docker network create kamal",
-            "docker ps --filter label=service=app --filter label=destination= --filter label=role=web --format",
             "docker run --detach --restart unless-stopped --name app-web-999",
             "docker exec kamal-proxy kamal-proxy deploy app-web --target=\"123:80\"",
             "docker tag dhh/app:999 dhh/app:latest",
@@ -745,15 +746,16 @@ fn init_with_existing_config() {
 }
 
 /// Round trips (issue 11): a deploy over a running version sends each host six exchanges (one
-/// round trip each over SSH): the login and mirror question; the pull; the proxy's questions
-/// with the stale containers' and the boot's; the boot (the proxy's start, the renaming, the env
-/// file, `docker run`, the new container's id); the proxy deploy; then stopping the old version,
+/// round trip each over SSH): the login and mirror question; the pull; the proxy's facts with
+/// the stale containers' and the boot's (one `docker inspect`, one `docker ps`); the boot (the
+/// renaming, the env file, `docker run`); the proxy deploy; then stopping the old version,
 /// tagging and pruning. The primary adds the lock, whose release goes with the last exchange.
 /// (Kamal: 31 commands per host, each its own exchange.)
 #[test]
 fn deploy_round_trips() {
     let fake = deploy_fake();
-    fake.stdout(&current_version("web"), "888");
+    proxy_running(&fake);
+    running_containers(&fake, &[("web", "888")]);
     // `docker run --detach` prints the new container's id, as Docker does.
     fake.stdout("docker run --detach", "0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef");
     let run = run(&Project::kamal("deploy_simple.yml"), "deploy", verbose(), &fake, deploy_step());
@@ -761,11 +763,78 @@ fn deploy_round_trips() {
     assert_eq!((fake.exchanges_on("1.1.1.1"), fake.exchanges_on("1.1.1.2")), (7, 6), "{}", run.output());
     let on = run.commands_on("1.1.1.1");
     assert_eq!(on.last().map(String::as_str), Some(RELEASE));
-    // The questions asked ahead were answered from there: each asked once. The new container's
-    // id is not asked after the run (Kamal asks): the proxy's target is what `docker run` printed.
-    assert_eq!(on.iter().filter(|c| **c == current_version("web")).count(), 1, "{on:?}");
-    assert_eq!(on.iter().filter(|c| **c == container_id("web", "999")).count(), 1, "{on:?}");
+    // Kamal's lookups are answered by the facts: none is asked. The proxy runs on the `kamal`
+    // network: neither the network nor the proxy's start is asked for. The proxy's target is
+    // what `docker run` printed.
+    for asked in [current_version("web"), container_id("web", "999"), "docker network create kamal".into()] {
+        assert!(!on.contains(&asked), "{asked}: {on:?}");
+    }
+    assert!(!on.iter().any(|c| c.starts_with("docker container start kamal-proxy")), "{on:?}");
+    assert_eq!(on.iter().filter(|c| c.starts_with(INSPECT_PROXY) || c.starts_with(LISTING)).count(), 2, "{on:?}");
     assert!(on.iter().any(|c| c.contains("kamal-proxy deploy app-web --target=\"0123456789ab:80\"")), "{on:?}");
+    assert!(on.contains(&"docker stop app-web-888".to_string()), "the running version is stopped: {on:?}");
+}
+
+/// With two versions running, which one Kamal calls current depends on the `latest` image: the
+/// facts leave it to Kamal's question, asked once.
+#[test]
+fn deploy_with_two_running_versions_asks_kamals_current_version_question() {
+    let fake = deploy_fake();
+    proxy_running(&fake);
+    running_containers(&fake, &[("web", "888"), ("web", "777")]);
+    fake.stdout(&current_version("web"), "777");
+    let run = run(&Project::kamal("deploy_simple.yml"), "deploy", defaults(), &fake, deploy_step());
+    run.ok();
+    let on = run.commands_on("1.1.1.1");
+    assert_eq!(on.iter().filter(|c| **c == current_version("web")).count(), 1, "{on:?}");
+    assert!(on.contains(&"docker stop app-web-777".to_string()), "{on:?}");
+    assert!(
+        on.contains(&"docker container ls --all --filter 'name=^app-web-888$' --quiet | xargs docker stop".to_string()),
+        "the other is stale: {on:?}"
+    );
+}
+
+/// A container of the new version already there (a redeploy of the same version) is found by
+/// the facts' `docker inspect`, and renamed out of the way as Kamal does.
+#[test]
+fn deploy_renames_a_container_of_the_same_version_found_by_the_facts() {
+    let fake = deploy_fake();
+    let id = "f0f6ca41265f4c58e4fa266fe9b22257d02d86df7bab604e9e043068e4b69b55";
+    fake.stdout(
+        INSPECT_PROXY,
+        &format!("{}\n/app-web-999 {id} running dhh/app:999 kamal\n", proxy_facts("v0.9.2", "running", true)),
+    );
+    running_containers(&fake, &[("web", "999")]);
+    let run = run(&Project::kamal("deploy_simple.yml"), "deploy", defaults(), &fake, deploy_step());
+    run.ok();
+    for host in ["1.1.1.1", "1.1.1.2"] {
+        let on = run.commands_on(host);
+        let renamed = on.iter().find(|c| c.starts_with("docker rename app-web-999 app-web-999_replaced_"));
+        let renamed = renamed.unwrap_or_else(|| panic!("{host}: {on:?}")).rsplit(' ').next().unwrap().to_string();
+        assert!(on.contains(&format!("docker stop {renamed}")), "{host}: the renamed version stops: {on:?}");
+    }
+}
+
+/// When Docker answers the facts' questions with anything but missing containers (here: the
+/// daemon is down), they are asked as Kamal asks them, one by one.
+#[test]
+fn deploy_asks_kamals_questions_when_the_facts_fail() {
+    let fake = deploy_fake();
+    let down = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?";
+    fake.fails(INSPECT_PROXY, 1, down);
+    fake.fails(LISTING, 1, down);
+    let run = run(&Project::kamal("deploy_simple.yml"), "deploy", defaults(), &fake, deploy_step());
+    run.ok();
+    let on = run.commands_on("1.1.1.1");
+    for asked in [
+        r#"docker inspect --type container kamal-proxy --format '{{.Name}} {{.Id}} {{.State.Status}} {{.Config.Image}}{{if index .NetworkSettings.Networks "kamal"}} kamal{{end}}'"#.to_string(),
+        "docker network create kamal".to_string(),
+        current_version("web"),
+        container_id("web", "999"),
+    ] {
+        assert!(on.contains(&asked), "{asked}: {on:?}");
+    }
+    assert!(on.iter().any(|c| c.starts_with("docker ps --filter label=service=app --filter label=destination= --filter label=role=web --format \"{{.Names}}\"")), "{on:?}");
 }
 
 /// A held change that fails (the prune, sent with the lock's release) is the error, naming its
@@ -791,7 +860,7 @@ fn deploy_fleet_transaction_reverts_the_hosts_that_switched() {
     let yml = format!("{}\nx-wharf:\n  fleet_transaction: true\n", wharf_testkit::kamal_fixture("deploy_simple.yml"));
     let project = Project::new(&yml);
     let fake = deploy_fake();
-    fake.stdout(&current_version("web"), "888");
+    running_containers(&fake, &[("web", "888")]);
     fake.stdout(&container_id("web", "888"), "abc888");
     fake.answer_on(
         "1.1.1.2",
@@ -820,7 +889,7 @@ fn deploy_fleet_transaction_reverts_the_hosts_that_switched() {
 #[test]
 fn deploy_without_fleet_transaction_leaves_the_hosts_that_switched() {
     let fake = deploy_fake();
-    fake.stdout(&current_version("web"), "888");
+    running_containers(&fake, &[("web", "888")]);
     fake.answer_on("1.1.1.2", "kamal-proxy deploy app-web", Answer::Fails(1, "target failed".into()));
     let run = run(&Project::kamal("deploy_simple.yml"), "deploy", defaults(), &fake, deploy_step());
     run.error();

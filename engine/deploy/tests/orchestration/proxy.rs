@@ -14,7 +14,6 @@ const OTHER_HOSTS: [&str; 2] = ["1.1.1.3", "1.1.1.4"];
 
 /// `proxy run` without `proxy.run` settings: from the boot config saved on the host.
 const RUN: &str = "echo $(cat .kamal/proxy/options 2> /dev/null || echo \"--publish 80:80 --publish 443:443 --log-opt max-size=10m\") $(cat .kamal/proxy/image 2> /dev/null || echo \"basecamp/kamal-proxy\"):$(cat .kamal/proxy/image_version 2> /dev/null || echo \"v0.9.2\") $(cat .kamal/proxy/run_command 2> /dev/null || echo \"\") | xargs docker run --name kamal-proxy --network kamal --detach --restart unless-stopped --volume kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy --volume $PWD/.kamal/proxy/apps-config:/home/kamal-proxy/.apps-config";
-const VERSION: &str = "docker inspect kamal-proxy --format '{{.Config.Image}}' | awk -F: '{print $NF}'";
 const APPS_CONFIG: &str = "mkdir -p .kamal/proxy/apps-config";
 const NETWORK: &str = "docker network create kamal";
 /// Wharf logs in with the password on stdin (Kamal: `-p [REDACTED]`), on purpose.
@@ -53,7 +52,7 @@ fn boot() {
     for host in PROXY_HOSTS {
         assert_eq!(
             work_on(&run, host),
-            vec![NETWORK, LOGIN, VERSION, APPS_CONFIG, &format!("{START} || {RUN}")],
+            vec![LOGIN, PROXY_FACTS, NETWORK, APPS_CONFIG, &format!("{START} || {RUN}")],
             "{host}"
         );
     }
@@ -61,6 +60,49 @@ fn boot() {
     for host in OTHER_HOSTS {
         assert_eq!(work_on(&run, host), vec![NETWORK], "{host}");
     }
+}
+
+/// Wharf: a kamal-proxy running on the `kamal` network means the network exists and starting it
+/// changes nothing: neither runs.
+#[test]
+fn boot_leaves_out_what_a_running_proxy_already_has() {
+    let fake = FakeExecutor::new();
+    fake.stdout(PROXY_FACTS, &proxy_facts("v0.9.2", "running", true));
+    let run = proxy_run("deploy_with_proxy.yml", &fake, step(|c| Box::pin(proxy::boot(c))));
+    run.ok();
+    for host in PROXY_HOSTS {
+        assert_eq!(work_on(&run, host), vec![LOGIN, PROXY_FACTS, APPS_CONFIG], "{host}");
+    }
+    for host in OTHER_HOSTS {
+        assert_eq!(work_on(&run, host), vec![NETWORK], "{host}");
+    }
+}
+
+/// A proxy that is stopped, or not on the `kamal` network, gets Kamal's commands.
+#[test]
+fn boot_of_a_stopped_or_detached_proxy_runs_kamals_commands() {
+    for facts in [proxy_facts("v0.9.2", "exited", true), proxy_facts("v0.9.2", "running", false)] {
+        let fake = FakeExecutor::new();
+        fake.stdout(PROXY_FACTS, &facts);
+        let run = proxy_run("deploy_with_proxy.yml", &fake, step(|c| Box::pin(proxy::boot(c))));
+        run.ok();
+        assert_eq!(
+            work_on(&run, "1.1.1.1"),
+            vec![LOGIN, PROXY_FACTS, NETWORK, APPS_CONFIG, &format!("{START} || {RUN}")],
+            "{facts}"
+        );
+    }
+}
+
+/// A network that cannot be created is the error, named; nothing else runs.
+#[test]
+fn boot_when_the_network_cannot_be_created() {
+    let fake = FakeExecutor::new();
+    fake.fails(NETWORK, 1, "Error response from daemon: no space left");
+    let run = proxy_run("deploy_with_proxy.yml", &fake, step(|c| Box::pin(proxy::boot(c))));
+    assert!(run.error().contains("docker network create kamal"), "{}", run.error());
+    assert!(run.error().contains("no space left"), "{}", run.error());
+    run.never_ran("docker run");
 }
 
 #[test]
@@ -80,10 +122,10 @@ fn boot_with_run_config() {
     let web = "docker container start kamal-proxy || docker run --name kamal-proxy --network kamal --detach --restart unless-stopped --volume kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy --volume $PWD/.kamal/proxy/apps-config:/home/kamal-proxy/.apps-config --publish 80:80 --publish 443:443 --log-opt max-size=10m --expose=9090 --cpus \"1.5\" registry:4443/basecamp/kamal-proxy:v0.9.2 kamal-proxy run --debug --metrics-port \"9090\"";
     let mysql = "docker container start kamal-proxy || docker run --name kamal-proxy --network kamal --detach --restart unless-stopped --volume kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy --volume $PWD/.kamal/proxy/apps-config:/home/kamal-proxy/.apps-config --publish 80:80 --publish 443:443 --log-opt max-size=10m --expose=9190 basecamp/kamal-proxy:v0.9.2 kamal-proxy run --metrics-port \"9190\"";
     for host in PROXY_HOSTS {
-        assert_eq!(work_on(&run, host), vec![NETWORK, LOGIN, VERSION, APPS_CONFIG, web], "{host}");
+        assert_eq!(work_on(&run, host), vec![LOGIN, PROXY_FACTS, NETWORK, APPS_CONFIG, web], "{host}");
     }
     // The mysql accessory runs its own proxy on 1.1.1.3; nothing runs one on 1.1.1.4.
-    assert_eq!(work_on(&run, "1.1.1.3"), vec![NETWORK, LOGIN, VERSION, APPS_CONFIG, mysql]);
+    assert_eq!(work_on(&run, "1.1.1.3"), vec![LOGIN, PROXY_FACTS, NETWORK, APPS_CONFIG, mysql]);
     assert_eq!(work_on(&run, "1.1.1.4"), vec![NETWORK]);
 }
 
@@ -98,7 +140,7 @@ fn boot_with_run_config_conflicts() {
 #[test]
 fn boot_old_version() {
     let fake = FakeExecutor::new();
-    fake.stdout(VERSION, "v0.0.1");
+    fake.stdout(PROXY_FACTS, &proxy_facts("v0.0.1", "running", true));
     let run = proxy_run("deploy_with_proxy.yml", &fake, step(|c| Box::pin(proxy::boot(c))));
     let too_old =
         "kamal-proxy version v0.0.1 is too old, run `kamal proxy reboot` in order to update to at least v0.9.2";
@@ -115,11 +157,12 @@ fn boot_old_version() {
 #[test]
 fn boot_correct_version() {
     let fake = FakeExecutor::new();
-    fake.stdout(VERSION, "v0.9.2");
+    fake.stdout(PROXY_FACTS, &proxy_facts("v0.9.2", "running", true));
     let run = proxy_run("deploy_with_proxy.yml", &fake, step(|c| Box::pin(proxy::boot(c))));
     run.ok();
     for host in PROXY_HOSTS {
-        run.ran_in_order(host, &[LOGIN, VERSION, APPS_CONFIG, &format!("{START} || {RUN}")]);
+        run.ran_in_order(host, &[LOGIN, PROXY_FACTS, APPS_CONFIG]);
+        run.never_ran(START);
     }
 }
 

@@ -33,7 +33,7 @@ fn a_deploy_keeps_the_replaced_version_running_behind_the_proxy_only() {
     fake.stdout(&running("web"), "888");
     fake.stdout(&running("workers"), "888");
     // The running versions, newest first: 888 runs, 777 is warm from the deploy before.
-    fake.stdout("--filter label=role=web --format \"{{.Names}}\"", "888\n777\n666");
+    running_containers(&fake, &[("web", "888"), ("web", "777"), ("web", "666"), ("workers", "888")]);
     fake.stdout("'name=^app-web-999$' --quiet", "abc");
     let run = deploy(&warm_project(1), &fake);
     run.ok().prints("Keeping container for role web with version 777 warm");
