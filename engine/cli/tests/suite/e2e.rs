@@ -291,6 +291,18 @@ fn sigterm_during_a_deploy_stops_cleanly_and_releases_the_lock() {
         );
     }
     app.ok(&["remove", "-y"]);
+    // The interrupted deploy's last batch still runs on the servers after Wharf stopped (a
+    // `docker run` of the new version can finish after `remove`), and `remove`, as Kamal's,
+    // stops only the current container: the test removes what is left, once nothing new comes.
+    for host in ["10.200.0.1", "10.200.0.2"] {
+        let mut quiet = 0;
+        eventually(Duration::from_secs(30), || {
+            let left = on_host(lab, host, "docker ps -aq --filter label=service=interrupted | xargs -r docker rm -f");
+            quiet = if left.is_empty() { quiet + 1 } else { 0 };
+            std::thread::sleep(Duration::from_millis(500));
+            quiet >= 6
+        });
+    }
 }
 
 #[test]
