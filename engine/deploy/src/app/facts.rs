@@ -18,7 +18,8 @@ use wharf_commands::facts::{self, ContainerFacts, RoleContainer};
 use wharf_commands::{App, Cmd, Proxy};
 use wharf_ssh::Output;
 
-/// `docker ps` without `--all` lists these; Kamal's current version is one of the first two.
+/// The states Kamal's current-version question filters on (`status=running`, `status=restarting`);
+/// `docker ps` without `--all` also lists paused containers.
 const CURRENT_STATES: [&str; 2] = ["running", "restarting"];
 
 /// Asks the deploy's questions ahead on every app host (see the module documentation), with the
@@ -36,33 +37,32 @@ pub fn prefetch(c: &Commander, version: &str) {
         names.extend(new_names.iter().map(String::as_str));
         let proxy_facts = proxy.container_facts();
         let clashing: Vec<Cmd> = apps.iter().map(|a| a.container_id_for_version(version, false)).collect();
-        let mut covers: Vec<&Cmd> = vec![&proxy_facts];
-        covers.extend(&clashing);
-        let answers: Vec<(String, String)> = std::iter::once((proxy_name.to_string(), proxy_facts.to_string()))
-            .chain(new_names.iter().cloned().zip(clashing.iter().map(Cmd::to_string)))
-            .collect();
+        let covers: Vec<&Cmd> = std::iter::once(&proxy_facts).chain(&clashing).collect();
+        let proxy_answer = (proxy_name.to_string(), proxy_facts.to_string());
+        let clash_answers: Vec<(String, String)> =
+            new_names.iter().cloned().zip(clashing.iter().map(Cmd::to_string)).collect();
         c.prefetch_deriving(
             &h,
             facts::inspect_containers(&names),
             &covers,
-            Box::new(move |out: &Output| from_inspected(out, &answers)),
+            Box::new(move |out: &Output| from_inspected(out, &proxy_answer, &clash_answers)),
         );
 
         // The running containers, per role.
         let listing = App::new(&c.config, None, Some(&h)).list_containers_by_role();
-        let per_role: Vec<RoleQuestions> = roles
-            .iter()
-            .zip(&apps)
-            .map(|(role, app)| RoleQuestions {
-                role: role.name().to_string(),
-                prefix: format!("{}-", role.container_prefix()),
-                versions: app.list_versions(&[], &[]).to_string(),
-                current: app.current_running_version().to_string(),
-            })
-            .collect();
         let versions: Vec<Cmd> = apps.iter().map(|a| a.list_versions(&[], &[])).collect();
         let current: Vec<Cmd> = apps.iter().map(App::current_running_version).collect();
         let covers: Vec<&Cmd> = versions.iter().chain(&current).collect();
+        let per_role: Vec<RoleQuestions> = roles
+            .iter()
+            .zip(versions.iter().zip(&current))
+            .map(|(role, (versions, current))| RoleQuestions {
+                role: role.name().to_string(),
+                prefix: format!("{}-", role.container_prefix()),
+                versions: versions.to_string(),
+                current: current.to_string(),
+            })
+            .collect();
         c.prefetch_deriving(&h, listing, &covers, Box::new(move |out: &Output| from_listing(out, &per_role)));
 
         // Wharf: a canary in progress ([`crate::canary::ensure_none`]).
@@ -76,39 +76,32 @@ pub fn prefetch(c: &Commander, version: &str) {
     }
 }
 
-/// The answers of `docker inspect`'s `(container name, question)` pairs: kamal-proxy's facts (its
-/// line, or Docker's error when it does not exist), and a new version's container's short id (or
-/// nothing). Nothing when Docker said more than that some containers do not exist.
-fn from_inspected(out: &Output, answers: &[(String, String)]) -> Vec<(String, Output)> {
+/// The answers `docker inspect`'s output gives to its `(container name, question)` pairs:
+/// kamal-proxy's facts (its own line, or Docker's error when it does not exist, as its own
+/// `docker inspect` answers), and each new version's container's short id (or nothing). Nothing
+/// when Docker said more than that some containers do not exist.
+fn from_inspected(out: &Output, proxy: &(String, String), clashes: &[(String, String)]) -> Vec<(String, Output)> {
     if out.exit_status > 1 || !facts::only_missing_containers(&out.stderr_str()) {
         return vec![];
     }
-    let found = ContainerFacts::parse(&out.stdout_str());
-    answers
-        .iter()
-        .enumerate()
-        .map(|(i, (name, question))| {
-            let facts = found.iter().find(|f| &f.name == name);
-            let answer = match (i, facts) {
-                // kamal-proxy: its own line, as its own `docker inspect` answers.
-                (0, Some(f)) => success(&format!("{}\n", inspected_line(&out.stdout_str(), f))),
-                (0, None) => Output {
-                    exit_status: 1,
-                    exit_signal: None,
-                    stdout: vec![],
-                    stderr: facts::no_such_container(name).into_bytes(),
-                },
-                (_, Some(f)) => success(&format!("{}\n", f.short_id())),
-                (_, None) => success(""),
-            };
-            (question.clone(), answer)
-        })
-        .collect()
-}
-
-/// The line of `stdout` that tells about `f`.
-fn inspected_line(stdout: &str, f: &ContainerFacts) -> String {
-    stdout.lines().find(|l| l.starts_with(&format!("/{} ", f.name))).unwrap_or_default().to_string()
+    let stdout = out.stdout_str();
+    let (proxy_name, proxy_question) = proxy;
+    let proxy_line = stdout.lines().find(|l| l.starts_with(&format!("/{proxy_name} ")));
+    let proxy_answer = match proxy_line {
+        Some(line) => success(&format!("{line}\n")),
+        None => Output {
+            exit_status: 1,
+            exit_signal: None,
+            stdout: vec![],
+            stderr: facts::no_such_container(proxy_name).into_bytes(),
+        },
+    };
+    let found = ContainerFacts::parse(&stdout);
+    let clash_answers = clashes.iter().map(|(name, question)| {
+        let id = found.iter().find(|f| &f.name == name).map(|f| format!("{}\n", f.short_id()));
+        (question.clone(), success(&id.unwrap_or_default()))
+    });
+    std::iter::once((proxy_question.clone(), proxy_answer)).chain(clash_answers).collect()
 }
 
 /// One role's questions that the listing answers.
@@ -160,15 +153,15 @@ mod tests {
 
     const ID: &str = "f0f6ca41265f4c58e4fa266fe9b22257d02d86df7bab604e9e043068e4b69b55";
 
-    fn pairs() -> Vec<(String, String)> {
-        vec![("kamal-proxy".into(), "PROXY?".into()), ("app-web-2".into(), "CLASH?".into())]
+    fn inspected(out: &Output) -> Vec<(String, Output)> {
+        from_inspected(out, &("kamal-proxy".into(), "PROXY?".into()), &[("app-web-2".into(), "CLASH?".into())])
     }
 
     #[test]
     fn inspected_containers_answer_the_proxy_facts_and_the_clash_check() {
         let proxy = format!("/kamal-proxy {ID} running img:v0.9.2 kamal");
         let out = output(0, &format!("{proxy}\n/app-web-2 {ID} exited app:2\n"), "");
-        let answers = from_inspected(&out, &pairs());
+        let answers = inspected(&out);
         assert_eq!(answers[0].0, "PROXY?");
         assert_eq!(answers[0].1.stdout_str(), format!("{proxy}\n"));
         assert_eq!((answers[1].0.as_str(), answers[1].1.stdout_str().as_ref()), ("CLASH?", "f0f6ca41265f\n"));
@@ -177,7 +170,7 @@ mod tests {
     #[test]
     fn missing_containers_answer_as_their_own_questions_would() {
         let out = output(1, "", &(facts::no_such_container("kamal-proxy") + &facts::no_such_container("app-web-2")));
-        let answers = from_inspected(&out, &pairs());
+        let answers = inspected(&out);
         assert_eq!(answers[0].1.exit_status, 1);
         assert!(answers[0].1.stderr_str().contains("No such container: kamal-proxy"));
         assert_eq!((answers[1].1.exit_status, answers[1].1.stdout_str().as_ref()), (0, ""));
@@ -186,8 +179,8 @@ mod tests {
     #[test]
     fn another_docker_error_answers_nothing() {
         let out = output(1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock\n");
-        assert!(from_inspected(&out, &pairs()).is_empty());
-        assert!(from_inspected(&output(125, "", ""), &pairs()).is_empty());
+        assert!(inspected(&out).is_empty());
+        assert!(inspected(&output(125, "", "")).is_empty());
     }
 
     fn web() -> Vec<RoleQuestions> {
