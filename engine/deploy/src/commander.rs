@@ -505,6 +505,48 @@ impl Commander {
         self.prefetch.ask_deriving(host, question, covers, derive);
     }
 
+    /// Sends the questions asked ahead for `host` now, in an exchange of their own, and keeps
+    /// their answers: for questions that the exchanges in flight meanwhile do not change (the
+    /// deploy's facts, asked while the image is pulled). Held changes stay held.
+    pub async fn send_ahead(&self, host: &str) -> Result<()> {
+        let ahead = self.prefetch.take_pending(host, &[]);
+        if ahead.is_empty() {
+            return Ok(());
+        }
+        let texts: Vec<(String, String)> =
+            ahead.iter().map(|a| (a.question.to_string(), a.question.to_redacted_string())).collect();
+        let jobs: Vec<Job<'_>> = texts
+            .iter()
+            .zip(&ahead)
+            .map(|((command, shown), a)| Job { host, command, shown, stdin: a.question.stdin(), effect: Effect::Query })
+            .collect();
+        let outputs = self.run_deferred(host, &[], jobs).await?;
+        self.prefetch.keep(host, ahead, outputs);
+        Ok(())
+    }
+
+    /// [`Self::send_ahead`] on every one of `hosts`, in parallel; the first failure is the error.
+    pub async fn send_ahead_all(&self, hosts: &[String]) -> Result<()> {
+        let sent = futures::future::join_all(hosts.iter().map(|h| self.send_ahead(h))).await;
+        sent.into_iter().collect::<Result<Vec<()>>>().map(drop)
+    }
+
+    /// Runs `cmds` on `host` as one exchange of their own, in order, stopping at the first that
+    /// fails, which is the error [`Self::exec`] would give. The host's held changes and the
+    /// questions asked ahead for it wait for its next exchange: for the deploy lock, taken on the
+    /// primary while its other exchanges are in flight.
+    pub async fn exec_apart(&self, host: &str, cmds: &[&Cmd]) -> Result<Vec<Output>> {
+        let deferred: Vec<Deferred> = cmds
+            .iter()
+            .map(|cmd| Deferred {
+                what: DeferredStep::Run { command: cmd.to_string(), stdin: cmd.stdin().map(<[u8]>::to_vec) },
+                shown: cmd.to_redacted_string(),
+                on_failure: OnFailure::Stop,
+            })
+            .collect();
+        self.run_deferred(host, &deferred, vec![]).await
+    }
+
     /// The error [`Self::exec`] gives for `cmd`'s failed `out` on `host`.
     pub fn failure(&self, host: &str, cmd: &Cmd, out: &Output) -> CliError {
         command_failed(host, &cmd.to_redacted_string(), out, &self.redactor)

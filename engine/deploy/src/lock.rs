@@ -5,6 +5,7 @@
 use crate::commander::Commander;
 use crate::error::{CliError, Result};
 use crate::output;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use wharf_commands::lock::Lock;
 
@@ -25,9 +26,7 @@ async fn try_acquire(c: &Commander, message: &str) -> Result<(), AcquireError> {
     let cmd = Lock::new(&c.config).acquire(message, &c.config.version(), &c.user_name, &locked_at);
     match c.exec(&host, &cmd).await {
         Ok(_) => Ok(()),
-        Err(e) if e.message.contains("cannot create directory") || e.message.contains("File exists") => {
-            Err(AcquireError::Held)
-        }
+        Err(e) if held_by_someone(&e) => Err(AcquireError::Held),
         Err(e) => Err(AcquireError::Other(e)),
     }
 }
@@ -59,13 +58,7 @@ pub async fn acquire(c: &Commander, message: &str) -> Result<()> {
             crate::events::lock(&primary(c)?, true);
             Ok(())
         }
-        Err(AcquireError::Held) => {
-            output::say_red("Deploy lock already in place!");
-            if let Some(s) = status(c).await? {
-                output::line(&s);
-            }
-            Err(CliError::lock("Deploy lock found. Run 'kamal lock help' for more information"))
-        }
+        Err(AcquireError::Held) => Err(held_error(c).await),
         Err(AcquireError::Other(e)) => Err(e),
     }
 }
@@ -142,15 +135,31 @@ where
         return f().await;
     }
     acquire(c, AUTOMATIC_DEPLOY_LOCK_MESSAGE).await?;
-    crate::signals::LOCK_SECTIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    crate::signals::LOCK_SECTIONS.fetch_add(1, Ordering::SeqCst);
+    let result = held(c, f).await;
+    crate::signals::LOCK_SECTIONS.fetch_sub(1, Ordering::SeqCst);
+    result
+}
+
+fn interrupted_error(signal: &str) -> CliError {
+    CliError::new("Interrupt", format!("Interrupted by {signal}: stopped cleanly, no server was left between versions"))
+}
+
+/// Runs `f` with the lock held (and counted in `LOCK_SECTIONS` by the caller), then releases it,
+/// whether `f` succeeds, fails or is interrupted.
+async fn held<F, Fut, T>(c: &Commander, f: F) -> Result<T>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
     let outcome = tokio::select! {
         r = f() => r,
-        signal = crate::signals::interrupted() => Err(CliError::new("Interrupt", format!("Interrupted by {signal}: stopped cleanly, no server was left between versions"))),
+        signal = crate::signals::interrupted() => Err(interrupted_error(signal)),
     };
     // Still counted as a lock section while releasing, so a second signal cannot cut the release.
     let (held, released) = release_after_held(c).await;
     // The first failure is the outcome: the step's, a held change's, then the release's.
-    let result = match (outcome, held) {
+    match (outcome, held) {
         (Ok(v), Ok(())) => released.map(|_| v),
         (Ok(_), Err(e)) | (Err(e), _) => {
             if let Err(release_error) = released {
@@ -158,9 +167,158 @@ where
             }
             Err(e)
         }
+    }
+}
+
+/// Kamal's `outside` step (the image's pull, before `with_lock`), then `inside` under the lock;
+/// but the lock is taken on the primary while `outside` runs, in an exchange of its own, and
+/// `ahead` (questions for `inside`, which nothing in `outside` changes) goes out as soon as it
+/// is held, alongside `outside` too. The deploy's first change comes two round trips sooner.
+///
+/// What is reported, and what the servers are left with, are Kamal's:
+/// - `outside` failing is the error, and the lock, if taken, is released;
+/// - a lock held by someone else is reported once `outside` is done ("Acquiring the deploy
+///   lock..." is shown there, in Kamal's order; with `-v` the lock's command shows when sent);
+/// - an interrupt waits for the lock's exchange, releases the lock if it was taken, and stops.
+///
+/// When the lock is already held, or waited for (`--lock-wait`), this is `outside`, then
+/// [`with_lock`] around `ahead` and `inside`.
+pub async fn with_lock_alongside<O, OFut, A, AFut, F, Fut, T>(
+    c: &Commander,
+    outside: O,
+    ahead: A,
+    inside: F,
+) -> Result<T>
+where
+    O: FnOnce() -> OFut,
+    OFut: std::future::Future<Output = Result<()>>,
+    A: FnOnce() -> AFut,
+    AFut: std::future::Future<Output = Result<()>>,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    if c.holding_lock() || c.global.lock_wait {
+        outside().await?;
+        return with_lock(c, || async {
+            ahead().await?;
+            inside().await
+        })
+        .await;
+    }
+    crate::signals::LOCK_SECTIONS.fetch_add(1, Ordering::SeqCst);
+    let result = match take_alongside(c, outside, ahead).await {
+        Ok(()) => held(c, inside).await,
+        Err(e) => Err(e),
     };
-    crate::signals::LOCK_SECTIONS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    crate::signals::LOCK_SECTIONS.fetch_sub(1, Ordering::SeqCst);
     result
+}
+
+/// The first part of [`with_lock_alongside`]: `outside`, the lock's exchange and then `ahead`,
+/// together. `Ok` with the lock held and `ahead` answered; otherwise the lock is not held.
+async fn take_alongside<O, OFut, A, AFut>(c: &Commander, outside: O, ahead: A) -> Result<()>
+where
+    O: FnOnce() -> OFut,
+    OFut: std::future::Future<Output = Result<()>>,
+    A: FnOnce() -> AFut,
+    AFut: std::future::Future<Output = Result<()>>,
+{
+    let host = primary(c)?;
+    let run_directory = wharf_commands::server::Server::new(&c.config).ensure_run_directory();
+    let acquire = Lock::new(&c.config).acquire(
+        AUTOMATIC_DEPLOY_LOCK_MESSAGE,
+        &c.config.version(),
+        &c.user_name,
+        &c.stamp().recorded_at,
+    );
+    let lock = async {
+        match c.exec_apart(&host, &[&run_directory, &acquire]).await {
+            Ok(_) => Ok(()),
+            Err(e) if held_by_someone(&e) => Err(AcquireError::Held),
+            Err(e) => Err(AcquireError::Other(e)),
+        }
+    };
+    let outside = outside();
+    let signal = crate::signals::interrupted();
+    tokio::pin!(lock, outside, signal);
+    let mut ahead = Some(ahead);
+    let mut asking: std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + '_>> =
+        Box::pin(std::future::pending());
+    let (mut locked, mut outside_done, mut asked, mut stopped_by) = (None, None, None, None);
+    loop {
+        let ahead_pending = ahead.is_none() && asked.is_none();
+        let outside_failed = matches!(outside_done, Some(Err(_)));
+        if locked.is_some() && (stopped_by.is_some() || outside_failed || (outside_done.is_some() && !ahead_pending)) {
+            break;
+        }
+        // In this order when several are ready: the lock's outcome first (it decides `ahead`).
+        tokio::select! {
+            biased;
+            r = &mut lock, if locked.is_none() => {
+                if r.is_ok() {
+                    c.set_holding_lock(true);
+                    crate::events::lock(&host, true);
+                    if stopped_by.is_none() {
+                        if let Some(ahead) = ahead.take() {
+                            asking = Box::pin(ahead());
+                        }
+                    }
+                }
+                locked = Some(r);
+            }
+            r = &mut outside, if outside_done.is_none() && stopped_by.is_none() => outside_done = Some(r),
+            r = &mut asking, if ahead.is_none() && asked.is_none() => asked = Some(r),
+            s = &mut signal, if stopped_by.is_none() => stopped_by = Some(s),
+        }
+    }
+    let acquired = matches!(locked, Some(Ok(())));
+    let failure = if let Some(signal) = stopped_by {
+        Some(interrupted_error(signal))
+    } else if let Some(Err(e)) = outside_done {
+        Some(e)
+    } else if let Some(Err(e)) = asked.filter(|_| acquired) {
+        Some(e)
+    } else {
+        None
+    };
+    if let Some(e) = failure {
+        if acquired {
+            let (_, released) = release_after_held(c).await;
+            if let Err(release_error) = released {
+                output::say_red(&format!("Error releasing the deploy lock: {release_error}"));
+            }
+        }
+        return Err(e);
+    }
+    output::say("Acquiring the deploy lock...");
+    match locked {
+        Some(Ok(())) => {
+            // Kamal's `mkdir -p .kamal` on every host (the primary's went with the lock).
+            for h in c.hosts().iter().filter(|h| **h != host) {
+                c.defer(h, &run_directory);
+            }
+            Ok(())
+        }
+        Some(Err(AcquireError::Held)) => Err(held_error(c).await),
+        Some(Err(AcquireError::Other(e))) => Err(e),
+        None => unreachable!("the loop ends once the lock's exchange has answered"),
+    }
+}
+
+/// Whether a failed `mkdir` of the lock means that someone else holds it.
+fn held_by_someone(e: &CliError) -> bool {
+    e.message.contains("cannot create directory") || e.message.contains("File exists")
+}
+
+/// Kamal's report of a lock held by someone else: who, then the error.
+async fn held_error(c: &Commander) -> CliError {
+    output::say_red("Deploy lock already in place!");
+    match status(c).await {
+        Ok(Some(s)) => output::line(&s),
+        Ok(None) => {}
+        Err(e) => return e,
+    }
+    CliError::lock("Deploy lock found. Run 'kamal lock help' for more information")
 }
 
 /// `lock status`: who holds the lock, or that there is none.

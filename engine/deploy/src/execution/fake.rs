@@ -48,8 +48,11 @@ struct Script {
     log: Vec<Recorded>,
     /// What was uploaded: host, path, content.
     uploads: Vec<(String, String, Vec<u8>)>,
-    /// The hosts of the exchanges (batches) asked for, in order: one round trip each over SSH.
-    exchanges: Vec<String>,
+    /// Commands containing the pattern answer only after the delay (a slow network or server).
+    delays: Vec<(String, std::time::Duration)>,
+    /// The exchanges (batches) asked for, in order, one round trip each over SSH: the host, and
+    /// the commands sent (`upload PATH` for an upload).
+    exchanges: Vec<(String, Vec<String>)>,
 }
 
 /// See the module documentation. Cloning shares the script and the record.
@@ -107,6 +110,13 @@ impl FakeExecutor {
         self.answer(pattern, Answer::Fails(status, stderr.to_string()))
     }
 
+    /// Commands containing `pattern` answer `by` later than they are sent (while other steps go
+    /// on): for what happens meanwhile, an interrupt say.
+    pub fn delay(&self, pattern: &str, by: std::time::Duration) -> &Self {
+        self.script().delays.push((pattern.to_string(), by));
+        self
+    }
+
     /// Every connection to `host` is refused.
     pub fn unreachable(&self, host: &str) -> &Self {
         self.script().unreachable.push(host.to_string());
@@ -125,12 +135,17 @@ impl FakeExecutor {
         found.map(|(_, _, content)| String::from_utf8_lossy(content).into_owned())
     }
 
-    /// The commands run on `host`, in order.
     /// How many exchanges (batches of commands, one round trip each over SSH) `host` was sent.
     pub fn exchanges_on(&self, host: &str) -> usize {
-        self.script().exchanges.iter().filter(|h| *h == host).count()
+        self.script().exchanges.iter().filter(|(h, _)| h == host).count()
     }
 
+    /// The exchanges `host` was sent, in order: the commands each one carried.
+    pub fn exchanges_of(&self, host: &str) -> Vec<Vec<String>> {
+        self.script().exchanges.iter().filter(|(h, _)| h == host).map(|(_, sent)| sent.clone()).collect()
+    }
+
+    /// The commands run on `host`, in order.
     pub fn commands_on(&self, host: &str) -> Vec<String> {
         self.script().log.iter().filter(|r| r.host == host).map(|r| r.command.clone()).collect()
     }
@@ -187,7 +202,14 @@ impl Executor for FakeExecutor {
             Step::Upload { host, .. } => host,
         });
         if let Some(host) = host {
-            self.script().exchanges.push(host.to_string());
+            let sent = jobs
+                .iter()
+                .map(|b| match &b.step {
+                    Step::Run(job) => job.shown.to_string(),
+                    Step::Upload { path, .. } => format!("upload {path}"),
+                })
+                .collect();
+            self.script().exchanges.push((host.to_string(), sent));
         }
         Box::pin(run_one_by_one(self, jobs))
     }
@@ -200,7 +222,13 @@ impl Executor for FakeExecutor {
                 Ok(self.answer_for(job.host, job.shown))
             }
         };
-        Box::pin(async move { result })
+        let delay = self.script().delays.iter().find(|(p, _)| job.shown.contains(p.as_str())).map(|(_, d)| *d);
+        Box::pin(async move {
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
+            }
+            result
+        })
     }
 
     fn upload<'a>(

@@ -34,49 +34,65 @@ pub async fn deploy(c: &Commander, o: DeployOptions) -> Result<()> {
     let started = Instant::now();
     if o.skip_push {
         output::say("Pull app image...");
-        build::pull(c).await?;
     } else {
         output::say("Build and push app image...");
-        build::deliver(c, o.no_cache).await?;
+        build::push(c, "registry", o.no_cache).await?;
     }
-    lock::with_lock(c, || async {
-        c.run_hook("pre-deploy", &[])?;
-        crate::app::facts::prefetch(c, &c.config.version());
-        if !o.redeploy {
-            output::say("Ensure kamal-proxy is running...");
-            proxy::boot(c).await?;
-        }
-        if o.boot_accessories {
-            crate::accessory::boot_all(c).await?;
-        }
-        crate::canary::ensure_none(c).await?;
-        output::say("Detect stale containers...");
-        crate::app::stale_containers_keeping_warm(c, true, c.config.wharf().warm_versions).await?;
-        let version = c.config.version();
-        if let Some(request) = &o.canary {
-            // The old version stays, and so does what prune would remove: the promotion prunes.
-            let defaults = &c.config.wharf().canary;
-            let split = if request.no_switch {
-                crate::canary::Split::nobody()
-            } else {
-                crate::canary::Split {
-                    percent: request.percent.unwrap_or(defaults.percent),
-                    list: if request.list.is_empty() { defaults.list.clone() } else { request.list.clone() },
-                }
-            };
-            crate::canary::start(c, &version, &split).await?;
-            if request.gate {
-                crate::canary::judge(c, &version).await?;
+    // The deploy's facts need the lock held and nothing run in between: without a pre-deploy
+    // hook they are asked as soon as the lock is, while the image is pulled.
+    let facts_ahead = !c.has_hook("pre-deploy");
+    let version = c.config.version();
+    lock::with_lock_alongside(
+        c,
+        || build::pull(c),
+        || async {
+            if facts_ahead {
+                crate::app::facts::prefetch(c, &version);
+                c.send_ahead_all(&c.app_hosts()).await?;
             }
-            return Ok(());
-        }
-        boot::boot(c, &version).await?;
-        if !o.redeploy {
-            output::say("Prune old containers and images...");
-            prune::all(c, None).await?;
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+        || async {
+            c.run_hook("pre-deploy", &[])?;
+            if !facts_ahead {
+                crate::app::facts::prefetch(c, &version);
+            }
+            if !o.redeploy {
+                output::say("Ensure kamal-proxy is running...");
+                proxy::boot(c).await?;
+            }
+            if o.boot_accessories {
+                crate::accessory::boot_all(c).await?;
+            }
+            crate::canary::ensure_none(c).await?;
+            output::say("Detect stale containers...");
+            crate::app::stale_containers_keeping_warm(c, true, c.config.wharf().warm_versions).await?;
+            let version = c.config.version();
+            if let Some(request) = &o.canary {
+                // The old version stays, and so does what prune would remove: the promotion prunes.
+                let defaults = &c.config.wharf().canary;
+                let split = if request.no_switch {
+                    crate::canary::Split::nobody()
+                } else {
+                    crate::canary::Split {
+                        percent: request.percent.unwrap_or(defaults.percent),
+                        list: if request.list.is_empty() { defaults.list.clone() } else { request.list.clone() },
+                    }
+                };
+                crate::canary::start(c, &version, &split).await?;
+                if request.gate {
+                    crate::canary::judge(c, &version).await?;
+                }
+                return Ok(());
+            }
+            boot::boot(c, &version).await?;
+            if !o.redeploy {
+                output::say("Prune old containers and images...");
+                prune::all(c, None).await?;
+            }
+            Ok(())
+        },
+    )
     .await?;
     // Nothing held past the deploy (when an outer step, `setup`, holds the lock).
     c.flush_all().await?;

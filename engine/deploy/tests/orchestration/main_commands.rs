@@ -255,13 +255,14 @@ fn deploy_with_skip_push() {
             "Releasing the deploy lock...",
         ],
     );
-    // The image is pulled before the lock is taken; everything else happens under it.
+    // The lock is taken while the image is pulled, and the facts are asked once it is held;
+    // everything that changes a container happens after both.
     commands_in_order(
         &run,
         "1.1.1.1",
         &[
-            PULL_999,
             ACQUIRE,
+            PULL_999,
             INSPECT_PROXY,
             LISTING,
             "docker network create kamal",
@@ -278,6 +279,45 @@ fn deploy_with_skip_push() {
         &[PULL_999, "docker network create kamal", "docker run --detach", "docker image prune"],
     );
     assert!(!run.commands_on("1.1.1.2").iter().any(|c| c.contains("lock-app")));
+    // Kamal's run directory on every host, as the lock makes it.
+    run.ran_on("1.1.1.2", "mkdir -p .kamal");
+    // Each in an exchange of its own, so that neither waits for the pull: the lock (after the
+    // run directory) on the primary, and the facts on every host.
+    let lock = fake.exchanges_of("1.1.1.1").into_iter().find(|e| e.iter().any(|c| c.starts_with(ACQUIRE))).unwrap();
+    assert_eq!(lock.len(), 2, "{lock:?}");
+    assert_eq!(lock[0], "mkdir -p .kamal");
+    for host in ["1.1.1.1", "1.1.1.2"] {
+        let exchanges = fake.exchanges_of(host);
+        let facts = exchanges.iter().find(|e| e.iter().any(|c| c.starts_with(INSPECT_PROXY))).unwrap();
+        assert!(
+            facts
+                .iter()
+                .all(|c| c.starts_with("docker inspect") || c.starts_with("docker ps") || c.starts_with("cat ")),
+            "{host}: {facts:?}"
+        );
+        let pull = exchanges.iter().find(|e| e.iter().any(|c| c.starts_with(PULL_999))).unwrap();
+        assert!(!pull.iter().any(|c| c.starts_with(INSPECT_PROXY) || c.starts_with(ACQUIRE)), "{host}: {pull:?}");
+    }
+}
+
+/// With a pre-deploy hook, the facts wait for it (it runs under the lock and may change the
+/// servers): they go with the proxy's step, after the hook, as before.
+#[test]
+fn deploy_with_a_pre_deploy_hook_asks_the_facts_after_it() {
+    let project = Project::kamal("deploy_simple.yml");
+    with_hooks(&project, &["pre-deploy"]);
+    let fake = deploy_fake();
+    let run = run(&project, "deploy", verbose(), &fake, deploy_step());
+    run.ok();
+    prints_in_order(
+        &run,
+        &[
+            "Running mkdir .kamal/lock-app",
+            "Running docker pull dhh/app:999",
+            "Running /usr/bin/env .kamal/hooks/pre-deploy on localhost",
+            "[1.1.1.1] Running docker inspect --type container kamal-proxy",
+        ],
+    );
 }
 
 #[test]
@@ -403,7 +443,8 @@ fn deploy_error_when_locking() {
     run.never_ran("docker run");
 }
 
-/// Kamal makes `build:deliver` raise; here the pull fails. The lock was never taken.
+/// Kamal makes `build:deliver` raise; here the pull fails. Kamal never takes the lock; Wharf
+/// took it while pulling and releases it: no lock is left, nothing else ran.
 #[test]
 fn deploy_errors_during_outside_section_leave_remote_lock() {
     let fake = deploy_fake();
@@ -413,7 +454,23 @@ fn deploy_errors_during_outside_section_leave_remote_lock() {
     assert!(error.contains("docker pull dhh/app:999"), "{error}");
     assert!(error.contains("pull access denied for dhh/app"), "{error}");
     run.does_not_print("Acquiring the deploy lock");
-    run.never_ran("lock-app");
+    commands_in_order(&run, "1.1.1.1", &[ACQUIRE, PULL_999, RELEASE]);
+    assert_eq!(run.commands_on("1.1.1.1").last().map(String::as_str), Some(RELEASE));
+    run.never_ran("docker run");
+}
+
+/// The lock held by someone else is reported as Kamal reports it, after the pull (which Kamal
+/// runs before trying the lock); a failed pull is reported first, as Kamal would.
+#[test]
+fn deploy_when_locked_and_the_pull_fails_reports_the_pull() {
+    let fake = deploy_fake();
+    fake.fails("mkdir .kamal/lock-app", 1, LOCK_HELD);
+    fake.fails("docker pull", 1, "pull access denied for dhh/app");
+    let run = run(&Project::kamal("deploy_simple.yml"), "deploy", defaults(), &fake, deploy_step());
+    assert!(run.error().contains("pull access denied for dhh/app"), "{}", run.error());
+    run.does_not_print("Deploy lock already in place!");
+    run.never_ran(RELEASE);
+    run.never_ran(STATUS);
 }
 
 #[test]
