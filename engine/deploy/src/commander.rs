@@ -73,6 +73,14 @@ struct Deferred {
     on_failure: OnFailure,
 }
 
+impl Deferred {
+    /// `cmd`, a change, as a step of a batch.
+    fn change(cmd: &Cmd, on_failure: OnFailure) -> Self {
+        let what = DeferredStep::Run { command: cmd.to_string(), stdin: cmd.stdin().map(<[u8]>::to_vec) };
+        Deferred { what, shown: cmd.to_redacted_string(), on_failure }
+    }
+}
+
 enum DeferredStep {
     Run { command: String, stdin: Option<Vec<u8>> },
     Upload { content: Vec<u8>, path: String, mode: u32 },
@@ -536,14 +544,7 @@ impl Commander {
     /// questions asked ahead for it wait for its next exchange: for the deploy lock, taken on the
     /// primary while its other exchanges are in flight.
     pub async fn exec_apart(&self, host: &str, cmds: &[&Cmd]) -> Result<Vec<Output>> {
-        let deferred: Vec<Deferred> = cmds
-            .iter()
-            .map(|cmd| Deferred {
-                what: DeferredStep::Run { command: cmd.to_string(), stdin: cmd.stdin().map(<[u8]>::to_vec) },
-                shown: cmd.to_redacted_string(),
-                on_failure: OnFailure::Stop,
-            })
-            .collect();
+        let deferred: Vec<Deferred> = cmds.iter().map(|cmd| Deferred::change(cmd, OnFailure::Stop)).collect();
         self.run_deferred(host, &deferred, vec![]).await
     }
 
@@ -611,14 +612,17 @@ impl Commander {
 
     /// Appends a deferred audit line (see [`Self::audit`]).
     pub fn defer_audit(&self, host: &str, role: Option<&str>, message: &str) {
+        self.defer(host, &self.audit_line(role, message));
+    }
+
+    /// The command that appends `message` to the audit log, now.
+    pub fn audit_line(&self, role: Option<&str>, message: &str) -> Cmd {
         let details = Details::new().with_opt("role", role);
-        let auditor = Auditor::new(&self.config, Details::new());
-        self.defer(host, &auditor.record(message, &self.stamp(), &details));
+        Auditor::new(&self.config, Details::new()).record(message, &self.stamp(), &details)
     }
 
     fn push_pending(&self, host: &str, cmd: &Cmd, on_failure: OnFailure) {
-        let step = DeferredStep::Run { command: cmd.to_string(), stdin: cmd.stdin().map(<[u8]>::to_vec) };
-        let d = Deferred { what: step, shown: cmd.to_redacted_string(), on_failure };
+        let d = Deferred::change(cmd, on_failure);
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).entry(host.to_string()).or_default().push(d);
     }
 
@@ -681,55 +685,87 @@ impl Commander {
         }
     }
 
-    /// Runs `deferred` (then `last`, a command whose answer the caller reads) on `host` as one
+    /// Runs `deferred` (then `answered`, commands whose answers the caller reads) on `host` as one
     /// batch; the outputs, or the error of the first deferred change that failed.
     async fn run_deferred(&self, host: &str, deferred: &[Deferred], answered: Vec<Job<'_>>) -> Result<Vec<Output>> {
-        let mut shown: Vec<(&str, OnFailure)> = deferred.iter().map(|d| (d.shown.as_str(), d.on_failure)).collect();
-        shown.extend(answered.iter().map(|j| (j.shown, OnFailure::Continue)));
-        let mut jobs: Vec<BatchJob<'_>> = deferred
-            .iter()
-            .map(|d| BatchJob {
-                step: match &d.what {
-                    DeferredStep::Run { command, stdin } => Step::Run(Job {
-                        host,
-                        command,
-                        shown: &d.shown,
-                        stdin: stdin.as_deref(),
-                        effect: Effect::Change,
-                    }),
-                    DeferredStep::Upload { content, path, mode } => Step::Upload { host, content, path, mode: *mode },
-                },
-                on_failure: d.on_failure,
-            })
-            .collect();
-        jobs.extend(answered.into_iter().map(|job| BatchJob { step: Step::Run(job), on_failure: OnFailure::Continue }));
+        let answered = answered.into_iter().map(|job| (job, OnFailure::Continue)).collect();
+        self.run_exchange(host, deferred, answered, &[]).await
+    }
+
+    /// Runs `before` (held changes), `answered` (commands whose answers the caller reads, each
+    /// with what its exit does to the rest) and `after` (changes) on `host` as one batch; the
+    /// outputs of those that ran, or the error of the first change that failed. The batch may end
+    /// early only at an [`OnFailure::StopOnSuccess`] command that succeeded.
+    async fn run_exchange(
+        &self,
+        host: &str,
+        before: &[Deferred],
+        answered: Vec<(Job<'_>, OnFailure)>,
+        after: &[Deferred],
+    ) -> Result<Vec<Output>> {
+        fn held_job<'a>(host: &'a str, d: &'a Deferred) -> Step<'a> {
+            match &d.what {
+                DeferredStep::Run { command, stdin } => {
+                    Step::Run(Job { host, command, shown: &d.shown, stdin: stdin.as_deref(), effect: Effect::Change })
+                }
+                DeferredStep::Upload { content, path, mode } => Step::Upload { host, content, path, mode: *mode },
+            }
+        }
+        let mut shown: Vec<(&str, OnFailure)> = before.iter().map(|d| (d.shown.as_str(), d.on_failure)).collect();
+        shown.extend(answered.iter().map(|(j, on_failure)| (j.shown, *on_failure)));
+        shown.extend(after.iter().map(|d| (d.shown.as_str(), d.on_failure)));
+        let mut jobs: Vec<BatchJob<'_>> =
+            before.iter().map(|d| BatchJob { step: held_job(host, d), on_failure: d.on_failure }).collect();
+        jobs.extend(answered.into_iter().map(|(job, on_failure)| BatchJob { step: Step::Run(job), on_failure }));
+        jobs.extend(after.iter().map(|d| BatchJob { step: held_job(host, d), on_failure: d.on_failure }));
         for (text, _) in &shown {
             self.echo(host, text);
         }
         let texts: Vec<&str> = shown.iter().map(|(t, _)| *t).collect();
-        crate::events::exchange_started(host, &texts);
+        let exchange = crate::events::exchange_started(host, &texts);
         let started = Instant::now();
         let outputs = match self.executor.run_batch(jobs).await {
             Ok(outputs) => outputs,
             Err(e) => {
-                crate::events::exchange_finished(host, &[]);
+                crate::events::exchange_finished(host, exchange, &[]);
                 let error = CliError::from(e);
                 crate::events::command_failed(host, texts.first().copied().unwrap_or(""), 255, &error.message);
                 return Err(error);
             }
         };
         let statuses: Vec<u32> = outputs.iter().map(|o| o.exit_status).collect();
-        crate::events::exchange_finished(host, &statuses);
+        crate::events::exchange_finished(host, exchange, &statuses);
         for ((text, on_failure), out) in shown.iter().zip(&outputs) {
             self.show_output(host, out, started);
             if !out.success() && *on_failure == OnFailure::Stop {
                 return Err(command_failed(host, text, out, &self.redactor));
             }
         }
-        if let Some((missing, _)) = shown.get(outputs.len()) {
+        let stopped_on_success = outputs
+            .last()
+            .zip(shown.get(outputs.len().wrapping_sub(1)))
+            .is_some_and(|(out, (_, on_failure))| out.success() && *on_failure == OnFailure::StopOnSuccess);
+        if let Some((missing, _)) = shown.get(outputs.len()).filter(|_| !stopped_on_success) {
             return Err(CliError::runtime(format!("{missing} did not run on {host}: its batch ended early")));
         }
         Ok(outputs)
+    }
+
+    /// Runs `probe`, a question, after `host`'s held changes, and `then`, changes, only when the
+    /// probe fails, all in one exchange: for a step whose usual case is known only from a
+    /// question's answer (`build pull`: pulling where `docker info` names no registry mirror).
+    /// The probe's output, and whether `then` ran; a change of `then` that fails is the error.
+    pub async fn probe_then(&self, host: &str, probe: &Cmd, then: &[&Cmd]) -> Result<(Output, bool)> {
+        let before = self.take_pending(host);
+        let (command, shown) = (probe.to_string(), probe.to_redacted_string());
+        let job = Job { host, command: &command, shown: &shown, stdin: probe.stdin(), effect: Effect::Query };
+        let after: Vec<Deferred> = then.iter().map(|cmd| Deferred::change(cmd, OnFailure::Stop)).collect();
+        let mut outputs = self.run_exchange(host, &before, vec![(job, OnFailure::StopOnSuccess)], &after).await?;
+        let mut rest = outputs.split_off(before.len());
+        let ran_then = rest.len() > 1;
+        let probed =
+            rest.drain(..).next().ok_or_else(|| CliError::runtime(format!("{shown} did not run on {host}")))?;
+        Ok((probed, ran_then))
     }
 
     /// Runs shell text that is not a `Cmd` (a remote build script), with `stdin` and each output

@@ -39,10 +39,16 @@ struct Phase {
 
 #[derive(Default)]
 struct HostRecord {
-    /// Time spent in exchanges (waiting on the host), per phase, in the order first seen.
+    /// Time spent in exchanges (waiting on the host), per phase, in the order first started
+    /// (exchanges in flight together each count towards their own phase).
     busy: Vec<(String, Duration)>,
+    /// Time during which at least one exchange was in flight, and since when one has been.
+    busy_in_all: Duration,
+    busy_since: Option<Instant>,
     exchanges: u64,
-    current: Option<(String, Instant)>,
+    /// The exchanges in flight (the lock and the facts go alongside the pull): each one's
+    /// token, phase and start.
+    in_flight: Vec<(u64, String, Instant)>,
     failed: bool,
 }
 
@@ -164,22 +170,36 @@ fn current_phase(s: &State) -> String {
 }
 
 /// The phase an exchange of `commands` counts towards on its host: `switch` for the one that
-/// moves traffic (`kamal-proxy deploy`: the proxy's health checks, then the switch), else the
-/// run's current phase.
+/// moves traffic (`kamal-proxy deploy`: the proxy's health checks, then the switch), `lock` for
+/// the deploy lock's (sent alongside the pull, before Kamal's "Acquiring the deploy lock..."),
+/// else the run's current phase.
 fn step_phase(s: &State, commands: &[&str]) -> String {
     if commands.iter().any(|c| c.contains("kamal-proxy deploy ")) {
         "switch".into()
+    } else if commands.iter().any(|c| c.starts_with("mkdir .kamal/lock-")) {
+        "lock".into()
     } else {
         current_phase(s)
     }
 }
 
-/// `host` is sent an exchange of `commands` (as `-v` shows them): `step_started`.
-pub fn exchange_started(host: &str, commands: &[&str]) {
+/// Tells exchanges in flight apart, for [`exchange_finished`].
+static NEXT_EXCHANGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// `host` is sent an exchange of `commands` (as `-v` shows them): `step_started`. The token to
+/// give [`exchange_finished`].
+pub fn exchange_started(host: &str, commands: &[&str]) -> u64 {
+    let token = NEXT_EXCHANGE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     with_state(|s| {
         let phase = step_phase(s, commands);
         let record = s.hosts.entry(host.to_string()).or_default();
-        record.current = Some((phase.clone(), Instant::now()));
+        if !record.busy.iter().any(|(p, _)| *p == phase) {
+            record.busy.push((phase.clone(), Duration::ZERO));
+        }
+        if record.in_flight.is_empty() {
+            record.busy_since = Some(Instant::now());
+        }
+        record.in_flight.push((token, phase.clone(), Instant::now()));
         record.exchanges += 1;
         let mut fields = json!({ "host": host, "phase": phase, "commands_count": commands.len() });
         if s.verbose {
@@ -188,15 +208,23 @@ pub fn exchange_started(host: &str, commands: &[&str]) {
         emit(s, "step_started", fields);
         crate::progress::host_step(host, &phase, commands.last().copied().unwrap_or(""));
     });
+    token
 }
 
-/// `host` answered the exchange: each command's exit status (those that ran), in order;
-/// `step_finished` with the duration and the exit status (the first non-zero, else 0).
-pub fn exchange_finished(host: &str, statuses: &[u32]) {
+/// `host` answered the exchange `token`: each command's exit status (those that ran), in order;
+/// `step_finished` with the duration and the exit status (the first non-zero, else 0). The
+/// time per phase adds up the exchanges' durations (those in flight together count each).
+pub fn exchange_finished(host: &str, token: u64, statuses: &[u32]) {
     with_state(|s| {
         let record = s.hosts.entry(host.to_string()).or_default();
-        let Some((phase, started)) = record.current.take() else { return };
+        let Some(at) = record.in_flight.iter().position(|(t, _, _)| *t == token) else { return };
+        let (_, phase, started) = record.in_flight.remove(at);
         let took = started.elapsed();
+        if record.in_flight.is_empty() {
+            if let Some(since) = record.busy_since.take() {
+                record.busy_in_all += since.elapsed();
+            }
+        }
         match record.busy.iter_mut().find(|(p, _)| *p == phase) {
             Some((_, total)) => *total += took,
             None => record.busy.push((phase.clone(), took)),
@@ -319,7 +347,8 @@ pub struct HostSummary {
     pub host: String,
     /// Time spent waiting on it, in all.
     pub busy: Duration,
-    /// That time per phase (`switch` apart from `boot`), in the order the phases came.
+    /// That time per phase (`switch` apart from `boot`), in the order the phases came (the
+    /// exchanges sent alongside others, the lock's and the facts', count towards their own).
     pub phases: Vec<(String, Duration)>,
     pub exchanges: u64,
     pub failed: bool,
@@ -340,7 +369,7 @@ pub fn finish_run(error: Option<(&str, &str)>, exit_code: i32) -> Option<Summary
             .iter()
             .map(|(h, r)| HostSummary {
                 host: h.clone(),
-                busy: r.busy.iter().map(|(_, d)| *d).sum(),
+                busy: r.busy_in_all,
                 phases: r.busy.clone(),
                 exchanges: r.exchanges,
                 failed: r.failed,
@@ -354,7 +383,7 @@ pub fn finish_run(error: Option<(&str, &str)>, exit_code: i32) -> Option<Summary
         .map(|(h, r)| {
             let per_phase: Map<String, Value> = r.busy.iter().map(|(p, d)| (p.clone(), json!(ms(*d)))).collect();
             json!({
-                "host": h, "busy_ms": ms(r.busy.iter().map(|(_, d)| *d).sum()), "exchanges": r.exchanges,
+                "host": h, "busy_ms": ms(r.busy_in_all), "exchanges": r.exchanges,
                 "failed": r.failed, "phases": per_phase,
             })
         })

@@ -231,7 +231,10 @@ where
         &c.user_name,
         &c.stamp().recorded_at,
     );
+    // Whether the lock's exchange went out: not when the pull is over before it could.
+    let lock_sent = std::sync::atomic::AtomicBool::new(false);
     let lock = async {
+        lock_sent.store(true, Ordering::SeqCst);
         match c.exec_apart(&host, &[&run_directory, &acquire]).await {
             Ok(_) => Ok(()),
             Err(e) if held_by_someone(&e) => Err(AcquireError::Held),
@@ -248,12 +251,17 @@ where
     loop {
         let ahead_pending = ahead.is_none() && asked.is_none();
         let outside_failed = matches!(outside_done, Some(Err(_)));
-        if locked.is_some() && (stopped_by.is_some() || outside_failed || (outside_done.is_some() && !ahead_pending)) {
+        let lock_known = locked.is_some() || !lock_sent.load(Ordering::SeqCst);
+        if (lock_known && (stopped_by.is_some() || outside_failed))
+            || (locked.is_some() && outside_done.is_some() && !ahead_pending)
+        {
             break;
         }
-        // In this order when several are ready: the lock's outcome first (it decides `ahead`).
+        // In this order, so that runs are deterministic: the pull's first exchange is sent first
+        // (then each host's time, by phase, lists the pull before the lock).
         tokio::select! {
             biased;
+            r = &mut outside, if outside_done.is_none() && stopped_by.is_none() => outside_done = Some(r),
             r = &mut lock, if locked.is_none() => {
                 if r.is_ok() {
                     c.set_holding_lock(true);
@@ -266,7 +274,6 @@ where
                 }
                 locked = Some(r);
             }
-            r = &mut outside, if outside_done.is_none() && stopped_by.is_none() => outside_done = Some(r),
             r = &mut asking, if ahead.is_none() && asked.is_none() => asked = Some(r),
             s = &mut signal, if stopped_by.is_none() => stopped_by = Some(s),
         }
@@ -301,7 +308,7 @@ where
         }
         Some(Err(AcquireError::Held)) => Err(held_error(c).await),
         Some(Err(AcquireError::Other(e))) => Err(e),
-        None => unreachable!("the loop ends once the lock's exchange has answered"),
+        None => unreachable!("with the pull done, the loop ends once the lock's exchange has answered"),
     }
 }
 

@@ -54,6 +54,9 @@ fn json_stream_of_a_good_deploy_and_of_a_broken_one_with_its_diagnosis() {
     for host in HOSTS {
         let steps: Vec<&Value> = of(&evs, "step_finished").into_iter().filter(|e| e["host"] == host).collect();
         assert!(steps.len() >= 5, "{host}: {steps:?}");
+        // The lock's exchange (on the primary, alongside the pull) counts to the lock.
+        let locked = steps.iter().filter(|e| e["phase"] == "lock").count();
+        assert_eq!(locked, usize::from(host == HOSTS[0]), "{host}: {steps:?}");
         // The exchange that moves traffic (the proxy's health checks, then the switch) is its own.
         assert_eq!(steps.iter().filter(|e| e["phase"] == "switch").count(), 1, "{host}: {steps:?}");
         assert!(steps.iter().all(|s| s["duration_ms"].as_u64().is_some()), "{steps:?}");

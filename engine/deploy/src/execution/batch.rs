@@ -6,7 +6,8 @@
 //! the command's own bytes, base64-decoded), its stdout and stderr straight into the script's.
 //! After each command a frame line goes to both streams: a newline, then `<marker> <index>
 //! <status>` (stdout) or `<marker> <index>` (stderr), where the marker is random per batch. A
-//! command that fails and is not allowed to stops the script there. The two streams are split
+//! command that fails and is not allowed to stops the script there (as does one that succeeds
+//! and is to go on only when it fails). The two streams are split
 //! at the frames back into one [`Output`] per command that ran, so that each command's output,
 //! exit status and error are reported as if it had run alone.
 //!
@@ -41,8 +42,10 @@ pub fn script(jobs: &[BatchJob<'_>]) -> Script {
         s.push_str(&format!(
             "{input}(\n{command}\n){redirect_stdin}; s=$?\nprintf '\\n{marker} {i} %s\\n' $s; printf '\\n{marker} {i}\\n' >&2\n"
         ));
-        if b.on_failure == OnFailure::Stop {
-            s.push_str("[ $s -eq 0 ] || exit 0\n");
+        match b.on_failure {
+            OnFailure::Stop => s.push_str("[ $s -eq 0 ] || exit 0\n"),
+            OnFailure::StopOnSuccess => s.push_str("[ $s -ne 0 ] || exit 0\n"),
+            OnFailure::Continue => {}
         }
     }
     Script { text: s, marker }
@@ -126,6 +129,23 @@ mod tests {
         assert_eq!(outs[2].stdout, b"from stdin\n\x00\xff binary");
         assert_eq!(outs[3].stdout, b"read: \n", "commands read nothing of the script");
         assert_eq!(outs[4].exit_status, 1);
+    }
+
+    #[test]
+    fn a_probe_stops_the_rest_when_it_succeeds_and_lets_it_run_when_it_fails() {
+        let then = |probe: &'static str| {
+            run(&[
+                job("echo login", None, OnFailure::Stop),
+                job(probe, None, OnFailure::StopOnSuccess),
+                job("echo pulled", None, OnFailure::Stop),
+            ])
+        };
+        let mirror = then("echo mirror.example");
+        assert_eq!(mirror.len(), 2, "a mirror: nothing after the probe");
+        assert_eq!(mirror[1].stdout, b"mirror.example\n");
+        let none = then("echo 'index out of range' >&2; exit 1");
+        assert_eq!(none.len(), 3, "no mirror: the rest runs");
+        assert_eq!((none[1].exit_status, none[2].stdout.as_slice()), (1, &b"pulled\n"[..]));
     }
 
     #[test]

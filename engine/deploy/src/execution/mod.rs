@@ -62,6 +62,20 @@ pub enum OnFailure {
     Stop,
     /// The batch goes on (Kamal's `raise_on_non_zero_exit: false`).
     Continue,
+    /// The batch goes on only when the command fails: a question whose success means that what
+    /// follows must wait for the caller (see `Commander::probe_then`).
+    StopOnSuccess,
+}
+
+impl OnFailure {
+    /// Whether the batch ends after a command that answered `out`.
+    pub fn stops_after(self, out: &Output) -> bool {
+        match self {
+            OnFailure::Stop => !out.success(),
+            OnFailure::StopOnSuccess => out.success(),
+            OnFailure::Continue => false,
+        }
+    }
 }
 
 /// What one entry of a batch does.
@@ -198,7 +212,7 @@ pub async fn run_one_by_one<'a, E: Executor + ?Sized>(
                 Err(e) => return Err(e),
             },
         };
-        let stop = !out.success() && b.on_failure == OnFailure::Stop;
+        let stop = b.on_failure.stops_after(&out);
         outputs.push(out);
         if stop {
             break;

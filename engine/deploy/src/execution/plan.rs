@@ -142,7 +142,14 @@ impl Executor for PlanExecutor {
                     }
                 };
                 match out {
-                    Ok(out) => outputs.push(out),
+                    Ok(out) => {
+                        // As the server's script would: a question can end the batch.
+                        let stop = b.on_failure.stops_after(&out);
+                        outputs.push(out);
+                        if stop {
+                            break;
+                        }
+                    }
                     Err(e) => {
                         self.batch(&host, false);
                         return Err(e);

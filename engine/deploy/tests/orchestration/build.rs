@@ -36,6 +36,61 @@ fn pull() {
     }
 }
 
+/// Docker's answer to the mirror question on a server without one.
+const NO_MIRROR: &str =
+    "template: :1:2: executing \"\" at <index .RegistryConfig.Mirrors 0>: error calling index: reflect: slice index out of range";
+
+/// A host without a registry mirror pulls in the exchange that asks it for one: the question,
+/// then the audit line, the pull and the label check, one round trip.
+#[test]
+fn pull_where_docker_names_no_mirror_goes_with_the_question() {
+    let fake = FakeExecutor::new();
+    fake.fails(MIRROR, 1, NO_MIRROR);
+    let run = run_pull(&fake);
+    run.ok().does_not_print("to seed the mirror").does_not_print("remaining hosts");
+    for host in HOSTS {
+        let exchanges = fake.exchanges_of(host);
+        assert_eq!(exchanges.len(), 1, "{host}: {exchanges:?}");
+        let sent = &exchanges[0];
+        let at = |prefix: &str| {
+            sent.iter().position(|c| c.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {sent:?}"))
+        };
+        assert!(at(MIRROR) < at("mkdir -p .kamal && echo") && at(PULL) < at(LABEL), "{host}: {sent:?}");
+        assert_eq!(run.commands_on(host).iter().filter(|c| *c == PULL).count(), 1, "{host}");
+    }
+}
+
+/// Only the hosts behind a mirror wait for it to be seeded; the others pulled with the question.
+#[test]
+fn pull_with_a_mirror_behind_one_host_only() {
+    let fake = FakeExecutor::new();
+    // (The first rule that matches answers.)
+    fake.answer_on("1.1.1.3", MIRROR, Answer::Stdout("registry-mirror.example.com".into()));
+    fake.fails(MIRROR, 1, NO_MIRROR);
+    let run = run_pull(&fake);
+    run.ok().prints("Pulling image on 1.1.1.3 to seed the mirror...").prints("Pulling image on remaining hosts...");
+    assert_eq!(pulled_on(&run), HOSTS.to_vec(), "every app host pulls once");
+    for host in HOSTS {
+        assert_eq!(run.commands_on(host).iter().filter(|c| *c == PULL).count(), 1, "{host}");
+    }
+    let seeding = fake.exchanges_of("1.1.1.3");
+    assert_eq!(seeding.len(), 2, "the question (what followed it did not run), then the pull: {seeding:?}");
+    let audited = run.commands_on("1.1.1.3").iter().filter(|c| c.contains("Pulled image with version 999")).count();
+    assert_eq!(audited, 1);
+}
+
+/// `docker info` failing otherwise is Kamal's error, naming the host.
+#[test]
+fn pull_when_docker_info_fails_otherwise_names_the_host() {
+    let fake = FakeExecutor::new();
+    fake.answer_on("1.1.1.2", MIRROR, Answer::Fails(1, "Cannot connect to the Docker daemon".into()));
+    fake.fails(MIRROR, 1, NO_MIRROR);
+    let run = run_pull(&fake);
+    let error = run.error();
+    assert!(error.contains("Exception while executing on host 1.1.1.2: docker info"), "{error}");
+    assert!(error.contains("Cannot connect to the Docker daemon"), "{error}");
+}
+
 #[test]
 fn pull_with_mirror() {
     let fake = FakeExecutor::new();

@@ -255,14 +255,14 @@ fn deploy_with_skip_push() {
             "Releasing the deploy lock...",
         ],
     );
-    // The lock is taken while the image is pulled, and the facts are asked once it is held;
-    // everything that changes a container happens after both.
+    // The lock is taken while the image is pulled (here the fake answers at once: after it),
+    // and the facts are asked once it is held; everything that changes a container follows.
     commands_in_order(
         &run,
         "1.1.1.1",
         &[
-            ACQUIRE,
             PULL_999,
+            ACQUIRE,
             INSPECT_PROXY,
             LISTING,
             "docker network create kamal",
@@ -312,8 +312,8 @@ fn deploy_with_a_pre_deploy_hook_asks_the_facts_after_it() {
     prints_in_order(
         &run,
         &[
-            "Running mkdir .kamal/lock-app",
             "Running docker pull dhh/app:999",
+            "Running mkdir .kamal/lock-app",
             "Running /usr/bin/env .kamal/hooks/pre-deploy on localhost",
             "[1.1.1.1] Running docker inspect --type container kamal-proxy",
         ],
@@ -443,8 +443,7 @@ fn deploy_error_when_locking() {
     run.never_ran("docker run");
 }
 
-/// Kamal makes `build:deliver` raise; here the pull fails. Kamal never takes the lock; Wharf
-/// took it while pulling and releases it: no lock is left, nothing else ran.
+/// Kamal makes `build:deliver` raise; here the pull fails. The lock was never taken.
 #[test]
 fn deploy_errors_during_outside_section_leave_remote_lock() {
     let fake = deploy_fake();
@@ -454,7 +453,20 @@ fn deploy_errors_during_outside_section_leave_remote_lock() {
     assert!(error.contains("docker pull dhh/app:999"), "{error}");
     assert!(error.contains("pull access denied for dhh/app"), "{error}");
     run.does_not_print("Acquiring the deploy lock");
-    commands_in_order(&run, "1.1.1.1", &[ACQUIRE, PULL_999, RELEASE]);
+    run.never_ran("lock-app");
+}
+
+/// A pull that fails while the lock, taken alongside it, is held: the pull's error, and the lock
+/// released (no lock is left, as with Kamal, which never took it); nothing else ran.
+#[test]
+fn deploy_with_a_pull_failing_after_the_lock_was_taken_releases_it() {
+    let fake = deploy_fake();
+    fake.fails("docker pull", 1, "pull access denied for dhh/app");
+    fake.delay("docker pull", std::time::Duration::from_millis(100));
+    let run = run(&Project::kamal("deploy_simple.yml"), "deploy", defaults(), &fake, deploy_step());
+    assert!(run.error().contains("pull access denied for dhh/app"), "{}", run.error());
+    run.does_not_print("Acquiring the deploy lock");
+    commands_in_order(&run, "1.1.1.1", &[ACQUIRE, RELEASE]);
     assert_eq!(run.commands_on("1.1.1.1").last().map(String::as_str), Some(RELEASE));
     run.never_ran("docker run");
 }
@@ -802,22 +814,24 @@ fn init_with_existing_config() {
     assert_eq!(std::fs::read_to_string(dir.path().join("config/deploy.yml")).unwrap(), "service: mine\n");
 }
 
-/// Round trips (issue 11): a deploy over a running version sends each host six exchanges (one
-/// round trip each over SSH): the login and mirror question; the pull; the proxy's facts with
-/// the stale containers' and the boot's (one `docker inspect`, one `docker ps`); the boot (the
-/// renaming, the env file, `docker run`); the proxy deploy; then stopping the old version,
-/// tagging and pruning. The primary adds the lock, whose release goes with the last exchange.
-/// (Kamal: 31 commands per host, each its own exchange.)
+/// Round trips (issue 11): a deploy over a running version sends each host five exchanges (one
+/// round trip each over SSH): the login, the mirror question and, there being no mirror, the
+/// pull; the proxy's facts with the stale containers' and the boot's (one `docker inspect`, one
+/// `docker ps`), sent alongside the pull once the lock is held; the boot (the renaming, the env
+/// file, `docker run`); the proxy deploy; then stopping the old version, tagging and pruning. The
+/// primary adds the lock, also alongside the pull, whose release goes with the last exchange.
+/// Four follow one another. (Kamal: 31 commands per host, each its own exchange.)
 #[test]
 fn deploy_round_trips() {
     let fake = deploy_fake();
+    fake.fails("docker info --format", 1, "error calling index: reflect: slice index out of range");
     proxy_running(&fake);
     running_containers(&fake, &[("web", "888")]);
     // `docker run --detach` prints the new container's id, as Docker does.
     fake.stdout("docker run --detach", "0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef");
     let run = run(&Project::kamal("deploy_simple.yml"), "deploy", verbose(), &fake, deploy_step());
     run.ok();
-    assert_eq!((fake.exchanges_on("1.1.1.1"), fake.exchanges_on("1.1.1.2")), (7, 6), "{}", run.output());
+    assert_eq!((fake.exchanges_on("1.1.1.1"), fake.exchanges_on("1.1.1.2")), (6, 5), "{}", run.output());
     let on = run.commands_on("1.1.1.1");
     assert_eq!(on.last().map(String::as_str), Some(RELEASE));
     // Kamal's lookups are answered by the facts: none is asked. The proxy runs on the `kamal`
