@@ -201,7 +201,7 @@ pub fn exchange_started(host: &str, commands: &[&str]) -> u64 {
         }
         record.in_flight.push((token, phase.clone(), Instant::now()));
         record.exchanges += 1;
-        let mut fields = json!({ "host": host, "phase": phase, "commands_count": commands.len() });
+        let mut fields = json!({ "host": host, "step": token, "phase": phase, "commands_count": commands.len() });
         if s.verbose {
             fields["commands"] = json!(commands);
         }
@@ -231,7 +231,7 @@ pub fn exchange_finished(host: &str, token: u64, statuses: &[u32]) {
         }
         let exit_status = statuses.iter().copied().find(|s| *s != 0).unwrap_or(0);
         let mut fields = json!({
-            "host": host, "phase": phase, "duration_ms": ms(took), "exit_status": exit_status,
+            "host": host, "step": token, "phase": phase, "duration_ms": ms(took), "exit_status": exit_status,
             "commands_run": statuses.len(),
         });
         if s.verbose {

@@ -54,6 +54,13 @@ fn json_stream_of_a_good_deploy_and_of_a_broken_one_with_its_diagnosis() {
     for host in HOSTS {
         let steps: Vec<&Value> = of(&evs, "step_finished").into_iter().filter(|e| e["host"] == host).collect();
         assert!(steps.len() >= 5, "{host}: {steps:?}");
+        // Each step's end pairs with its start (exchanges in flight together interleave).
+        let started: Vec<&Value> = of(&evs, "step_started").into_iter().filter(|e| e["host"] == host).collect();
+        assert_eq!(started.len(), steps.len(), "{host}");
+        for s in &steps {
+            let matching = started.iter().filter(|b| b["step"] == s["step"] && b["phase"] == s["phase"]).count();
+            assert_eq!(matching, 1, "{host}: {s}");
+        }
         // The lock's exchange (on the primary, alongside the pull) counts to the lock.
         let locked = steps.iter().filter(|e| e["phase"] == "lock").count();
         assert_eq!(locked, usize::from(host == HOSTS[0]), "{host}: {steps:?}");
