@@ -741,11 +741,10 @@ impl Commander {
                 return Err(command_failed(host, text, out, &self.redactor));
             }
         }
-        let stopped_on_success = outputs
-            .last()
-            .zip(shown.get(outputs.len().wrapping_sub(1)))
-            .is_some_and(|(out, (_, on_failure))| out.success() && *on_failure == OnFailure::StopOnSuccess);
-        if let Some((missing, _)) = shown.get(outputs.len()).filter(|_| !stopped_on_success) {
+        // (A failed change returned above: what can still end the batch is a question that
+        // succeeded, `OnFailure::StopOnSuccess`.)
+        let ended_by_design = outputs.len().checked_sub(1).is_some_and(|i| shown[i].1.stops_after(&outputs[i]));
+        if let Some((missing, _)) = shown.get(outputs.len()).filter(|_| !ended_by_design) {
             return Err(CliError::runtime(format!("{missing} did not run on {host}: its batch ended early")));
         }
         Ok(outputs)
@@ -761,10 +760,10 @@ impl Commander {
         let job = Job { host, command: &command, shown: &shown, stdin: probe.stdin(), effect: Effect::Query };
         let after: Vec<Deferred> = then.iter().map(|cmd| Deferred::change(cmd, OnFailure::Stop)).collect();
         let mut outputs = self.run_exchange(host, &before, vec![(job, OnFailure::StopOnSuccess)], &after).await?;
-        let mut rest = outputs.split_off(before.len());
+        let rest = outputs.split_off(before.len());
         let ran_then = rest.len() > 1;
         let probed =
-            rest.drain(..).next().ok_or_else(|| CliError::runtime(format!("{shown} did not run on {host}")))?;
+            rest.into_iter().next().ok_or_else(|| CliError::runtime(format!("{shown} did not run on {host}")))?;
         Ok((probed, ran_then))
     }
 

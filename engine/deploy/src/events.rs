@@ -225,9 +225,9 @@ pub fn exchange_finished(host: &str, token: u64, statuses: &[u32]) {
                 record.busy_in_all += since.elapsed();
             }
         }
-        match record.busy.iter_mut().find(|(p, _)| *p == phase) {
-            Some((_, total)) => *total += took,
-            None => record.busy.push((phase.clone(), took)),
+        // (Its phase's slot was made when it started.)
+        if let Some((_, total)) = record.busy.iter_mut().find(|(p, _)| *p == phase) {
+            *total += took;
         }
         let exit_status = statuses.iter().copied().find(|s| *s != 0).unwrap_or(0);
         let mut fields = json!({

@@ -20,15 +20,23 @@ fn primary(c: &Commander) -> Result<String> {
     c.primary_host().ok_or_else(|| CliError::argument("No primary host"))
 }
 
-async fn try_acquire(c: &Commander, message: &str) -> Result<(), AcquireError> {
-    let host = primary(c).map_err(AcquireError::Other)?;
-    let locked_at = c.stamp().recorded_at;
-    let cmd = Lock::new(&c.config).acquire(message, &c.config.version(), &c.user_name, &locked_at);
-    match c.exec(&host, &cmd).await {
+/// The lock's `mkdir`, with who takes it, when, for which version and why.
+fn lock_mkdir(c: &Commander, message: &str) -> wharf_commands::Cmd {
+    Lock::new(&c.config).acquire(message, &c.config.version(), &c.user_name, &c.stamp().recorded_at)
+}
+
+/// What the lock's exchange answered: taken, held by someone else, or another error.
+fn acquisition<T>(sent: Result<T>) -> Result<(), AcquireError> {
+    match sent {
         Ok(_) => Ok(()),
         Err(e) if held_by_someone(&e) => Err(AcquireError::Held),
         Err(e) => Err(AcquireError::Other(e)),
     }
+}
+
+async fn try_acquire(c: &Commander, message: &str) -> Result<(), AcquireError> {
+    let host = primary(c).map_err(AcquireError::Other)?;
+    acquisition(c.exec(&host, &lock_mkdir(c, message)).await)
 }
 
 pub async fn status(c: &Commander) -> Result<Option<String>> {
@@ -225,21 +233,12 @@ where
 {
     let host = primary(c)?;
     let run_directory = wharf_commands::server::Server::new(&c.config).ensure_run_directory();
-    let acquire = Lock::new(&c.config).acquire(
-        AUTOMATIC_DEPLOY_LOCK_MESSAGE,
-        &c.config.version(),
-        &c.user_name,
-        &c.stamp().recorded_at,
-    );
+    let acquire = lock_mkdir(c, AUTOMATIC_DEPLOY_LOCK_MESSAGE);
     // Whether the lock's exchange went out: not when the pull is over before it could.
     let lock_sent = std::sync::atomic::AtomicBool::new(false);
     let lock = async {
         lock_sent.store(true, Ordering::SeqCst);
-        match c.exec_apart(&host, &[&run_directory, &acquire]).await {
-            Ok(_) => Ok(()),
-            Err(e) if held_by_someone(&e) => Err(AcquireError::Held),
-            Err(e) => Err(AcquireError::Other(e)),
-        }
+        acquisition(c.exec_apart(&host, &[&run_directory, &acquire]).await)
     };
     let outside = outside();
     let signal = crate::signals::interrupted();
