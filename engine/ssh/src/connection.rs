@@ -502,6 +502,10 @@ pub(crate) struct Connection {
     /// A session channel opened ahead of need (see `pool::open_session`): the next command
     /// takes it instead of waiting a round trip for one.
     pub spare: Mutex<Option<SpareChannel>>,
+    /// A shell started ahead on a session channel of its own, waiting for a script on its
+    /// standard input (see `pool::Pool::exec_script`): the next script takes it instead of
+    /// waiting two round trips (a channel, then the shell's start) before it can be sent.
+    pub spare_shell: Mutex<Option<SpareChannel>>,
 }
 
 /// A session channel being opened in the background.
@@ -734,6 +738,7 @@ pub(crate) async fn establish(setup: Setup<'_>) -> Result<Connection, SshError> 
         _via: via,
         _proxy: proxy_child,
         spare: Mutex::new(None),
+        spare_shell: Mutex::new(None),
     })
 }
 

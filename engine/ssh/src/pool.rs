@@ -260,7 +260,7 @@ impl Pool {
         host: &str,
         command: &str,
         opts: ExecOptions,
-        mut on_line: Option<&mut (dyn FnMut(Line<'_>) + Send)>,
+        on_line: Option<&mut (dyn FnMut(Line<'_>) + Send)>,
     ) -> Result<Output, SshError> {
         let inner = &self.inner;
         let redactor = self.redactor();
@@ -269,13 +269,51 @@ impl Pool {
         inner.log.emit(LogLevel::Info, host, || format!("Running {shown}"));
         let started = Instant::now();
 
-        let (lease, channel) = open_session(inner, &target).await?;
-        let conn = &lease.conn;
-        let proto = |m: String| SshError::Protocol { host: host.to_string(), message: m };
-        if conn.forward_agent {
+        let (lease, channel) = open_session(inner, &target, Session::Command).await?;
+        if lease.conn.forward_agent {
             let _ = channel.agent_forward(false).await;
         }
-        channel.exec(true, command.as_bytes()).await.map_err(|e| proto(format!("exec request failed: {e}")))?;
+        channel
+            .exec(true, command.as_bytes())
+            .await
+            .map_err(|e| SshError::Protocol { host: host.to_string(), message: format!("exec request failed: {e}") })?;
+        self.converse(host, &shown, started, &lease, channel, opts, on_line).await
+    }
+
+    /// Runs `script` with the server's `sh`, which reads it on its standard input. Unlike a
+    /// command line, standard input is not there for the server's other users and programs to
+    /// read (`ps`, `/proc/PID/cmdline`, audit logs), so a script that carries secrets (an env
+    /// file's content, a password for `--password-stdin`) goes this way. The shell is started
+    /// ahead, one per connection (see [`Connection::spare_shell`]): a script then costs one
+    /// round trip, as a command does; the connection's first waits a round trip more, for the
+    /// shell to start. The script must not let its commands read its own standard input.
+    pub async fn exec_script(&self, host: &str, script: &[u8], opts: ExecOptions) -> Result<Output, SshError> {
+        let inner = &self.inner;
+        let shown = format!("{SHELL} < a script of {} bytes", script.len());
+        let target = Target::parse(host)?;
+        inner.log.emit(LogLevel::Info, host, || format!("Running {shown}"));
+        let started = Instant::now();
+        let (lease, channel) = open_session(inner, &target, Session::Shell).await?;
+        let opts = ExecOptions { stdin: Some(script.to_vec()), ..opts };
+        self.converse(host, &shown, started, &lease, channel, opts, None).await
+    }
+
+    /// Feeds a started command (or shell) its stdin, and collects its output and exit status.
+    #[allow(clippy::too_many_arguments)]
+    async fn converse(
+        &self,
+        host: &str,
+        shown: &str,
+        started: Instant,
+        lease: &Lease,
+        channel: russh::Channel<russh::client::Msg>,
+        opts: ExecOptions,
+        mut on_line: Option<&mut (dyn FnMut(Line<'_>) + Send)>,
+    ) -> Result<Output, SshError> {
+        let inner = &self.inner;
+        let redactor = self.redactor();
+        let conn = &lease.conn;
+        let proto = |m: String| SshError::Protocol { host: host.to_string(), message: m };
         let (mut rd, wr) = channel.split();
 
         let timeout = opts.timeout.or(inner.options.command_timeout);
@@ -354,7 +392,11 @@ impl Pool {
                     let _ = wr.signal(Sig::KILL).await;
                     let _ = wr.close().await;
                     inner.log.emit(LogLevel::Info, host, || format!("Timed out after {t:?}: {shown}"));
-                    return Err(SshError::CommandTimeout { host: host.to_string(), command: shown, after: t });
+                    return Err(SshError::CommandTimeout {
+                        host: host.to_string(),
+                        command: shown.to_string(),
+                        after: t,
+                    });
                 }
             },
             None => io.await,
@@ -520,29 +562,65 @@ fn emit(raw: &[u8], host: &str, stream: Stream, r: &Redactor, cb: &mut (dyn FnMu
     cb(Line { host, stream, text: &text });
 }
 
-/// Opens a session channel, replacing a connection found dead on the way (once). A channel
-/// opened ahead of need is taken when there is one, and another is opened in the background
-/// for the next command: a command then costs one round trip (the request and its answer), not
-/// two (a channel, then the request).
+/// The shell [`Pool::exec_script`] starts: the remote user's shell runs it, and it reads the
+/// script on its standard input.
+const SHELL: &str = "sh";
+
+/// What a session channel is opened for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Session {
+    /// A command, sent once the channel is there.
+    Command,
+    /// [`SHELL`], started as soon as the channel is there, for a script on its standard input.
+    Shell,
+}
+
+impl Session {
+    /// The connection's channel of this kind opened ahead of need, if any.
+    fn spare(self, conn: &Connection) -> &Mutex<Option<connection::SpareChannel>> {
+        match self {
+            Session::Command => &conn.spare,
+            Session::Shell => &conn.spare_shell,
+        }
+    }
+
+    /// Opens a channel of this kind on `conn`.
+    async fn open(self, conn: &Connection) -> Result<russh::Channel<russh::client::Msg>, russh::Error> {
+        let channel = conn.handle.channel_open_session().await?;
+        if self == Session::Shell {
+            if conn.forward_agent {
+                let _ = channel.agent_forward(false).await;
+            }
+            channel.exec(true, SHELL).await?;
+        }
+        Ok(channel)
+    }
+}
+
+/// Opens a session channel of `kind`, replacing a connection found dead on the way (once). A
+/// channel opened ahead of need is taken when there is one, and another is opened in the
+/// background for the next command: a command then costs one round trip (the request and its
+/// answer), not two (a channel, then the request).
 async fn open_session(
     inner: &Arc<Inner>,
     target: &Target,
+    kind: Session,
 ) -> Result<(Lease, russh::Channel<russh::client::Msg>), SshError> {
     let mut attempt = 0;
     loop {
         let lease = checkout(inner, target.clone()).await?;
-        let spare = lease.conn.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let spare = kind.spare(&lease.conn).lock().unwrap_or_else(|e| e.into_inner()).take();
         let opened = match spare {
             Some(task) => match task.await {
                 Ok(Ok(ch)) => Ok(ch),
                 // A spare that failed (or was lost): open one now, which says why if it fails.
-                _ => lease.conn.handle.channel_open_session().await,
+                _ => kind.open(&lease.conn).await,
             },
-            None => lease.conn.handle.channel_open_session().await,
+            None => kind.open(&lease.conn).await,
         };
         match opened {
             Ok(ch) => {
-                open_spare(&lease.conn);
+                open_spare(&lease.conn, kind);
                 return Ok((lease, ch));
             }
             Err(e) => {
@@ -560,14 +638,15 @@ async fn open_session(
     }
 }
 
-/// Starts opening the connection's next session channel, unless one is already on its way.
-fn open_spare(conn: &Arc<Connection>) {
-    let mut spare = conn.spare.lock().unwrap_or_else(|e| e.into_inner());
+/// Starts opening the connection's next session channel of `kind`, unless one is already on
+/// its way.
+fn open_spare(conn: &Arc<Connection>, kind: Session) {
+    let mut spare = kind.spare(conn).lock().unwrap_or_else(|e| e.into_inner());
     if spare.is_none() && !conn.dead.load(Ordering::SeqCst) {
         let weak = Arc::downgrade(conn);
         *spare = Some(tokio::spawn(async move {
             match weak.upgrade() {
-                Some(conn) => conn.handle.channel_open_session().await,
+                Some(conn) => kind.open(&conn).await,
                 None => Err(russh::Error::Disconnect),
             }
         }));

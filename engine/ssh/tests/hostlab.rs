@@ -555,6 +555,37 @@ async fn upload_atomically_with_mode() {
     bounded("cleanup", pool.exec_checked(h1, &format!("rm -rf {dir}"))).await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_run_from_standard_input_out_of_sight() {
+    let Some(lab) = lab() else { return };
+    let h1 = lab.hosts[0].as_str();
+    let pool = Pool::new(opts(lab));
+    let token = format!("wharf-secret-{}", std::process::id());
+    // The script lists every command line on the server while it runs: its text is in none.
+    let script = format!("secret='{token}'\nps -eo args\necho \"length ${{#secret}}\"\necho err >&2\nexit 3\n");
+    let out = bounded("script", pool.exec_script(h1, script.as_bytes(), ExecOptions::default())).await.unwrap();
+    assert_eq!((out.exit_status, out.stderr_str().as_ref()), (3, "err\n"));
+    let stdout = out.stdout_str();
+    assert!(stdout.contains("ps -eo args") && stdout.contains(&format!("length {}", token.len())), "{stdout}");
+    assert!(!stdout.contains(&token), "the script is in a command line on the server:\n{stdout}");
+    // The next scripts take the shell started ahead, one after another and at once; a large
+    // one waits for the window as it fills.
+    for i in 0..3 {
+        let script = format!("echo {i}");
+        let out = bounded("again", pool.exec_script(h1, script.as_bytes(), ExecOptions::default())).await;
+        assert_eq!(out.unwrap().stdout_str(), format!("{i}\n"));
+    }
+    let scripts: Vec<String> = (0..4).map(|i| format!("sleep 0.2; echo {i}")).collect();
+    let at_once = scripts.iter().map(|s| pool.exec_script(h1, s.as_bytes(), ExecOptions::default()));
+    let outs = bounded("at once", futures::future::join_all(at_once)).await;
+    let outs: Vec<String> = outs.into_iter().map(|o| o.unwrap().stdout_str().into_owned()).collect();
+    assert_eq!(outs, ["0\n", "1\n", "2\n", "3\n"]);
+    let big = format!("wc -c <<'EOF'\n{}\nEOF\n", "y".repeat(1_400_000));
+    let out = bounded("big", pool.exec_script(h1, big.as_bytes(), ExecOptions::default())).await.unwrap();
+    assert_eq!(out.stdout_str().trim(), "1400001");
+    assert_eq!(pool.stats().connections_opened, 1);
+}
+
 /// A one-shot-per-connection HTTP server on the test machine's loopback.
 fn http_server(body: &'static str) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -3,7 +3,10 @@
 //! [`Executor::run_batch`](super::Executor::run_batch)).
 //!
 //! The script runs each command in a subshell of its own, its stdin from `/dev/null` (or from
-//! the command's own bytes, base64-decoded), its stdout and stderr straight into the script's.
+//! the command's own bytes, base64-decoded, through the shell's builtin `printf`), its stdout
+//! and stderr straight into the script's. No command reads the script's own stdin: a script
+//! that carries input is itself sent there, to a shell started ahead, never in a command line
+//! the server's other users could read (see `SshExecutor`).
 //! After each command a frame line goes to both streams: a newline, then `<marker> <index>
 //! <status>` (stdout) or `<marker> <index>` (stderr), where the marker is random per batch. A
 //! command that fails and is not allowed to stops the script there (as does one that succeeds

@@ -15,22 +15,30 @@ impl SshExecutor {
     }
 }
 
-/// Scripts up to this size go in the exec request itself (one argument of the server's shell,
-/// under Linux's 128 KiB limit for one); larger ones on standard input.
+/// Scripts up to this size, with no input, go in the exec request itself (one argument of the
+/// server's shell, under Linux's 128 KiB limit for one); larger ones on standard input.
 const MAX_INLINE_SCRIPT: usize = 100_000;
 
 impl SshExecutor {
-    /// Runs `jobs` as one script (see [`batch`]). The script goes in the command line, not on
-    /// standard input: OpenSSH's server opens a session channel with a window of 0 and widens
-    /// it only once the command starts, so input would wait a round trip more.
+    /// Runs `jobs` as one script (see [`batch`]).
+    ///
+    /// A script that carries input (a file's content, a command's stdin: an env file's
+    /// secrets, a registry password) goes on the standard input of a shell started ahead
+    /// ([`Pool::exec_script`]): in a command line, anyone on the server could read it (`ps`).
+    /// Any other script goes in the command line: OpenSSH's server opens a session channel with
+    /// a window of 0 and widens it only once the command starts, so on a channel of its own,
+    /// standard input would wait a round trip more.
     async fn run_script(&self, host: &str, jobs: &[BatchJob<'_>]) -> Result<Vec<Output>, SshError> {
         let script = batch::script(jobs);
-        let out = if script.text.len() <= MAX_INLINE_SCRIPT {
+        let carries_input = jobs.iter().any(|b| match &b.step {
+            Step::Run(job) => job.stdin.is_some(),
+            Step::Upload { .. } => true,
+        });
+        let out = if carries_input || script.text.len() > MAX_INLINE_SCRIPT {
+            self.pool.exec_script(host, script.text.as_bytes(), ExecOptions::default()).await?
+        } else {
             let command = format!("sh -c {}", wharf_ssh::shell_quote(&script.text));
             self.pool.exec_with(host, &command, ExecOptions::default(), None).await?
-        } else {
-            let options = ExecOptions { stdin: Some(script.text.into_bytes()), ..Default::default() };
-            self.pool.exec_with(host, "sh", options, None).await?
         };
         batch::parse(&out.stdout, &out.stderr, &script.marker, jobs.len()).ok_or_else(|| SshError::Protocol {
             host: host.to_string(),
@@ -47,8 +55,8 @@ impl SshExecutor {
 impl Executor for SshExecutor {
     fn run<'a>(&'a self, job: Job<'a>, on_line: Option<LineSink<'a>>) -> BoxFuture<'a, Result<Output, SshError>> {
         Box::pin(async move {
-            // A command with input and nothing to stream: its input goes in the script (see
-            // `run_script`), a round trip sooner.
+            // A command with input and nothing to stream: its input goes in a script (see
+            // `run_script`), on a shell started ahead: a round trip sooner.
             if let (Some(stdin), None) = (job.stdin, &on_line) {
                 if stdin.len() < MAX_INLINE_SCRIPT / 2 {
                     let host = job.host;
@@ -113,5 +121,71 @@ impl Tunnel for RemoteForward {
         Box::pin(async move {
             let _ = (*self).close().await;
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::execution::{Effect, Job, OnFailure};
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use std::time::Duration;
+    use wharf_ssh::{HostKeyPolicy, SshConfigFiles};
+
+    fn run(host: &str, command: &'static str, stdin: Option<&'static [u8]>) -> BatchJob<'static> {
+        let host: &'static str = Box::leak(host.to_string().into_boxed_str());
+        BatchJob {
+            step: Step::Run(Job { host, command, shown: command, stdin, effect: Effect::Change }),
+            on_failure: OnFailure::Stop,
+        }
+    }
+
+    /// What a batch carries for its commands (a file's content, a command's stdin) is never in
+    /// a command line on the server, where anyone there could read it: a command of the same
+    /// batch lists them all while the batch runs.
+    #[test]
+    fn a_batch_input_is_in_no_command_line_on_the_server() {
+        let Some((_lab_lock, lab)) = wharf_testkit::lab::lab() else { return };
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(batch_input_is_in_no_command_line(lab));
+    }
+
+    async fn batch_input_is_in_no_command_line(lab: &wharf_testkit::lab::Lab) {
+        let host = lab.var("HOSTLAB_HOSTS").split_whitespace().next().expect("a lab host").to_string();
+        let executor = SshExecutor::new(SshOptions {
+            keys: Some(vec![lab.var("HOSTLAB_KEY").into()]),
+            identity_agent: Some("none".into()),
+            config: SshConfigFiles::Disabled,
+            user_known_hosts_files: Some(vec![lab.var("HOSTLAB_KNOWN_HOSTS").into()]),
+            global_known_hosts_files: Some(vec![]),
+            verify_host_key: Some(HostKeyPolicy::Always),
+            connect_timeout: Some(Duration::from_secs(10)),
+            ..Default::default()
+        });
+        let env_file: &'static [u8] = b"SECRET_TOKEN=in-no-command-line-4242\n";
+        let password: &'static [u8] = b"registry-password-in-no-command-line";
+        let path = format!("/tmp/wharf-executor-test-{}.env", std::process::id());
+        let upload = BatchJob {
+            step: Step::Upload { host: &host, content: env_file, path: &path, mode: 0o600 },
+            on_failure: OnFailure::Stop,
+        };
+        let login = run(&host, "cat >/dev/null", Some(password));
+        let list = run(&host, "ps -eo args; cat /tmp/wharf-executor-test-*.env", None);
+        let outs = tokio::time::timeout(Duration::from_secs(60), executor.run_batch(vec![upload, login, list]))
+            .await
+            .expect("the batch answers")
+            .expect("the batch runs");
+        let listed = outs[2].stdout_str();
+        assert!(listed.contains("ps -eo args"), "{listed}");
+        assert!(listed.contains("SECRET_TOKEN=in-no-command-line-4242"), "the file was written: {listed}");
+        let processes: Vec<&str> = listed.lines().filter(|l| !l.starts_with("SECRET_TOKEN=")).collect();
+        for secret in [env_file, password] {
+            for shape in [String::from_utf8_lossy(secret).trim().to_string(), STANDARD.encode(secret)] {
+                let showing: Vec<&&str> = processes.iter().filter(|l| l.contains(&shape)).collect();
+                assert!(showing.is_empty(), "{shape:?} is in a command line on the server: {showing:?}");
+            }
+        }
+        executor.pool.exec(&host, &format!("rm -f {path}")).await.expect("cleanup");
     }
 }
