@@ -165,8 +165,9 @@ new_version=$(git -C "$app" rev-parse HEAD)
 # the network or on the servers' CPU.
 cpu_jiffies() { awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat; }
 
-# One timed run: wall seconds, peak RSS (KiB), SSH commands per server, round trips, and the
-# share of the machine's CPU that was busy (percent); stderr kept in $work/last.
+# One timed run: wall seconds, peak RSS (KiB), SSH commands per server, round trips, the
+# share of the machine's CPU that was busy (percent) and the machine's CPU time (seconds, all
+# cores); stderr kept in $work/last.
 timed() {
   local tool=$1 count=$2 bin
   [ "$tool" = wharf ] && bin=$wharf || bin=$kamal
@@ -197,7 +198,9 @@ timed() {
   turns=$(awk -v p=127.0.1.1:2222 '$1 == p { sub("turns=", "", $2); t += $2 } END { print t + 0 }' "$work/relay.stats")
   local busy
   busy=$(echo "$cpu0 $cpu1" | awk '{ d = $4 - $2; print (d > 0 ? int(100 * ($3 - $1) / d + 0.5) : 0) }')
-  echo "$(echo "$end - $start" | bc) $(cat "$work/rss") $commands $turns $busy"
+  local cpu_seconds
+  cpu_seconds=$(echo "$cpu0 $cpu1" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($3 - $1) / hz }')
+  echo "$(echo "$end - $start" | bc) $(cat "$work/rss") $commands $turns $busy $cpu_seconds"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -230,9 +233,11 @@ for delay in $DELAYS; do
     w_rt=$(awk '{print $4}' "$work/wharf.runs" | median)
     k_cpu=$(awk '{print $5}' "$work/kamal.runs" | median)
     w_cpu=$(awk '{print $5}' "$work/wharf.runs" | median)
+    k_cpu_s=$(awk '{print $6}' "$work/kamal.runs" | median)
+    w_cpu_s=$(awk '{print $6}' "$work/wharf.runs" | median)
     ratio=$(printf %.2f "$(echo "scale=3; $w_wall / $k_wall" | bc)")
     if [ "$delay" = 0 ]; then k_rt="-" w_rt="-"; fi
-    rows+=("| $delay ms | $count | $(printf %.2f "$k_wall") s | $(printf %.2f "$w_wall") s | ${ratio}x | $k_cmd / $w_cmd | $k_rt / $w_rt | $((k_rss / 1024)) / $((w_rss / 1024)) MiB | ${k_cpu}% / ${w_cpu}% |")
+    rows+=("| $delay ms | $count | $(printf %.2f "$k_wall") s | $(printf %.2f "$w_wall") s | ${ratio}x | $k_cmd / $w_cmd | $k_rt / $w_rt | $((k_rss / 1024)) / $((w_rss / 1024)) MiB | ${k_cpu}% / ${w_cpu}% | $k_cpu_s / $w_cpu_s s |")
   done
   [ "$delay" != 0 ] && stop_relay
 done
@@ -250,8 +255,9 @@ done
   echo "- Added round-trip time: bench/relay.py in front of each server's sshd (half the delay each way). Round trips: the relay's count of client turns on the first server's connections (only with a relay). SSH commands: \`Running\`/\`Uploading\` lines for the first server."
   echo
   echo "- Machine CPU busy: the share of this machine's $(nproc) cores in use during the run (both tools, and all the servers' sshd, dockerd and containers); near 100% the servers' own work, not the network, sets the pace, and no client can go much faster."
+  echo "- Machine CPU time: the CPU seconds this machine spent during the run, on all cores (the tool, the relay, and all the servers' sshd, dockerd and containers). Divided by the $(nproc) cores, it is the shortest the run could have been here, however few its round trips."
   echo
-  echo "| added RTT | servers | Kamal | Wharf | Wharf / Kamal | SSH commands per server (Kamal / Wharf) | round trips per server (Kamal / Wharf) | peak RSS (Kamal / Wharf) | machine CPU busy (Kamal / Wharf) |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| added RTT | servers | Kamal | Wharf | Wharf / Kamal | SSH commands per server (Kamal / Wharf) | round trips per server (Kamal / Wharf) | peak RSS (Kamal / Wharf) | machine CPU busy (Kamal / Wharf) | machine CPU time (Kamal / Wharf) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 } | python3 bench/write_section.py "$BENCH_OUT" "$SECTION"
