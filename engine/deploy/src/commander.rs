@@ -840,6 +840,12 @@ impl Commander {
         self.executor.local_step(description)
     }
 
+    /// Starts connecting to `hosts` in the background, while this machine does something else
+    /// (see [`Executor::warm`]).
+    pub fn warm(&self, hosts: &[String]) {
+        self.executor.warm(hosts);
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         if let Err(e) = self.flush_all().await {

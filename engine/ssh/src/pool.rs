@@ -188,6 +188,17 @@ impl Pool {
         checkout(&self.inner, target).await.map(drop)
     }
 
+    /// Connects to `host`, then opens a session channel and starts a shell ahead
+    /// ([`Pool::exec_script`]), so that the first command and the first script each cost one
+    /// round trip: for a connection made while this machine does something else (a build).
+    pub async fn warm(&self, host: &str) -> Result<(), SshError> {
+        let target = Target::parse(host)?;
+        let lease = checkout(&self.inner, target).await?;
+        open_spare(&lease.conn, Session::Command);
+        open_spare(&lease.conn, Session::Shell);
+        Ok(())
+    }
+
     /// Disconnects every pooled connection (commands in flight keep theirs until they finish).
     pub async fn close(&self) {
         let conns: Vec<Arc<Connection>> = {

@@ -584,6 +584,15 @@ async fn scripts_run_from_standard_input_out_of_sight() {
     let out = bounded("big", pool.exec_script(h1, big.as_bytes(), ExecOptions::default())).await.unwrap();
     assert_eq!(out.stdout_str().trim(), "1400001");
     assert_eq!(pool.stats().connections_opened, 1);
+    // Warmed (a connection, a channel and a shell made ahead), a host answers its first
+    // command and script over that connection.
+    let h2 = lab.hosts[1].as_str();
+    bounded("warm", pool.warm(h2)).await.unwrap();
+    assert_eq!(pool.stats().connections_opened, 2);
+    let out = bounded("warmed script", pool.exec_script(h2, b"hostname", ExecOptions::default())).await.unwrap();
+    assert_eq!(out.stdout_str(), "host2\n");
+    assert_eq!(bounded("warmed command", pool.capture(h2, "hostname")).await.unwrap(), "host2");
+    assert_eq!(pool.stats().connections_opened, 2);
 }
 
 /// A one-shot-per-connection HTTP server on the test machine's loopback.

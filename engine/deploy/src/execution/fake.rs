@@ -53,6 +53,9 @@ struct Script {
     /// The exchanges (batches) asked for, in order, one round trip each over SSH: the host, and
     /// the commands sent (`upload PATH` for an upload).
     exchanges: Vec<(String, Vec<String>)>,
+    /// The hosts connected to ahead ([`Executor::warm`]), each with how many things had been
+    /// recorded by then.
+    warmed: Vec<(String, usize)>,
 }
 
 /// See the module documentation. Cloning shares the script and the record.
@@ -148,6 +151,12 @@ impl FakeExecutor {
     /// The commands run on `host`, in order.
     pub fn commands_on(&self, host: &str) -> Vec<String> {
         self.script().log.iter().filter(|r| r.host == host).map(|r| r.command.clone()).collect()
+    }
+
+    /// The hosts connected to ahead, in order, each with the commands recorded before
+    /// ([`Self::recorded`]'s length then).
+    pub fn warmed(&self) -> Vec<(String, usize)> {
+        self.script().warmed.clone()
     }
 
     /// Every command run anywhere, in order.
@@ -263,6 +272,12 @@ impl Executor for FakeExecutor {
             }
         };
         Box::pin(async move { result })
+    }
+
+    fn warm(&self, hosts: &[String]) {
+        let mut script = self.script();
+        let at = script.log.len();
+        script.warmed.extend(hosts.iter().map(|h| (h.clone(), at)));
     }
 
     fn hand_off(&self, line: &str) -> std::io::Result<i32> {

@@ -177,6 +177,11 @@ pub trait Executor: Send + Sync {
         false
     }
 
+    /// Starts connecting to `hosts` in the background, for commands that come later (after a
+    /// build): nothing runs on them, and a host that cannot be reached is reported by the first
+    /// command that needs it, as without this.
+    fn warm(&self, _hosts: &[String]) {}
+
     /// Masks these values in what the executor itself shows (connection logs).
     fn set_redactor(&self, _redactor: wharf_ssh::Redactor) {}
 

@@ -107,6 +107,16 @@ impl Executor for SshExecutor {
         })
     }
 
+    fn warm(&self, hosts: &[String]) {
+        for host in hosts {
+            let (pool, host) = (self.pool.clone(), host.clone());
+            tokio::spawn(async move {
+                // A failure is left to the first command for the host to report.
+                let _ = pool.warm(&host).await;
+            });
+        }
+    }
+
     fn set_redactor(&self, redactor: wharf_ssh::Redactor) {
         self.pool.set_redactor(redactor);
     }

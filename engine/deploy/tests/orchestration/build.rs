@@ -210,6 +210,39 @@ fn deliver_pushes_then_pulls() {
     }
 }
 
+/// A deploy that builds connects to every server while the image builds (Wharf: nothing runs
+/// on them until the pull); with `--skip-push` there is nothing to wait on, and no warming.
+#[test]
+fn a_deploy_connects_to_the_servers_while_the_image_builds() {
+    use wharf_deploy::main::{self as main_cmd, DeployOptions};
+    let deploy = |skip_push: bool| {
+        let (project, _build_dir, fake) = push_project("deploy_simple.yml");
+        // `docker run --detach` prints the new container's id, as Docker does.
+        fake.stdout("docker run --detach", "0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef");
+        let options = move || DeployOptions {
+            skip_push,
+            no_cache: false,
+            boot_accessories: false,
+            redeploy: false,
+            canary: None,
+        };
+        let run = run(&project, "deploy", defaults(), &fake, step(move |c| Box::pin(main_cmd::deploy(c, options()))));
+        run.ok();
+        (fake.warmed(), run.fake.recorded())
+    };
+    let (warmed, recorded) = deploy(false);
+    let built = recorded.iter().position(|r| r.command.starts_with("docker buildx build")).expect("a build");
+    let mut hosts: Vec<&str> = warmed.iter().map(|(h, _)| h.as_str()).collect();
+    hosts.sort();
+    assert_eq!(hosts, ["1.1.1.1", "1.1.1.2"], "every server: {warmed:?}");
+    assert!(warmed.iter().all(|(_, at)| *at <= built), "before the build: {warmed:?}, {recorded:?}");
+    assert!(
+        !recorded[..built].iter().any(|r| r.host != LOCAL),
+        "nothing ran on a server before the build: {recorded:?}"
+    );
+    assert_eq!(deploy(true).0, vec![], "no build, no warming");
+}
+
 #[test]
 fn push() {
     let (project, build_dir, fake) = push_project("deploy_with_accessories.yml");
