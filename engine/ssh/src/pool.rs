@@ -295,7 +295,7 @@ impl Pool {
     /// command line, standard input is not there for the server's other users and programs to
     /// read (`ps`, `/proc/PID/cmdline`, audit logs), so a script that carries secrets (an env
     /// file's content, a password for `--password-stdin`) goes this way. The shell is started
-    /// ahead, one per connection (see [`Connection::spare_shell`]): a script then costs one
+    /// ahead, one per connection, as a channel is for commands: a script then costs one
     /// round trip, as a command does; the connection's first waits a round trip more, for the
     /// shell to start. The script must not let its commands read its own standard input.
     pub async fn exec_script(&self, host: &str, script: &[u8], opts: ExecOptions) -> Result<Output, SshError> {
