@@ -26,19 +26,25 @@ use wharf_ssh::Output;
 pub struct Script {
     pub text: String,
     pub marker: String,
+    /// Whether the text holds input for its commands (a file's content, a command's stdin).
+    pub carries_input: bool,
 }
 
 /// The script for `jobs`.
 pub fn script(jobs: &[BatchJob<'_>]) -> Script {
     let marker = format!("WHARF-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
     let mut s = String::new();
+    let mut carries_input = false;
     for (i, b) in jobs.iter().enumerate() {
         let (command, stdin) = match &b.step {
             Step::Run(job) => (job.command.to_string(), job.stdin),
             Step::Upload { content, path, mode, .. } => (wharf_ssh::upload_command(path, *mode), Some(*content)),
         };
         let input = match stdin {
-            Some(bytes) => format!("printf '%s' '{}' | base64 -d | ", STANDARD.encode(bytes)),
+            Some(bytes) => {
+                carries_input = true;
+                format!("printf '%s' '{}' | base64 -d | ", STANDARD.encode(bytes))
+            }
             None => String::new(),
         };
         let redirect_stdin = if stdin.is_some() { "" } else { " </dev/null" };
@@ -51,7 +57,7 @@ pub fn script(jobs: &[BatchJob<'_>]) -> Script {
             OnFailure::Continue => {}
         }
     }
-    Script { text: s, marker }
+    Script { text: s, marker, carries_input }
 }
 
 /// Splits `stream` at its frames (`\n<marker> <index>[ <status>]\n`): each command's bytes and

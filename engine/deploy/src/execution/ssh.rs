@@ -30,11 +30,7 @@ impl SshExecutor {
     /// standard input would wait a round trip more.
     async fn run_script(&self, host: &str, jobs: &[BatchJob<'_>]) -> Result<Vec<Output>, SshError> {
         let script = batch::script(jobs);
-        let carries_input = jobs.iter().any(|b| match &b.step {
-            Step::Run(job) => job.stdin.is_some(),
-            Step::Upload { .. } => true,
-        });
-        let out = if carries_input || script.text.len() > MAX_INLINE_SCRIPT {
+        let out = if script.carries_input || script.text.len() > MAX_INLINE_SCRIPT {
             self.pool.exec_script(host, script.text.as_bytes(), ExecOptions::default()).await?
         } else {
             let command = format!("sh -c {}", wharf_ssh::shell_quote(&script.text));
@@ -143,8 +139,7 @@ mod tests {
     use std::time::Duration;
     use wharf_ssh::{HostKeyPolicy, SshConfigFiles};
 
-    fn run(host: &str, command: &'static str, stdin: Option<&'static [u8]>) -> BatchJob<'static> {
-        let host: &'static str = Box::leak(host.to_string().into_boxed_str());
+    fn run<'a>(host: &'a str, command: &'a str, stdin: Option<&'a [u8]>) -> BatchJob<'a> {
         BatchJob {
             step: Step::Run(Job { host, command, shown: command, stdin, effect: Effect::Change }),
             on_failure: OnFailure::Stop,
