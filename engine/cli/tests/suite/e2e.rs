@@ -189,9 +189,14 @@ fn a_broken_deploy_keeps_the_old_version_serving_and_releases_the_lock() {
     app.ok(&["deploy"]);
     assert_eq!(curl("10.200.0.1", "/version", Some("broken.test")), (200, good.clone()));
 
-    // The next version never answers its health check.
+    // The next version never answers its health check (given up after 5 s, not the 20 s the
+    // first deploy had for a container to start on a busy machine).
     let start = std::fs::read_to_string(app.path().join("start.sh")).unwrap();
     app.write("start.sh", &start.replace("echo ok > /www/up", "true"));
+    app.write(
+        "config/deploy.yml",
+        &deploy_yml("broken", "broken.test", "", "").replace("deploy_timeout: 20", "deploy_timeout: 5"),
+    );
     app.commit("broken");
     let out = app.wharf(&["deploy"]);
     assert_eq!(out.status.code(), Some(1), "a failed deploy exits 1");
