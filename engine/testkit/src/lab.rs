@@ -1,5 +1,5 @@
 //! The end-to-end tests' servers: hostlab (3 hosts with real sshd and dockerd, a real registry),
-//! brought up once per test binary and used by one test at a time; this project's proxy image
+//! brought up once per test binary, two such labs each used by one test at a time; this project's proxy image
 //! pushed where deploy.yml points Kamal/Wharf (`localhost:5000/basecamp/kamal-proxy:v0.9.2`,
 //! rebuilt when the registry's lacks the `org.opencontainers.image.title` label); a copy of
 //! examples/hello as a git repo, with `wharf` run in it against the lab; the lab's deploy.yml;
@@ -24,9 +24,24 @@ fn hostlab() -> PathBuf {
 
 pub struct Lab {
     pub env: Vec<(String, String)>,
+    /// The network namespace the lab's network is in (`None`: this machine's own).
+    netns: Option<PathBuf>,
+    /// hostlab's prefix of its hosts' network namespaces (`HOSTLAB_PREFIX`).
+    host_netns_prefix: &'static str,
 }
 
 impl Lab {
+    /// A lab described by its environment alone, on this machine's network (for tests that only
+    /// plan against it).
+    pub fn from_env(env: Vec<(String, String)>) -> Self {
+        Lab { env, netns: None, host_netns_prefix: "hl" }
+    }
+
+    /// The name of lab host `i`'s network namespace (`ip netns pids NAME` lists its processes).
+    pub fn host_netns(&self, i: u32) -> String {
+        format!("{}{i}", self.host_netns_prefix)
+    }
+
     pub fn var(&self, key: &str) -> String {
         self.env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
     }
@@ -44,36 +59,149 @@ config=$(curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.v2+j
   python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["digest"])') &&
 curl -fsS "$r/blobs/$config" | grep -q '"org.opencontainers.image.title":"kamal-proxy"'"#;
 
-/// Brings the lab up once per test binary and serializes the tests that use it; `None` (the
-/// test skips, saying why) where the lab cannot run (see [`crate::skip_without_hostlab`]).
-pub fn lab() -> Option<(MutexGuard<'static, ()>, &'static Lab)> {
+/// How many labs a test binary may use at once: `WHARF_LABS` (1 or 2), else 2. Each lab test
+/// holds one lab; with two, two lab tests run at once (they spend most of their time waiting on
+/// health checks, timeouts and Kamal, so the CLI suite takes about a quarter less time).
+fn labs_wanted() -> usize {
+    match std::env::var("WHARF_LABS").ok().as_deref() {
+        Some("1") => 1,
+        None | Some("") | Some("2") => 2,
+        Some(other) => panic!("WHARF_LABS must be 1 or 2, not {other:?}"),
+    }
+}
+
+/// One lab and the lock that gives it to one test at a time.
+struct Slot {
+    lock: Mutex<()>,
+    lab: OnceLock<Lab>,
+}
+
+static SLOTS: [Slot; 2] =
+    [Slot { lock: Mutex::new(()), lab: OnceLock::new() }, Slot { lock: Mutex::new(()), lab: OnceLock::new() }];
+
+/// A test's hold on a lab: while it lives no other test uses that lab, and the test's thread
+/// (with the threads and processes it starts) is in the lab's network namespace. Dropping it
+/// puts the thread back in the namespace it was in.
+pub struct LabGuard {
+    _slot: MutexGuard<'static, ()>,
+    restore: Option<std::fs::File>,
+}
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        if let Some(ns) = self.restore.take() {
+            enter_network_namespace(&ns).expect("back to the test's own network namespace");
+        }
+    }
+}
+
+/// Gives the calling test a lab (bringing it up once per test binary), waiting while every lab
+/// is in use; `None` (the test skips, saying why) where the lab cannot run (see
+/// [`crate::skip_without_hostlab`]).
+///
+/// The first lab is hostlab's default (`/tmp/hostlab`, hosts 10.200.0.1-3 in this machine's
+/// network). The second has the very same addresses, in a network namespace of its own
+/// (`wharf-lab-b`, hostlab state in `/tmp/hostlab-b`), so the tests' deploy.yml files and
+/// probes work unchanged in either; its registry serves the first one's storage, where the
+/// proxy image and the base image already are.
+pub fn lab() -> Option<(LabGuard, &'static Lab)> {
     if crate::skip_without_hostlab() {
         return None;
     }
-    static LOCK: Mutex<()> = Mutex::new(());
-    static LAB: OnceLock<Lab> = OnceLock::new();
-    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = LAB.get_or_init(|| {
-        let up = sh(&format!("flock -o /tmp/hostlab.lock {} up 3", hostlab().display()));
-        assert!(up.status.success(), "hostlab up failed: {}", String::from_utf8_lossy(&up.stderr));
-        let env_text = String::from_utf8(sh(&format!("{} env", hostlab().display())).stdout).unwrap();
-        let env: Vec<(String, String)> = env_text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
-            .collect();
-        let lab = Lab { env };
-        if !sh(PROXY_IMAGE_IS_CURRENT).status.success() {
-            let build = sh(&format!(
-                "{}/engine/proxy/image/build.sh --push --docker-host {} localhost:5000/basecamp/kamal-proxy:v0.9.2",
-                repo_root().display(),
-                lab.var("HOSTLAB_DOCKER_HOST_1")
-            ));
-            assert!(build.status.success(), "proxy image: {}", String::from_utf8_lossy(&build.stderr));
+    let (index, guard) = take_a_free_slot();
+    let lab = match index {
+        0 => SLOTS[0].lab.get_or_init(bring_up_first_lab),
+        _ => SLOTS[1].lab.get_or_init(|| {
+            SLOTS[0].lab.get_or_init(bring_up_first_lab);
+            bring_up_second_lab()
+        }),
+    };
+    let restore = match &lab.netns {
+        None => None,
+        Some(path) => {
+            let own = std::fs::File::open("/proc/thread-self/ns/net").expect("this thread's network namespace");
+            let target = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            enter_network_namespace(&target).unwrap_or_else(|e| panic!("entering {}: {e}", path.display()));
+            Some(own)
         }
-        lab
-    });
-    Some((guard, lab))
+    };
+    Some((LabGuard { _slot: guard, restore }, lab))
+}
+
+fn take_a_free_slot() -> (usize, MutexGuard<'static, ()>) {
+    use std::sync::TryLockError;
+    let wanted = labs_wanted();
+    loop {
+        for (index, slot) in SLOTS.iter().enumerate().take(wanted) {
+            match slot.lock.try_lock() {
+                Ok(guard) => return (index, guard),
+                Err(TryLockError::Poisoned(poisoned)) => return (index, poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Moves the calling thread (only it: a network namespace is per thread) into `ns`.
+fn enter_network_namespace(ns: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: setns on a file descriptor this function borrows, for the calling thread only.
+    if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+fn parse_env(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+        .collect()
+}
+
+fn bring_up_first_lab() -> Lab {
+    let up = sh(&format!("flock -o /tmp/hostlab.lock {} up 3", hostlab().display()));
+    assert!(up.status.success(), "hostlab up failed: {}", String::from_utf8_lossy(&up.stderr));
+    let env_text = String::from_utf8(sh(&format!("{} env", hostlab().display())).stdout).unwrap();
+    let lab = Lab { env: parse_env(&env_text), netns: None, host_netns_prefix: "hl" };
+    if !sh(PROXY_IMAGE_IS_CURRENT).status.success() {
+        let build = sh(&format!(
+            "{}/engine/proxy/image/build.sh --push --docker-host {} localhost:5000/basecamp/kamal-proxy:v0.9.2",
+            repo_root().display(),
+            lab.var("HOSTLAB_DOCKER_HOST_1")
+        ));
+        assert!(build.status.success(), "proxy image: {}", String::from_utf8_lossy(&build.stderr));
+    }
+    lab
+}
+
+/// The second lab's network namespace and hostlab state.
+const SECOND_NETNS: &str = "wharf-lab-b";
+const SECOND_DIR: &str = "/tmp/hostlab-b";
+const SECOND_HOST_NETNS_PREFIX: &str = "hb";
+
+fn bring_up_second_lab() -> Lab {
+    let first_registry = SLOTS[0].lab.get().expect("the first lab is up").var("HOSTLAB_DIR") + "/registry/data";
+    let script = format!(
+        r#"set -e
+ip netns list | grep -qx "{SECOND_NETNS}\( (id: [0-9]*)\)\?" || ip netns add {SECOND_NETNS}
+ip -n {SECOND_NETNS} link set lo up
+mkdir -p {SECOND_DIR}/registry
+[ -L {SECOND_DIR}/registry/data ] || ln -s {first_registry} {SECOND_DIR}/registry/data
+HOSTLAB_DIR={SECOND_DIR} HOSTLAB_PREFIX={SECOND_HOST_NETNS_PREFIX} flock -o {SECOND_DIR}.lock nsenter --net=/run/netns/{SECOND_NETNS} {hostlab} up 3"#,
+        hostlab = hostlab().display()
+    );
+    let up = sh(&script);
+    assert!(up.status.success(), "second hostlab ({SECOND_NETNS}) up failed: {}", String::from_utf8_lossy(&up.stderr));
+    let env_text =
+        String::from_utf8(sh(&format!("HOSTLAB_DIR={SECOND_DIR} {} env", hostlab().display())).stdout).unwrap();
+    Lab {
+        env: parse_env(&env_text),
+        netns: Some(PathBuf::from(format!("/run/netns/{SECOND_NETNS}"))),
+        host_netns_prefix: SECOND_HOST_NETNS_PREFIX,
+    }
 }
 
 /// A copy of examples/hello in a temp dir, as its own git repository, where `wharf` runs

@@ -338,8 +338,8 @@ fn a_failing_hook_aborts_the_deploy_and_releases_the_lock() {
 }
 
 /// The pids of every sshd (the listener and each connection's) in lab host `i`'s network namespace.
-fn sshd_pids(i: u32) -> Vec<String> {
-    let pids = std::process::Command::new("ip").args(["netns", "pids", &format!("hl{i}")]).output().unwrap();
+fn sshd_pids(lab: &Lab, i: u32) -> Vec<String> {
+    let pids = std::process::Command::new("ip").args(["netns", "pids", &lab.host_netns(i)]).output().unwrap();
     String::from_utf8_lossy(&pids.stdout)
         .split_whitespace()
         .filter(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim().starts_with("sshd")))
@@ -375,8 +375,9 @@ fn a_host_lost_mid_deploy_fails_naming_it_and_a_rerun_converges() {
     app.write(
         ".kamal/hooks/pre-app-boot",
         &format!(
-            "#!/bin/sh\n[ -e {m} ] && exit 0\ntouch {m}\nfor p in $(ip netns pids hl2); do\n  case \"$(cat /proc/$p/comm)\" in sshd*) kill -KILL $p;; esac\ndone\n",
-            m = marker.display()
+            "#!/bin/sh\n[ -e {m} ] && exit 0\ntouch {m}\nfor p in $(ip netns pids {ns}); do\n  case \"$(cat /proc/$p/comm)\" in sshd*) kill -KILL $p;; esac\ndone\n",
+            m = marker.display(),
+            ns = lab.host_netns(2)
         ),
     );
     std::process::Command::new("chmod")
@@ -385,7 +386,7 @@ fn a_host_lost_mid_deploy_fails_naming_it_and_a_rerun_converges() {
         .unwrap();
     let v2 = app.commit("v2");
     let out = app.wharf(&["deploy"]);
-    let killed_while_down = sshd_pids(2).is_empty();
+    let killed_while_down = sshd_pids(lab, 2).is_empty();
     if killed_while_down {
         restart_sshd(lab, 2);
     }

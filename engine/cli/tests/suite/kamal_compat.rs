@@ -908,7 +908,7 @@ fn same_commands(bin: PathBuf) {
 /// No servers needed: `config` and configuration errors are local.
 fn no_lab() -> &'static Lab {
     static NO_LAB: OnceLock<Lab> = OnceLock::new();
-    NO_LAB.get_or_init(|| Lab { env: vec![("HOSTLAB_SSH_CONFIG".into(), "/tmp/hostlab/ssh_config".into())] })
+    NO_LAB.get_or_init(|| Lab::from_env(vec![("HOSTLAB_SSH_CONFIG".into(), "/tmp/hostlab/ssh_config".into())]))
 }
 
 /// Kamal's ERROR line: bin/kamal `puts` it (stdout); Wharf prints it on stderr.

@@ -15,8 +15,10 @@
 //! - `canary`: canary deploys judged by live traffic, promoted and aborted, under load.
 //! - `proxy_handover`: `proxy reboot --zero-downtime` to a new proxy version under load.
 //!
-//! Tests on the hostlab take it through `wharf_testkit::lab::lab()`, which brings it up once and
-//! lets one test at a time use it. Faster tests of the same commands, without servers, are in
+//! Tests on the hostlab take it through `wharf_testkit::lab::lab()`: two labs with the same
+//! addresses (the second in a network namespace of its own), each used by one test at a time,
+//! so two lab tests run at once. A test names a lab host's namespace with `Lab::host_netns`,
+//! never as hostlab's default `hl<i>`. Faster tests of the same commands, without servers, are in
 //! engine/deploy/tests/orchestration.
 
 /// The binary under test.

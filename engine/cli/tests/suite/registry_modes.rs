@@ -2,12 +2,17 @@
 //! (`registry.server: localhost:PORT`, pulled by the servers through SSH reverse tunnels) and a
 //! remote builder (`builder.remote: ssh://...`) with no local docker daemon.
 //!
-//! The local registry needs a "local" docker whose `127.0.0.1:PORT` is this machine's, as it is
-//! for a Kamal user: hostlab's daemons live in the servers' network namespaces, so these tests
-//! start one in this machine's namespace (tests/fixtures/local-dockerd.sh, stopped at the end),
-//! with a `registry:3` made from Debian's docker-registry (tests/fixtures/registry-image.sh).
+//! The local registry needs a "local" docker whose `127.0.0.1:PORT` is the deploying machine's,
+//! as it is for a Kamal user: hostlab's daemons live in the servers' network namespaces, so these
+//! tests start one in the test's own network namespace (this machine's, or the second lab's:
+//! tests/fixtures/local-dockerd.sh, stopped at the end), with a `registry:3` made from Debian's
+//! docker-registry (tests/fixtures/registry-image.sh).
 //!
-//! Run: cargo test -p wharf --test suite registry_modes:: -- --test-threads=1
+//! These tests run one at a time ([`one_at_a_time`]), whichever lab each has: the local docker
+//! keeps its state in one directory, and the remote builder's check for leftovers looks at
+//! `/tmp`, which every lab host shares with this machine.
+//!
+//! Run: cargo test -p wharf --test suite registry_modes::
 
 use crate::WHARF;
 use std::io::Read;
@@ -15,6 +20,12 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use wharf_testkit::lab::*;
+
+/// Held by each test of this module while it runs (see the module's doc).
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
@@ -178,6 +189,7 @@ fn loopback_on_host(lab: &Lab, host: &str, port: u16) -> String {
 #[test]
 fn local_registry_mode_deploys_through_ssh_tunnels() {
     let Some((_guard, lab)) = lab() else { return };
+    let _alone = one_at_a_time();
     let docker = LocalDocker::up();
     let app = AppDir::new(lab, WHARF);
     // Kamal needs no username or password for a local registry.
@@ -237,6 +249,7 @@ fn local_registry_mode_deploys_through_ssh_tunnels() {
 #[test]
 fn local_registry_not_on_this_machines_loopback_is_reported() {
     let Some((_guard, lab)) = lab() else { return };
+    let _alone = one_at_a_time();
     let app = AppDir::new(lab, WHARF);
     app.write(
         "config/deploy.yml",
@@ -262,6 +275,7 @@ fn local_registry_not_on_this_machines_loopback_is_reported() {
 #[test]
 fn remote_builder_over_ssh_with_no_local_docker() {
     let Some((_guard, lab)) = lab() else { return };
+    let _alone = one_at_a_time();
     let app = AppDir::new(lab, WHARF);
     let registry = "registry:\n  server: 10.200.0.254:5000\n  username: wharf\n  password:\n    - REGISTRY_PASSWORD";
     app.write(
@@ -301,6 +315,7 @@ fn remote_builder_over_ssh_with_no_local_docker() {
 #[test]
 fn remote_builder_pushes_to_the_local_registry_through_a_tunnel() {
     let Some((_guard, lab)) = lab() else { return };
+    let _alone = one_at_a_time();
     let docker = LocalDocker::up();
     let app = AppDir::new(lab, WHARF);
     app.write(
@@ -338,6 +353,7 @@ fn remote_builder_pushes_to_the_local_registry_through_a_tunnel() {
 #[test]
 fn registry_setup_and_remove_manage_the_local_registry() {
     let Some((_guard, lab)) = lab() else { return };
+    let _alone = one_at_a_time();
     let docker = LocalDocker::up();
     let app = AppDir::new(lab, WHARF);
     app.write("config/deploy.yml", &app_yml("lrcmd", "registry:\n  server: localhost:5558", "builder:\n  arch: amd64"));
