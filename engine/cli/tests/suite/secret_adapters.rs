@@ -361,12 +361,20 @@ fn fetch_side_by_side_with_kamal() {
         // Unknown adapters
         case("unknown", vec![], &["-a", "nope", "x"], "ERROR (RuntimeError): Unknown secrets adapter: nope"),
     ];
-    for c in &cases {
-        let calls = side_by_side(c, kamal, |_| {});
-        if c.args[1] != "nope" && !c.name.contains("no account") {
-            assert!(!calls.is_empty(), "{}: no CLI call", c.name);
+    // Two cases at a time: each starts Kamal (Ruby, about 2 CPU-seconds), and this is the
+    // suite's longest test without servers, often the last one running.
+    std::thread::scope(|scope| {
+        for half in cases.chunks(cases.len().div_ceil(2)) {
+            scope.spawn(move || {
+                for c in half {
+                    let calls = side_by_side(c, kamal, |_| {});
+                    if c.args[1] != "nope" && !c.name.contains("no account") {
+                        assert!(!calls.is_empty(), "{}: no CLI call", c.name);
+                    }
+                }
+            });
         }
-    }
+    });
 }
 
 #[test]
