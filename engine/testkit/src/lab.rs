@@ -1,9 +1,9 @@
 //! The end-to-end tests' servers: hostlab (3 hosts with real sshd and dockerd, a real registry),
-//! brought up once per test binary, two such labs each used by one test at a time; this project's proxy image
-//! pushed where deploy.yml points Kamal/Wharf (`localhost:5000/basecamp/kamal-proxy:v0.9.2`,
-//! rebuilt when the registry's lacks the `org.opencontainers.image.title` label); a copy of
-//! examples/hello as a git repo, with `wharf` run in it against the lab; the lab's deploy.yml;
-//! HTTP and SSH probes.
+//! two such labs, each brought up once per test binary and used by one test at a time (see
+//! [`lab`]); this project's proxy image pushed where deploy.yml points Kamal/Wharf
+//! (`localhost:5000/basecamp/kamal-proxy:v0.9.2`, rebuilt when the registry's lacks the
+//! `org.opencontainers.image.title` label); a copy of examples/hello as a git repo, with `wharf`
+//! run in it against the lab; the lab's deploy.yml; HTTP and SSH probes.
 
 use crate::runner::Runner;
 use std::path::{Path, PathBuf};
