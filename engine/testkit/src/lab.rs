@@ -24,8 +24,8 @@ fn hostlab() -> PathBuf {
 
 pub struct Lab {
     pub env: Vec<(String, String)>,
-    /// The network namespace the lab's network is in (`None`: this machine's own).
-    netns: Option<PathBuf>,
+    /// The network namespace the lab's network is in, open (`None`: this machine's own).
+    netns: Option<std::fs::File>,
     /// hostlab's prefix of its hosts' network namespaces (`HOSTLAB_PREFIX`).
     host_netns_prefix: &'static str,
 }
@@ -34,7 +34,7 @@ impl Lab {
     /// A lab described by its environment alone, on this machine's network (for tests that only
     /// plan against it).
     pub fn from_env(env: Vec<(String, String)>) -> Self {
-        Lab { env, netns: None, host_netns_prefix: "hl" }
+        Lab { env, netns: None, host_netns_prefix: FIRST_HOST_NETNS_PREFIX }
     }
 
     /// The name of lab host `i`'s network namespace (`ip netns pids NAME` lists its processes).
@@ -111,20 +111,13 @@ pub fn lab() -> Option<(LabGuard, &'static Lab)> {
     let (index, guard) = take_a_free_slot();
     let lab = match index {
         0 => SLOTS[0].lab.get_or_init(bring_up_first_lab),
-        _ => SLOTS[1].lab.get_or_init(|| {
-            SLOTS[0].lab.get_or_init(bring_up_first_lab);
-            bring_up_second_lab()
-        }),
+        _ => SLOTS[1].lab.get_or_init(|| bring_up_second_lab(SLOTS[0].lab.get_or_init(bring_up_first_lab))),
     };
-    let restore = match &lab.netns {
-        None => None,
-        Some(path) => {
-            let own = std::fs::File::open("/proc/thread-self/ns/net").expect("this thread's network namespace");
-            let target = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            enter_network_namespace(&target).unwrap_or_else(|e| panic!("entering {}: {e}", path.display()));
-            Some(own)
-        }
-    };
+    let restore = lab.netns.as_ref().map(|target| {
+        let own = std::fs::File::open("/proc/thread-self/ns/net").expect("this thread's network namespace");
+        enter_network_namespace(target).unwrap_or_else(|e| panic!("entering {SECOND_NETNS}: {e}"));
+        own
+    });
     Some((LabGuard { _slot: guard, restore }, lab))
 }
 
@@ -165,7 +158,7 @@ fn bring_up_first_lab() -> Lab {
     let up = sh(&format!("flock -o /tmp/hostlab.lock {} up 3", hostlab().display()));
     assert!(up.status.success(), "hostlab up failed: {}", String::from_utf8_lossy(&up.stderr));
     let env_text = String::from_utf8(sh(&format!("{} env", hostlab().display())).stdout).unwrap();
-    let lab = Lab { env: parse_env(&env_text), netns: None, host_netns_prefix: "hl" };
+    let lab = Lab::from_env(parse_env(&env_text));
     if !sh(PROXY_IMAGE_IS_CURRENT).status.success() {
         let build = sh(&format!(
             "{}/engine/proxy/image/build.sh --push --docker-host {} localhost:5000/basecamp/kamal-proxy:v0.9.2",
@@ -177,16 +170,18 @@ fn bring_up_first_lab() -> Lab {
     lab
 }
 
+/// hostlab's default prefix of its hosts' network namespaces (the first lab's).
+const FIRST_HOST_NETNS_PREFIX: &str = "hl";
 /// The second lab's network namespace and hostlab state.
 const SECOND_NETNS: &str = "wharf-lab-b";
 const SECOND_DIR: &str = "/tmp/hostlab-b";
 const SECOND_HOST_NETNS_PREFIX: &str = "hb";
 
-fn bring_up_second_lab() -> Lab {
-    let first_registry = SLOTS[0].lab.get().expect("the first lab is up").var("HOSTLAB_DIR") + "/registry/data";
+fn bring_up_second_lab(first: &Lab) -> Lab {
+    let first_registry = first.var("HOSTLAB_DIR") + "/registry/data";
     let script = format!(
         r#"set -e
-ip netns list | grep -qx "{SECOND_NETNS}\( (id: [0-9]*)\)\?" || ip netns add {SECOND_NETNS}
+[ -e /run/netns/{SECOND_NETNS} ] || ip netns add {SECOND_NETNS}
 ip -n {SECOND_NETNS} link set lo up
 mkdir -p {SECOND_DIR}/registry
 [ -L {SECOND_DIR}/registry/data ] || ln -s {first_registry} {SECOND_DIR}/registry/data
@@ -199,7 +194,10 @@ HOSTLAB_DIR={SECOND_DIR} HOSTLAB_PREFIX={SECOND_HOST_NETNS_PREFIX} flock -o {SEC
         String::from_utf8(sh(&format!("HOSTLAB_DIR={SECOND_DIR} {} env", hostlab().display())).stdout).unwrap();
     Lab {
         env: parse_env(&env_text),
-        netns: Some(PathBuf::from(format!("/run/netns/{SECOND_NETNS}"))),
+        netns: Some(
+            std::fs::File::open(format!("/run/netns/{SECOND_NETNS}"))
+                .unwrap_or_else(|e| panic!("/run/netns/{SECOND_NETNS}: {e}")),
+        ),
         host_netns_prefix: SECOND_HOST_NETNS_PREFIX,
     }
 }
