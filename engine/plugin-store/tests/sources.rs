@@ -221,10 +221,16 @@ async fn oci_push_pull_lock_and_tampering() {
         e,
         format!("lock file {}: no entry for plugin newcomer; run `wharf plugin fetch` to add it", lock_path.display())
     );
-    // A built-in plugin is pinned by the binary.
-    if let Some(b) = s.builtins().first() {
-        s.load(&PluginSpec::new(b.name, format!("builtin:{}", b.name)), Some(&lock)).await.unwrap();
-    }
+    // A built-in plugin is pinned by the binary: it loads though the lock has no entry for it.
+    let builtin = BuiltinPlugin {
+        name: "file-secrets",
+        manifest: Box::leak(common::adapter_manifest().into_boxed_str()),
+        wasm: Box::leak(common::adapter_wasm().into_boxed_slice()),
+    };
+    let with_builtin = store(project.path(), cache.path(), None).with_builtins([builtin]);
+    assert!(!lock.plugins.contains_key("bundled"));
+    let b = with_builtin.load(&PluginSpec::new("bundled", "builtin:file-secrets"), Some(&lock)).await.unwrap();
+    assert_eq!(b.sha256, sha);
 
     // The tag moves to another build: the lock keeps the old one (pulled by its digest).
     let other = s.open(dir.to_str().unwrap(), None).await.unwrap();

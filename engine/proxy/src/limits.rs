@@ -87,6 +87,17 @@ mod tests {
     #[test]
     fn the_file_limit_leaves_room_for_target_connections() {
         let fits = raise_file_limit().expect("getrlimit");
-        assert!(fits > 0);
+        // SAFETY: getrlimit only writes the struct passed to it.
+        let limit = unsafe {
+            let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+            limit
+        };
+        assert_eq!(limit.rlim_cur, limit.rlim_max, "the soft limit was raised to the hard one");
+        if limit.rlim_cur == libc::RLIM_INFINITY {
+            assert_eq!(fits, usize::MAX);
+        } else {
+            assert_eq!(fits as u64, limit.rlim_cur.saturating_sub(RESERVED_FDS) / 2);
+        }
     }
 }

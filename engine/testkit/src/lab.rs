@@ -291,10 +291,31 @@ pub fn self_signed_certificate(dir: &Path, name: &str) -> (PathBuf, String, Stri
     (cert, cert_pem, key_pem)
 }
 
-/// Runs a command on a lab host over ssh (the test's own view of the server).
+/// Runs a command on a lab host over ssh (the test's own view of the server): its stdout,
+/// trimmed, whatever its exit status (`ls -d X 2>/dev/null` answering nothing is how a test
+/// sees that X is gone). It panics when the answer cannot be trusted: ssh could not reach the
+/// host, or the host's docker daemon could not be reached, so that an empty answer always means
+/// "none", never "could not look". See [`try_on_host`] to wait for a host that is down.
 pub fn on_host(lab: &Lab, host: &str, cmd: &str) -> String {
-    let out = Command::new("ssh").args(["-F", &lab.var("HOSTLAB_SSH_CONFIG"), host, cmd]).output().unwrap();
+    let out = ssh_to(lab, host, cmd);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() != Some(255), "ssh to {host} failed (running `{cmd}`): {err}");
+    assert!(
+        !err.contains("Cannot connect to the Docker daemon"),
+        "docker on {host} is unreachable (running `{cmd}`): {err}"
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// [`on_host`]'s answer, or `None` when ssh could not reach the host (to poll a host that is
+/// coming back).
+pub fn try_on_host(lab: &Lab, host: &str, cmd: &str) -> Option<String> {
+    let out = ssh_to(lab, host, cmd);
+    (out.status.code() != Some(255)).then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn ssh_to(lab: &Lab, host: &str, cmd: &str) -> std::process::Output {
+    Command::new("ssh").args(["-F", &lab.var("HOSTLAB_SSH_CONFIG"), host, cmd]).output().unwrap()
 }
 
 /// Polls `f` until it is true or `timeout` passes.

@@ -13,7 +13,8 @@
 //! - [`free_port`]: a port nothing listens on.
 //! - Where the hostlab is (the test servers: `hostlab.sh`), and whether it can run here: a test
 //!   that needs it skips with the reason where it cannot, unless `WHARF_REQUIRE_LAB=1` (which
-//!   `scripts/test`, and so CI, sets) makes that a failure.
+//!   `scripts/test`, and so CI, sets) makes that a failure. The same holds for a test that needs
+//!   a tool `scripts/install-deps` installs (Kamal, pebble, strace): [`skip_without_tool`].
 
 use std::path::PathBuf;
 
@@ -75,11 +76,29 @@ pub fn hostlab_unavailable() -> Option<String> {
     None
 }
 
+/// Whether tests must run rather than skip (`WHARF_REQUIRE_LAB=1`, set by `scripts/test`).
+fn skips_are_failures() -> bool {
+    std::env::var("WHARF_REQUIRE_LAB").is_ok_and(|v| v == "1")
+}
+
+/// For a test that cannot run without a tool this machine lacks (`why`: what is missing, and
+/// how to install it): says so on stderr, so that the test can return. With
+/// `WHARF_REQUIRE_LAB=1` it panics instead: `scripts/test` runs after `scripts/install-deps`
+/// installed every such tool, so there a missing one is a failure, never a test that passed
+/// without running.
+pub fn skip_without_tool(test: &str, why: &str) {
+    if skips_are_failures() {
+        panic!("{test} cannot run and WHARF_REQUIRE_LAB=1: {why}");
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
 /// For a test that needs the hostlab: `true` (after saying why on stderr) when it should skip
 /// because the lab cannot run here. With `WHARF_REQUIRE_LAB=1` it panics with the reason instead.
 pub fn skip_without_hostlab() -> bool {
     let Some(reason) = hostlab_unavailable() else { return false };
-    if std::env::var("WHARF_REQUIRE_LAB").is_ok_and(|v| v == "1") {
+    if skips_are_failures() {
         panic!("the hostlab cannot run here and WHARF_REQUIRE_LAB=1: {reason}");
     }
     // Straight to stderr: the test harness captures `eprintln!` of passing tests.

@@ -59,6 +59,11 @@ impl Load {
         Load { stop, threads, outcomes }
     }
 
+    /// How many requests have been answered so far.
+    fn count(&self) -> usize {
+        self.outcomes.lock().unwrap().len()
+    }
+
     fn stop(self) -> Vec<Outcome> {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.threads {
@@ -233,22 +238,30 @@ fn warm_rollback_is_a_proxy_switch_without_failed_requests() {
     assert!(out.contains(&format!("Keeping version {v1} warm on 10.200.0.1")), "{out}");
     let running =
         |host: &str, v: &str| on_host(lab, host, &format!("docker inspect -f '{{{{.State.Running}}}}' canary-web-{v}"));
+    let container_id =
+        |host: &str, v: &str| on_host(lab, host, &format!("docker inspect -f '{{{{.Id}}}}' canary-web-{v}"));
+    let mut warm_ids = vec![];
     for host in HOSTS {
         assert_eq!(get(host, "/version", false), (200, v2.clone()), "{host}");
         assert_eq!(running(host, &v1), "true", "{host}: v1 stays warm");
+        warm_ids.push(container_id(host, &v1));
     }
 
     let load = Load::start();
+    assert!(eventually(std::time::Duration::from_secs(10), || load.count() >= 8), "the load did not start");
+    let before = load.count();
     let started = std::time::Instant::now();
     let out = app.ok(&["rollback", &v1]);
     let took = started.elapsed();
     let outcomes = load.stop();
-    eprintln!("warm rollback took {took:?}");
+    eprintln!("warm rollback took {took:?}; {before} requests before it, {} in all", outcomes.len());
     assert!(out.contains(&format!("Switch back to the running container of version {v1} (warm)")), "{out}");
+    assert!(outcomes.len() > before, "no request was made during the rollback");
     let failed = outcomes.iter().filter(|(_, status)| *status != 200).count();
     assert_eq!(failed, 0, "{failed} of {} requests failed during the rollback", outcomes.len());
-    for host in HOSTS {
+    for (host, warm_id) in HOSTS.iter().zip(&warm_ids) {
         assert_eq!(get(host, "/version", false), (200, v1.clone()), "{host}");
+        assert_eq!(&container_id(host, &v1), warm_id, "{host}: the warm container serves, none was booted");
         assert_eq!(running(host, &v2), "false", "{host}: the version rolled back from stops");
     }
     app.ok(&["remove", "-y"]);

@@ -121,7 +121,14 @@ fn json_stream_of_a_good_deploy_and_of_a_broken_one_with_its_diagnosis() {
             assert!(check["time"].as_str().is_some_and(|t| t.starts_with("20")), "{d}");
         }
     }
-    assert!(of(&evs, "health_check").iter().all(|e| e["healthy"] == false));
+    let checks = of(&evs, "health_check");
+    let mut checked: Vec<&str> = checks.iter().map(|e| e["host"].as_str().unwrap()).collect();
+    checked.sort();
+    assert_eq!(checked, HOSTS, "one health check per host: {checks:?}");
+    for check in &checks {
+        assert_eq!(check["healthy"], false, "{check}");
+        assert!(check["answer"].as_str().unwrap().contains("target failed to become healthy"), "{check}");
+    }
     let last = evs.last().unwrap();
     assert_eq!((last["outcome"].as_str(), last["exit_code"].as_i64()), (Some("failed"), Some(1)));
     assert!(last["error"]["message"].as_str().unwrap().contains("target failed to become healthy"), "{last}");

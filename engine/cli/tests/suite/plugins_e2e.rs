@@ -280,7 +280,12 @@ fn a_custom_builder_plugin_and_bad_plugin_config_are_reported() {
     let yml = deploy_yml("badplug", "badplug.test", "", "") + "x-wharf:\n  hooks:\n    post-deploy: [ghost]\n";
     app.write("config/deploy.yml", &yml);
     let out = app.wharf(&["deploy"]);
-    assert!(stderr(&out).contains("x-wharf/hooks/post-deploy: no plugin named ghost under x-wharf/plugins"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("x-wharf/hooks/post-deploy: no plugin named ghost under x-wharf/plugins"),
+        "{}",
+        stderr(&out)
+    );
     // A hook that is not a hook plugin.
     let yml = deploy_yml("badplug", "badplug.test", "", "")
         + "x-wharf:\n  plugins:\n    vault:\n      source: builtin:doppler\n  hooks:\n    pre-connect: [vault]\n";
@@ -288,6 +293,11 @@ fn a_custom_builder_plugin_and_bad_plugin_config_are_reported() {
     let out = app.wharf(&["deploy"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("plugin vault is a secrets-adapter plugin, not a hook"), "{}", stderr(&out));
+    // None of these got as far as a server: no lock was taken, no container booted.
+    for host in ["10.200.0.1", "10.200.0.2"] {
+        assert_eq!(on_host(lab, host, "ls -d .kamal/lock-badplug .kamal/apps/badplug 2>/dev/null"), "", "{host}");
+        assert_eq!(on_host(lab, host, "docker ps -a -q --filter label=service=badplug"), "", "{host}");
+    }
 }
 
 #[test]

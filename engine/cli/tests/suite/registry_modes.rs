@@ -134,8 +134,12 @@ impl LocalDocker {
         LocalDocker { host }
     }
 
+    /// `docker ARGS` against this daemon: its stdout, trimmed; a failure panics (an empty answer
+    /// means "none", never "could not ask").
     fn docker(&self, args: &str) -> String {
-        stdout(&sh(&format!("docker -H {} {args}", self.host))).trim().to_string()
+        let out = sh(&format!("docker -H {} {args}", self.host));
+        assert!(out.status.success(), "local docker {args}: {}{}", stdout(&out), stderr(&out));
+        stdout(&out).trim().to_string()
     }
 }
 
@@ -236,8 +240,14 @@ fn local_registry_mode_deploys_through_ssh_tunnels() {
     }
     assert_eq!(docker.docker("ps -a --filter name=kamal-docker-registry -q").lines().count(), 1);
 
-    // `build pull` alone (deploy -P) opens the tunnels again.
-    wharf_ok(&app, lab, dh, &["build", "pull"]);
+    // `build pull` alone (deploy -P) opens the tunnels again: the tag taken off the first host
+    // comes back from the local registry.
+    let image = format!("localhost:5555/wharf/localreg:{v2}");
+    on_host(lab, "10.200.0.1", &format!("docker image rm -f {image} >/dev/null"));
+    assert_eq!(on_host(lab, "10.200.0.1", &format!("docker image ls -q {image}")), "");
+    let out = wharf_ok(&app, lab, dh, &["build", "pull"]);
+    assert!(out.contains("Setting up local registry port forwarding to 10.200.0.1, 10.200.0.2"), "{out}");
+    assert_ne!(on_host(lab, "10.200.0.1", &format!("docker image ls -q {image}")), "", "pulled again");
     assert_eq!(loopback_on_host(lab, "10.200.0.1", 5555), "000");
 
     wharf_ok(&app, lab, dh, &["remove", "-y"]);

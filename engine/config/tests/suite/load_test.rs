@@ -227,6 +227,7 @@ fn every_kamal_fixture() {
         dir.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".yml")).collect();
     names.sort();
     let mut checked = 0;
+    let mut refused = vec![];
     for name in names {
         // destination files are merged over their base
         let parts: Vec<&str> = name.trim_end_matches(".yml").split('.').collect();
@@ -244,7 +245,10 @@ fn every_kamal_fixture() {
             continue;
         }
         match invalid.iter().find(|(n, _)| *n == name) {
-            Some((_, message)) => assert_eq!(result.unwrap_err().to_string(), *message, "{name}"),
+            Some((_, message)) => {
+                assert_eq!(result.unwrap_err().to_string(), *message, "{name}");
+                refused.push(name.clone());
+            }
             None => {
                 result.unwrap_or_else(|e| panic!("{name}: {e}"));
             }
@@ -252,6 +256,7 @@ fn every_kamal_fixture() {
         checked += 1;
     }
     assert!(checked > 40);
+    assert_eq!(refused, invalid.map(|(n, _)| n), "every invalid fixture was loaded");
 }
 
 #[test]

@@ -122,9 +122,10 @@ fn a_host_without_iptables_stops_it_before_any_host_changes() {
     let error = run.error();
     assert!(error.contains("1.1.1.2: `proxy reboot --zero-downtime` needs iptables there"), "{error}");
     assert!(error.contains("sudo: a password is required") && error.contains("Nothing was changed"), "{error}");
+    assert_eq!(work_on(&run, "1.1.1.2"), [CHECK], "the check ran where it failed");
     for host in PROXY_HOSTS {
         let work = work_on(&run, host);
-        assert!(work.iter().all(|c| c == CHECK), "{host}: {work:?}");
+        assert!(work.iter().all(|c| c == CHECK), "{host}: nothing but the check: {work:?}");
     }
 }
 

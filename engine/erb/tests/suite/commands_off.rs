@@ -51,7 +51,6 @@ fn no_template_writes_a_file() {
         format!("<% require \"fileutils\"; FileUtils.mkdir_p(\"{t}\") %>"),
         format!("<% Dir.mkdir(\"{t}\") %>"),
         format!("<% require \"pathname\"; Pathname.new(\"{t}\").write(\"x\") %>"),
-        format!("<% File.rename(\"{t}\", \"{t}2\") %>"),
     ] {
         let (mut ctx, _out, _err) = Context::captured(HashMap::new(), dir.path().to_path_buf());
         ctx.allow_commands = false;
@@ -59,4 +58,13 @@ fn no_template_writes_a_file() {
         assert!(result.is_err(), "{template}: {result:?}");
         assert!(!target.exists(), "{template} wrote a file");
     }
+    // Nor moves one: the file stays where it is.
+    let existing = dir.path().join("existing");
+    std::fs::write(&existing, "x").unwrap();
+    let template = format!("<% File.rename(\"{}\", \"{t}\") %>", existing.display());
+    let (mut ctx, _out, _err) = Context::captured(HashMap::new(), dir.path().to_path_buf());
+    ctx.allow_commands = false;
+    let result = Evaluator::new(ctx).render(&template);
+    assert!(result.is_err(), "{template}: {result:?}");
+    assert!(existing.exists() && !target.exists(), "{template} moved the file");
 }

@@ -9,6 +9,11 @@ use std::collections::HashMap;
 use wharf_erb::{Context, Evaluator};
 
 fn render(template: &str) {
+    let _ = rendered(template);
+}
+
+/// The template rendered with a budget of 20,000 steps, or its error (as `{:?}` shows it).
+fn rendered(template: &str) -> Result<String, String> {
     let env: HashMap<String, String> =
         [("A", "1"), ("HOSTS", "a,b"), ("EMPTY", "")].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
     let dir = std::env::temp_dir();
@@ -16,7 +21,7 @@ fn render(template: &str) {
     ctx.max_steps = 20_000;
     ctx.allow_commands = false;
     let mut evaluator = Evaluator::new(ctx);
-    let _ = evaluator.render(template);
+    evaluator.render(template).map_err(|e| format!("{e:?}"))
 }
 
 const TOKENS: &[&str] = &[
@@ -199,8 +204,14 @@ fn deep_nesting_and_endless_loops_end() {
     render(&format!("<%= {}1{} %>", "(".repeat(5_000), ")".repeat(5_000)));
     render(&format!("<%= {}1{} %>", "[".repeat(500), "]".repeat(500)));
     render(&format!("<%= \"{}x{}\" %>", "#{\"".repeat(300), "\"}".repeat(300)));
-    render("<% while true; end %>");
-    render("<% loop { } %>");
-    render("<% def f(n) f(n + 1) end; f(0) %>");
+    // Endless loops end at the step budget, with an error that says so; endless recursion as in
+    // Ruby.
+    for endless in ["<% while true; end %>", "<% loop { } %>"] {
+        let error = rendered(endless).expect_err(endless);
+        assert!(error.contains("runs more than 20000 steps (an endless loop?)"), "{endless}: {error}");
+    }
+    let recursion = "<% def f(n) f(n + 1) end; f(0) %>";
+    let error = rendered(recursion).expect_err(recursion);
+    assert!(error.contains(r#"class: "SystemStackError", message: "stack level too deep""#), "{error}");
     render("<% a = []; a << a %><%= a.inspect %>");
 }

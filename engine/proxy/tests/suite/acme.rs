@@ -49,8 +49,9 @@ async fn host_outside_allowed_hosts_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificates_from_pebble() {
     let Some(pebble_bin) = find_pebble() else {
-        eprintln!(
-            "SKIPPED certificates_from_pebble: no `pebble` binary on PATH (apt-get install -y pebble, or set PEBBLE_BIN)"
+        wharf_testkit::skip_without_tool(
+            "certificates_from_pebble",
+            "no `pebble` binary on PATH (apt-get install -y pebble, or set PEBBLE_BIN)",
         );
         return;
     };

@@ -222,11 +222,10 @@ macro_rules! pebble_or_skip {
         match find_pebble() {
             Some(bin) => bin,
             None => {
-                eprintln!(concat!(
-                    "SKIPPED ",
+                wharf_testkit::skip_without_tool(
                     $test,
-                    ": no `pebble` binary on PATH (apt-get install -y pebble, or set PEBBLE_BIN)"
-                ));
+                    "no `pebble` binary on PATH (apt-get install -y pebble, or set PEBBLE_BIN)",
+                );
                 return;
             }
         }

@@ -327,13 +327,16 @@ async fn json_request_logs_and_prometheus_metrics() {
         .await
         .unwrap();
     assert_eq!(r.text().await.unwrap(), "A");
+    // The proxy's JSON log line for the request to `path`.
+    let request_line = |path: &str| {
+        let log = proxy.log();
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["msg"] == "Request" && v["path"] == path)
+            .unwrap_or_else(|| panic!("no request log line for {path} in:\n{log}"))
+    };
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let log = proxy.log();
-    let line: serde_json::Value = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["msg"] == "Request" && v["path"] == "/hello")
-        .unwrap_or_else(|| panic!("no request log line in:\n{log}"));
+    let line = request_line("/hello");
     assert_eq!(line["status"], 200);
     assert_eq!(line["service"], "app");
     assert_eq!(line["target"], a.addr.to_string());
@@ -343,10 +346,15 @@ async fn json_request_logs_and_prometheus_metrics() {
     assert_eq!(line["resp_content_length"], 1);
     assert_eq!(line["level"], "INFO");
     assert!(line["duration"].as_u64().unwrap() > 0);
+    // The response's Content-Type is logged (the backend's /echo sets it).
+    client().get(proxy.url("/echo")).send().await.unwrap().text().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let echo = request_line("/echo");
+    assert_eq!(echo["resp_content_type"], "application/json", "{echo}");
 
     let metrics = get(&format!("http://127.0.0.1:{}/metrics", proxy.metrics_port.unwrap())).await.1;
     assert!(
-        metrics.contains("kamal_proxy_http_requests_total{method=\"GET\",service=\"app\",status=\"200\"} 1"),
+        metrics.contains("kamal_proxy_http_requests_total{method=\"GET\",service=\"app\",status=\"200\"} 2"),
         "{metrics}"
     );
     assert!(metrics.contains("kamal_proxy_http_request_duration_seconds_bucket"), "{metrics}");

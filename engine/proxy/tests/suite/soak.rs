@@ -62,20 +62,22 @@ async fn no_request_fails_or_times_out_through_20_deploy_switches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_slow_disk_does_not_hold_up_requests_on_a_one_cpu_server() {
     let Ok(strace) = which("strace") else {
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"SKIPPED a_slow_disk_does_not_hold_up_requests_on_a_one_cpu_server: no strace (apt-get install strace)\n",
+        wharf_testkit::skip_without_tool(
+            "a_slow_disk_does_not_hold_up_requests_on_a_one_cpu_server",
+            "no strace (apt-get install strace)",
         );
         return;
     };
     // Every fsync of the proxy takes 4 s; one worker thread, as tokio starts on a one-CPU server.
+    let trace_dir = tempfile::tempdir().unwrap();
+    let trace = trace_dir.path().join("strace.log");
     let under = [
         strace.as_str(),
         "-qq",
         "-f",
         "--seccomp-bpf",
         "-o",
-        "/dev/null",
+        trace.to_str().unwrap(),
         "-e",
         "trace=fsync,fdatasync",
         "-e",
@@ -85,6 +87,9 @@ async fn a_slow_disk_does_not_hold_up_requests_on_a_one_cpu_server() {
     // Each deploy writes the state file (two fsyncs): 8 s in which no request may wait 2.5 s.
     let outcome = soak(&proxy, 10_000, 3, Duration::from_millis(2500)).await;
     assert_clean(&outcome, 10_000);
+    // The slow disk was there: strace delayed the proxy's fsyncs.
+    let traced = std::fs::read_to_string(&trace).unwrap();
+    assert!(traced.lines().any(|l| l.contains("fsync") && l.contains("(DELAYED)")), "no delayed fsync in:\n{traced}");
 }
 
 fn which(program: &str) -> Result<String, ()> {
