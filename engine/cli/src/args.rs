@@ -154,6 +154,7 @@ pub enum Command {
     /// Rollback app to VERSION
     Rollback {
         version: String,
+        /// Print every command that would run, per host, without changing anything (Wharf)
         #[arg(long)]
         plan: bool,
         /// If any server fails to boot the version, switch the others back (Wharf)
@@ -172,6 +173,7 @@ pub enum Command {
     Docs { section: Option<String> },
     /// Create config stub in config/deploy.yml and secrets stub in .kamal
     Init {
+        /// Add Kamal to the Gemfile and create a bin/kamal binstub
         #[arg(long)]
         bundle: bool,
     },
@@ -179,6 +181,7 @@ pub enum Command {
     Remove {
         #[command(flatten)]
         confirm: Confirm,
+        /// Print every command that would run, per host, without changing anything (Wharf)
         #[arg(long)]
         plan: bool,
         #[command(flatten)]
@@ -188,6 +191,7 @@ pub enum Command {
     Upgrade {
         #[command(flatten)]
         confirm: Confirm,
+        /// Upgrade one host at a time
         #[arg(long)]
         rolling: bool,
     },
@@ -244,6 +248,7 @@ pub enum Command {
 pub enum AppCommand {
     /// Boot app on servers (or reboot app if already running)
     Boot {
+        /// Print every command that would run, per host, without changing anything (Wharf)
         #[arg(long)]
         plan: bool,
         #[command(flatten)]
@@ -263,8 +268,8 @@ pub enum AppCommand {
         /// Reuse currently running container instead of starting a new one
         #[arg(long)]
         reuse: bool,
-        /// Set environment variables for the command (KEY:VALUE)
-        #[arg(short = 'e', long = "env", num_args = 1.., value_delimiter = ' ')]
+        /// Set environment variables for the command: -e KEY:VALUE [KEY:VALUE...] (Thor's hash: the pairs up to the first word without a colon)
+        #[arg(short = 'e', long = "env", value_name = "KEY:VALUE")]
         env: Vec<String>,
         /// Execute command in a detached container
         #[arg(long)]
@@ -348,10 +353,13 @@ pub enum AccessoryCommand {
     /// Execute a custom command on servers within the accessory container
     Exec {
         name: String,
+        /// Execute command over ssh for an interactive shell (use for console/bash)
         #[arg(short = 'i', long)]
         interactive: bool,
+        /// Reuse currently running container instead of starting a new one
         #[arg(long)]
         reuse: bool,
+        /// Output raw, unmodified stdout
         #[arg(long)]
         raw: bool,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
@@ -372,6 +380,7 @@ pub enum AccessoryCommand {
     /// Upgrade accessories from Kamal 1.x to 2.0 (restart them in 'kamal' network)
     Upgrade {
         name: String,
+        /// Upgrade one host at a time
         #[arg(long)]
         rolling: bool,
         #[command(flatten)]
@@ -401,8 +410,10 @@ pub enum BuildCommand {
     Deliver,
     /// Build and push app image to registry
     Push {
-        #[arg(long, default_value = "registry")]
+        /// Exported type for the build result, and may be any exported type supported by 'buildx --output'
+        #[arg(long, default_value = "registry", value_name = "EXPORT_TYPE")]
         output: String,
+        /// Build without using Docker's build cache
         #[arg(long)]
         no_cache: bool,
     },
@@ -416,8 +427,10 @@ pub enum BuildCommand {
     Details,
     /// Build using the working directory, tag it as dirty, and push to local image store.
     Dev {
-        #[arg(long, default_value = "docker")]
+        /// Exported type for the build result, and may be any exported type supported by 'buildx --output'
+        #[arg(long, default_value = "docker", value_name = "EXPORT_TYPE")]
         output: String,
+        /// Build without using Docker's build cache
         #[arg(long)]
         no_cache: bool,
     },
@@ -520,6 +533,7 @@ pub enum ProxyCommand {
     },
     /// Reboot proxy on servers (stop container, remove container, start new container)
     Reboot {
+        /// Reboot proxy on hosts in sequence, rather than in parallel
         #[arg(long)]
         rolling: bool,
         /// Hand traffic over to the new proxy without dropping a request (Wharf: a second proxy
@@ -534,6 +548,7 @@ pub enum ProxyCommand {
     /// Upgrade to kamal-proxy on servers (stop container, remove container, start new container, reboot app)
     #[command(hide = true)]
     Upgrade {
+        /// Upgrade one host at a time
         #[arg(long)]
         rolling: bool,
         #[command(flatten)]
@@ -583,7 +598,8 @@ pub enum PruneCommand {
     },
     /// Prune all stopped containers, except the last n (default 5)
     Containers {
-        #[arg(long)]
+        /// Number of containers to retain
+        #[arg(long, value_name = "N")]
         retain: Option<usize>,
         #[command(flatten)]
         output: OutputFlag,
@@ -644,8 +660,10 @@ pub enum SecretsCommand {
 pub enum ServerCommand {
     /// Run a custom command on the server (use --help to show options)
     Exec {
+        /// Run the command interactively (use for console/bash)
         #[arg(short = 'i', long)]
         interactive: bool,
+        /// Output raw, unmodified stdout
         #[arg(long)]
         raw: bool,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
@@ -719,53 +737,19 @@ fn thor_boolean(value: &str) -> Result<bool, String> {
     }
 }
 
-/// Thor's switch names: `--image_version` is `--image-version` (Thor turns `_` into `-` in every
-/// `--switch`, before any `=`); words after `--` are left alone.
-pub fn thor_switches(argv: Vec<String>) -> Vec<String> {
-    let mut done = false;
-    argv.into_iter()
-        .map(|arg| {
-            if done || !arg.starts_with("--") {
-                return arg;
-            }
-            if arg == "--" {
-                done = true;
-                return arg;
-            }
-            let (name, rest) = match arg.find('=') {
-                Some(i) => arg.split_at(i),
-                None => (arg.as_str(), ""),
-            };
-            if name[2..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                format!("{}{rest}", name.replace('_', "-"))
-            } else {
-                arg
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
+    use clap::{CommandFactory, Parser};
 
     fn argv(words: &str) -> Vec<String> {
         std::iter::once("wharf").chain(words.split(' ')).map(str::to_string).collect()
     }
 
     #[test]
-    fn thor_switches_turn_underscores_into_dashes_before_any_equals_sign() {
-        assert_eq!(
-            thor_switches(argv("proxy boot_config set --image_version 0.9.9 --log_max_size=1_0m -- --keep_me")),
-            argv("proxy boot_config set --image-version 0.9.9 --log-max-size=1_0m -- --keep_me")
-        );
-    }
-
-    #[test]
     fn boot_config_takes_kamals_options_as_thor_parses_them() {
         let words = "proxy boot_config set --publish false --debug true --metrics_port 9000 --image_version 0.9.9 --docker_options label=foo=bar add_host=a:b -c x.yml";
-        let cli = Cli::try_parse_from(thor_switches(argv(words))).unwrap();
+        let cli = Cli::try_parse_from(crate::thor::normalize(&Cli::command(), argv(words))).unwrap();
         let Command::Proxy(ProxyCommand::BootConfig { subcommand, options: o }) = cli.command else {
             panic!("not boot_config")
         };

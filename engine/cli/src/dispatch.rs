@@ -85,8 +85,17 @@ pub async fn run(cli: Cli) -> Result<()> {
                 CompletionShell::Zsh => clap_complete::Shell::Zsh,
                 CompletionShell::Fish => clap_complete::Shell::Fish,
             };
-            clap_complete::generate(shell, &mut Cli::command(), "wharf", &mut std::io::stdout());
-            Ok(())
+            // Written whole, so a reader that stops early (`| head`) ends the output quietly
+            // instead of a panic on the broken pipe.
+            let mut script = vec![];
+            clap_complete::generate(shell, &mut Cli::command(), "wharf", &mut script);
+            use std::io::Write;
+            match std::io::stdout().write_all(&script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(CliError::argument(format!("writing the completion script: {e}")))
+                }
+                _ => Ok(()),
+            }
         }
         Command::Docs { section } => {
             let section = section.as_deref().unwrap_or("configuration");

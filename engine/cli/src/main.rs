@@ -5,17 +5,23 @@
 mod aliases;
 mod args;
 mod dispatch;
+mod thor;
 
 use args::Cli;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use wharf_deploy::{events, output, progress};
 
 pub const WHARF_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() {
-    let argv = args::thor_switches(aliases::expand(std::env::args().collect()));
+    let argv = thor::normalize(&Cli::command(), aliases::expand(std::env::args().collect()));
     let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,
+        // As Kamal: a command group without a command lists its commands, on stdout.
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            print!("{}", e.render());
+            std::process::exit(0);
+        }
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
             let _ = e.print();
