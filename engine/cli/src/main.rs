@@ -8,14 +8,19 @@ mod dispatch;
 mod thor;
 
 use args::Cli;
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 use wharf_deploy::{events, output, progress};
 
 pub const WHARF_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() {
-    let argv = thor::normalize(&Cli::command(), aliases::expand(std::env::args().collect()));
-    let cli = match Cli::try_parse_from(&argv) {
+    // One command tree, built once: the Thor rewrite walks it, then clap parses with it.
+    let mut command = Cli::command();
+    let argv = thor::normalize(&command, aliases::expand(std::env::args().collect()));
+    let parsed = command
+        .try_get_matches_from_mut(&argv)
+        .and_then(|mut m| Cli::from_arg_matches_mut(&mut m).map_err(|e| e.format(&mut command)));
+    let cli = match parsed {
         Ok(c) => c,
         // As Kamal: a command group without a command lists its commands, on stdout.
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {

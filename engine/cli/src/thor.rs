@@ -58,20 +58,14 @@ pub fn normalize(cli: &Command, argv: Vec<String>) -> Vec<String> {
                             Some(true) => out.push(format!("--{name}")),
                             Some(false) => unset(&mut out, arg),
                             // Not a boolean: clap names the option and the value.
-                            None => out.push(format!("--{name}={v}")),
+                            None => out.push(switch_word(&name, Some(v))),
                         }
                     }
                 },
                 Some(arg) => {
-                    out.push(match value {
-                        Some(v) => format!("--{name}={v}"),
-                        None => format!("--{name}"),
-                    });
+                    out.push(switch_word(&name, value));
                     if value.is_none() && needs_value(arg) {
-                        if let Some(v) = rest.get(i) {
-                            out.push(v.clone());
-                            i += 1;
-                        }
+                        i = take_value(&rest, i, &mut out);
                     }
                 }
                 None => {
@@ -80,10 +74,7 @@ pub fn normalize(cli: &Command, argv: Vec<String>) -> Vec<String> {
                         Some((_, arg)) if is_flag(arg) && value.is_none() => unset(&mut out, arg),
                         Some((x, arg)) if takes_thor_bool(arg) && value.is_none() => out.push(format!("--{x}=false")),
                         // Unknown here: clap says so.
-                        _ => out.push(match value {
-                            Some(v) => format!("--{name}={v}"),
-                            None => format!("--{name}"),
-                        }),
+                        _ => out.push(switch_word(&name, value)),
                     }
                 }
             }
@@ -99,10 +90,7 @@ pub fn normalize(cli: &Command, argv: Vec<String>) -> Vec<String> {
                 }
                 Some(arg) if shorts.len() == 1 && needs_value(arg) => {
                     out.push(word.clone());
-                    if let Some(v) = rest.get(i) {
-                        out.push(v.clone());
-                        i += 1;
-                    }
+                    i = take_value(&rest, i, &mut out);
                 }
                 _ => out.push(word.clone()),
             }
@@ -120,13 +108,34 @@ pub fn normalize(cli: &Command, argv: Vec<String>) -> Vec<String> {
         out.push(word.clone());
         let trailing = current.get_positionals().nth(positionals).is_some_and(|a| a.is_trailing_var_arg_set());
         positionals += 1;
-        if trailing || current.is_allow_external_subcommands_set() && current.get_name() == cli.get_name() {
+        // (Only the top level takes external subcommands: the aliases.)
+        if trailing || current.is_allow_external_subcommands_set() {
             // The command of `app exec` (and the rest of an alias): the user's words.
             out.extend(rest[i..].iter().cloned());
             break;
         }
     }
     out
+}
+
+/// `--name`, or `--name=value`.
+fn switch_word(name: &str, value: Option<&str>) -> String {
+    match value {
+        Some(v) => format!("--{name}={v}"),
+        None => format!("--{name}"),
+    }
+}
+
+/// An option's value: the word at `i`, if there is one, passed on as it is. Returns where the
+/// words after it start.
+fn take_value(rest: &[String], i: usize, out: &mut Vec<String>) -> usize {
+    match rest.get(i) {
+        Some(v) => {
+            out.push(v.clone());
+            i + 1
+        }
+        None => i,
+    }
 }
 
 /// A `--switch` name as Thor reads one (letters, digits, `-` and `_`).
