@@ -197,6 +197,8 @@ pub enum Command {
     },
     /// Show Wharf version
     Version,
+    /// Print a tree of all available commands
+    Tree,
     /// Print a shell completion script: bash, zsh or fish (Wharf)
     Completion {
         #[arg(value_enum)]
@@ -260,7 +262,7 @@ pub enum AppCommand {
     Stop,
     /// Show details about app containers
     Details,
-    /// Execute a custom command on servers within the app container
+    /// Execute a custom command on servers within the app container (use --help to show options)
     Exec {
         /// Execute command over ssh for an interactive shell (use for console/bash)
         #[arg(short = 'i', long)]
@@ -291,7 +293,7 @@ pub enum AppCommand {
     },
     /// Show app images on servers
     Images,
-    /// Show log lines from app on servers
+    /// Show log lines from app on servers (use --help to show options)
     Logs {
         #[command(flatten)]
         flags: LogsFlags,
@@ -336,7 +338,7 @@ pub enum AccessoryCommand {
         #[command(flatten)]
         output: OutputFlag,
     },
-    /// Reboot existing accessory on host
+    /// Reboot existing accessory on host (stop container, remove container, start new container; use NAME=all to boot all accessories)
     Reboot {
         name: String,
         #[command(flatten)]
@@ -350,7 +352,7 @@ pub enum AccessoryCommand {
     Restart { name: String },
     /// Show details about accessory on host (use NAME=all to show all accessories)
     Details { name: String },
-    /// Execute a custom command on servers within the accessory container
+    /// Execute a custom command on servers within the accessory container (use --help to show options)
     Exec {
         name: String,
         /// Execute command over ssh for an interactive shell (use for console/bash)
@@ -365,7 +367,7 @@ pub enum AccessoryCommand {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         cmd: Vec<String>,
     },
-    /// Show log lines from accessory on host
+    /// Show log lines from accessory on host (use --help to show options)
     Logs {
         name: String,
         #[command(flatten)]
@@ -426,6 +428,7 @@ pub enum BuildCommand {
     /// Show build setup
     Details,
     /// Build using the working directory, tag it as dirty, and push to local image store.
+    #[command(verbatim_doc_comment)]
     Dev {
         /// Exported type for the build result, and may be any exported type supported by 'buildx --output'
         #[arg(long, default_value = "docker", value_name = "EXPORT_TYPE")]
@@ -749,7 +752,7 @@ mod tests {
     #[test]
     fn boot_config_takes_kamals_options_as_thor_parses_them() {
         let words = "proxy boot_config set --publish false --debug true --metrics_port 9000 --image_version 0.9.9 --docker_options label=foo=bar add_host=a:b -c x.yml";
-        let cli = Cli::try_parse_from(crate::thor::normalize(&Cli::command(), argv(words))).unwrap();
+        let cli = Cli::try_parse_from(crate::thor::normalize(&Cli::command(), argv(words)).unwrap()).unwrap();
         let Command::Proxy(ProxyCommand::BootConfig { subcommand, options: o }) = cli.command else {
             panic!("not boot_config")
         };

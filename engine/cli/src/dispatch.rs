@@ -59,6 +59,30 @@ fn long_command(command: &Command) -> Option<(&'static str, OutputFormatArg)> {
     Some((name, flag.output))
 }
 
+/// Whether `command` needs the version. Those that only read the servers do not: Kamal runs
+/// them outside a git repository, where there is no version to compute (found by running each
+/// of Kamal's commands there). Those that change anything audit it or take the deploy lock, and
+/// both record the version.
+fn version_need(command: &Command) -> load::VersionNeed {
+    use load::VersionNeed::{Required, WhenUsed};
+    match command {
+        Command::Details | Command::Audit => WhenUsed,
+        Command::Lock(LockCommand::Status | LockCommand::Release) => WhenUsed,
+        Command::App(
+            AppCommand::Containers
+            | AppCommand::Details
+            | AppCommand::Images
+            | AppCommand::Logs { .. }
+            | AppCommand::Version
+            | AppCommand::StaleContainers { stop: false },
+        ) => WhenUsed,
+        Command::Proxy(ProxyCommand::Details | ProxyCommand::Logs { .. }) => WhenUsed,
+        Command::Proxy(ProxyCommand::BootConfig { subcommand, .. }) if subcommand == "get" => WhenUsed,
+        Command::Accessory(AccessoryCommand::Details { .. } | AccessoryCommand::Logs { .. }) => WhenUsed,
+        _ => Required,
+    }
+}
+
 fn plan_flag(command: &Command) -> bool {
     match command {
         Command::Setup(f) | Command::Deploy(f) | Command::Redeploy(f) => f.plan,
@@ -76,6 +100,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         // Commands that need no configuration.
         Command::Version => {
             output::line(crate::WHARF_VERSION);
+            Ok(())
+        }
+        Command::Tree => {
+            use clap::CommandFactory;
+            output::raw(&crate::tree::render(&Cli::command()));
             Ok(())
         }
         Command::Completion { shell } => {
@@ -112,7 +141,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Secrets(cmd) => secrets_command(&global, &dir, cmd),
         Command::Plugin(cmd) => plugin_command(&global, &dir, cmd).await,
         Command::Config => {
-            let (config, _) = load::load_config(&global, &dir)?;
+            let (config, _) = load::load_config(&global, &dir, load::VersionNeed::Required)?;
             load::warn_inline_key_data(&config);
             load::warn_inline_key_data(&config);
             output::raw(&wharf_config::summary::config_yaml(&config)?);
@@ -127,7 +156,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 let format = if json { events::OutputFormat::Json } else { events::OutputFormat::Text };
                 events::start_run(name, format, global.verbose);
             }
-            let c = load::open(&global, dir, command_name(&command), None, plan)?;
+            let c = load::open(&global, dir, command_name(&command), None, plan, version_need(&command))?;
             if let Some((name, _)) = long {
                 let hosts = c.hosts();
                 events::configured(&c.config.service(), &c.config.version(), &hosts);

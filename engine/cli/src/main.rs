@@ -6,6 +6,7 @@ mod aliases;
 mod args;
 mod dispatch;
 mod thor;
+mod tree;
 
 use args::Cli;
 use clap::{CommandFactory, FromArgMatches};
@@ -16,7 +17,14 @@ pub const WHARF_VERSION: &str = env!("CARGO_PKG_VERSION");
 fn main() {
     // One command tree, built once: the Thor rewrite walks it, then clap parses with it.
     let mut command = Cli::command();
-    let argv = thor::normalize(&command, aliases::expand(std::env::args().collect()));
+    let argv = match thor::normalize(&command, aliases::expand(std::env::args().collect())) {
+        Ok(argv) => argv,
+        // Thor's refusals (an ambiguous or unknown command): its message alone, on stderr.
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(1);
+        }
+    };
     let parsed = command
         .try_get_matches_from_mut(&argv)
         .and_then(|mut m| Cli::from_arg_matches_mut(&mut m).map_err(|e| e.format(&mut command)));

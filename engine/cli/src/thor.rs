@@ -7,7 +7,10 @@
 //!   last one given wins. For the options that take Thor's `true`/`false` as a value (`proxy
 //!   boot_config`'s `--publish`), `--no-X` is `--X=false`.
 //! - Commands shortened to the start of exactly one command's name (`kamal vers`, `kamal app
-//!   cont`) are spelt out.
+//!   cont`) are spelt out. A start shared by several is refused as Thor refuses it (`Ambiguous
+//!   command de matches [deploy, details]`), and so is a word that names no command of a group
+//!   (`Could not find command "zz".`); both on stderr, with exit status 1. (At the top level a
+//!   word that names no command may be one of deploy.yml's aliases: it is left to the dispatch.)
 //! - Hashes: `app exec -e A:1 B:2 'bin/rails c'` (Thor's `type: :hash`): the words after `-e` or
 //!   `--env` that hold a `:` and do not start with `-` are its `KEY:VALUE` pairs; the first one
 //!   that does not is where the command starts.
@@ -19,8 +22,9 @@
 
 use clap::{Arg, ArgAction, Command};
 
-/// `argv` (the program's name first) with Thor's forms rewritten into clap's.
-pub fn normalize(cli: &Command, argv: Vec<String>) -> Vec<String> {
+/// `argv` (the program's name first) with Thor's forms rewritten into clap's; `Err` with Thor's
+/// message for a command line it refuses before running anything.
+pub fn normalize(cli: &Command, argv: Vec<String>) -> Result<Vec<String>, String> {
     let mut argv = argv.into_iter();
     let mut out: Vec<String> = argv.next().into_iter().collect();
     let rest: Vec<String> = argv.collect();
@@ -97,12 +101,31 @@ pub fn normalize(cli: &Command, argv: Vec<String>) -> Vec<String> {
             continue;
         }
         // A word: a subcommand of the current command, or one of its positional arguments.
-        if positionals == 0 {
-            if let Some((sub, exact)) = find_subcommand(current, word) {
-                current = sub;
+        if positionals == 0 && current.has_subcommands() {
+            match find_subcommand(current, word) {
+                Found::Exact(sub) => {
+                    current = sub;
+                    out.push(word.clone());
+                    continue;
+                }
                 // A shortened name, spelt out.
-                out.push(if exact { word.clone() } else { sub.get_name().to_string() });
-                continue;
+                Found::Shortened(sub) => {
+                    current = sub;
+                    out.push(sub.get_name().to_string());
+                    continue;
+                }
+                Found::Help => {
+                    out.push("help".to_string());
+                    out.extend(rest[i..].iter().cloned());
+                    break;
+                }
+                Found::Ambiguous(names) => {
+                    return Err(format!("Ambiguous command {word} matches [{}]", names.join(", ")));
+                }
+                Found::Nothing if !std::ptr::eq(current, cli) => {
+                    return Err(format!("Could not find command \"{}\".", word.replace('-', "_")));
+                }
+                Found::Nothing => {}
             }
         }
         out.push(word.clone());
@@ -115,7 +138,7 @@ pub fn normalize(cli: &Command, argv: Vec<String>) -> Vec<String> {
             break;
         }
     }
-    out
+    Ok(out)
 }
 
 /// `--name`, or `--name=value`.
@@ -155,17 +178,55 @@ fn find_short<'a>(cli: &'a Command, current: &'a Command, c: char) -> Option<&'a
     current.get_arguments().find(named).or_else(|| cli.get_arguments().filter(|a| a.is_global_set()).find(named))
 }
 
-/// The subcommand `word` names, and whether it names it in full (its name or an alias) or, as
-/// Thor allows, by the start of the names of exactly one subcommand.
-fn find_subcommand<'a>(current: &'a Command, word: &str) -> Option<(&'a Command, bool)> {
+/// What a word in a command's place names among `current`'s subcommands.
+enum Found<'a> {
+    /// A subcommand by its name or one of its aliases.
+    Exact(&'a Command),
+    /// The one command (not hidden) whose name starts with the word.
+    Shortened(&'a Command),
+    /// Thor's `help` (clap's help subcommand), in full or shortened.
+    Help,
+    /// Several commands start with the word: their names as Thor spells them, sorted.
+    Ambiguous(Vec<String>),
+    Nothing,
+}
+
+/// The subcommand `word` names, as Thor finds it: by its name or an alias, else by the start of
+/// the names of the commands not hidden as Thor spells them (`stale_`, not `stale-`; Thor's
+/// `help` among them), which must be one command.
+fn find_subcommand<'a>(current: &'a Command, word: &str) -> Found<'a> {
     let names = |c: &'a Command| std::iter::once(c.get_name()).chain(c.get_all_aliases());
     if let Some(exact) = current.get_subcommands().find(|c| names(c).any(|n| n == word)) {
-        return Some((exact, true));
+        return Found::Exact(exact);
     }
-    let mut matching = current.get_subcommands().filter(|c| names(c).any(|n| n.starts_with(word)));
-    match (matching.next(), matching.next()) {
-        (Some(only), None) => Some((only, false)),
-        _ => None,
+    let help = !current.is_disable_help_subcommand_set();
+    if help && word == "help" {
+        return Found::Help;
+    }
+    let mut matching: Vec<(String, Option<&'a Command>)> = current
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| (thor_name(c), Some(c)))
+        .filter(|(name, _)| name.starts_with(word))
+        .collect();
+    if help && "help".starts_with(word) {
+        matching.push(("help".to_string(), None));
+    }
+    matching.sort_by(|a, b| a.0.cmp(&b.0));
+    match matching.as_slice() {
+        [] => Found::Nothing,
+        [(_, Some(only))] => Found::Shortened(only),
+        [(_, None)] => Found::Help,
+        _ => Found::Ambiguous(matching.into_iter().map(|(name, _)| name).collect()),
+    }
+}
+
+/// A command's name as Thor spells it: `stale_containers` (clap's alias of `stale-containers`).
+pub fn thor_name(command: &Command) -> String {
+    let underscored = command.get_name().replace('-', "_");
+    match command.get_all_aliases().any(|a| a == underscored) {
+        true => underscored,
+        false => command.get_name().to_string(),
     }
 }
 
@@ -233,9 +294,14 @@ mod tests {
     use crate::args::Cli;
     use clap::CommandFactory;
 
-    fn normalized(words: &str) -> String {
+    /// `wharf WORDS` (split at spaces) through [`normalize`].
+    fn normalize_words(words: &str) -> Result<Vec<String>, String> {
         let argv = std::iter::once("wharf").chain(words.split(' ')).map(str::to_string).collect();
-        normalize(&Cli::command(), argv)[1..].join(" ")
+        normalize(&Cli::command(), argv)
+    }
+
+    fn normalized(words: &str) -> String {
+        normalize_words(words).unwrap()[1..].join(" ")
     }
 
     #[test]
@@ -288,7 +354,7 @@ mod tests {
         use crate::args::{AppCommand, Command};
         use clap::Parser;
         let argv = ["wharf", "app", "exec", "-e", "A:1", "B:x y", "--reuse", "bin/rails", "c", "-e", "C:2"];
-        let argv = normalize(&Cli::command(), argv.map(str::to_string).to_vec());
+        let argv = normalize(&Cli::command(), argv.map(str::to_string).to_vec()).unwrap();
         let cli = Cli::try_parse_from(argv).unwrap();
         let Command::App(AppCommand::Exec { env, reuse, cmd, .. }) = cli.command else { panic!("not app exec") };
         assert_eq!(env, ["A:1", "B:x y"]);
@@ -302,7 +368,26 @@ mod tests {
         assert_eq!(normalized("acc exec db --no-reuse ls"), "accessory exec db ls");
         assert_eq!(normalized("vers"), "version");
         assert_eq!(normalized("app stale --stop"), "app stale-containers --stop");
-        // Ambiguous (deploy, details): left for the error that names it.
-        assert_eq!(normalized("de"), "de");
+        // Hidden commands are not counted (`app remove_container`...): `rem` is `remove`.
+        assert_eq!(normalized("app rem -y"), "app remove -y");
+        assert_eq!(normalized("app h"), "app help");
+        assert_eq!(normalized("he"), "help");
+        assert_eq!(normalized("app help"), "app help");
+    }
+
+    #[test]
+    fn ambiguous_and_unknown_commands_are_refused_with_thors_messages() {
+        let refused = |words: &str| normalize_words(words).unwrap_err();
+        assert_eq!(refused("de"), "Ambiguous command de matches [deploy, details]");
+        assert_eq!(refused("app st"), "Ambiguous command st matches [stale_containers, start, stop]");
+        assert_eq!(refused("accessory re"), "Ambiguous command re matches [reboot, remove, restart]");
+        assert_eq!(refused("app zz"), "Could not find command \"zz\".");
+        assert_eq!(refused("app stale-"), "Could not find command \"stale_\".");
+        assert_eq!(refused("-d staging lock zz"), "Could not find command \"zz\".");
+    }
+
+    #[test]
+    fn a_word_at_the_top_level_that_names_no_command_is_left_for_the_aliases() {
+        assert_eq!(normalized("console --reuse"), "console --reuse");
     }
 }

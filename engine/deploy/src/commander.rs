@@ -371,7 +371,7 @@ impl Commander {
     pub async fn exec(&self, host: &str, cmd: &Cmd) -> Result<Output> {
         let out = self.run_logged(host, cmd, Effect::Change).await?;
         if !out.success() {
-            return Err(command_failed(host, &cmd.to_redacted_string(), &out, &self.redactor));
+            return Err(cmd_failed(host, cmd, &out, &self.redactor));
         }
         Ok(out)
     }
@@ -385,7 +385,7 @@ impl Commander {
     pub async fn capture(&self, host: &str, cmd: &Cmd) -> Result<String> {
         let out = self.run_logged(host, cmd, Effect::Query).await?;
         if !out.success() {
-            return Err(command_failed(host, &cmd.to_redacted_string(), &out, &self.redactor));
+            return Err(cmd_failed(host, cmd, &out, &self.redactor));
         }
         Ok(out.stdout_str().trim().to_string())
     }
@@ -550,7 +550,7 @@ impl Commander {
 
     /// The error [`Self::exec`] gives for `cmd`'s failed `out` on `host`.
     pub fn failure(&self, host: &str, cmd: &Cmd, out: &Output) -> CliError {
-        command_failed(host, &cmd.to_redacted_string(), out, &self.redactor)
+        cmd_failed(host, cmd, out, &self.redactor)
     }
 
     /// With -v: the output of a command that ran on `host`, and how it finished.
@@ -738,7 +738,8 @@ impl Commander {
         for ((text, on_failure), out) in shown.iter().zip(&outputs) {
             self.show_output(host, out, started);
             if !out.success() && *on_failure == OnFailure::Stop {
-                return Err(command_failed(host, text, out, &self.redactor));
+                let name = text.split_whitespace().next().unwrap_or(text);
+                return Err(command_failed(host, name, text, out, &self.redactor));
             }
         }
         // (A failed change returned above: what can still end the batch is a question that
@@ -975,6 +976,9 @@ impl Commander {
             }
             return Ok(());
         }
+        // A hook is given the version (KAMAL_VERSION): a command that may do without one (run
+        // outside a git repository) fails here, as Kamal's does.
+        self.config.require_version().map_err(CliError::runtime)?;
         let mut env: BTreeMap<String, String> = BTreeMap::new();
         let hook_cmds = wharf_commands::hook::Hook::new(&self.config);
         let mut details = Details::new()
@@ -1056,22 +1060,36 @@ impl Commander {
     }
 }
 
-fn command_failed(host: &str, cmd: &str, out: &Output, redactor: &Redactor) -> CliError {
+/// The error for a command's failed `out` on `host` (Kamal's `SSHKit::Command::Failed`, naming
+/// it `name`), and its `command_failed` event, which names the whole command (`shown`).
+fn command_failed(host: &str, name: &str, shown: &str, out: &Output, redactor: &Redactor) -> CliError {
     let stderr = out.stderr_str();
-    let stdout = out.stdout_str();
-    let detail = if stderr.trim().is_empty() { stdout.trim().to_string() } else { stderr.trim().to_string() };
-    let tail: Vec<&str> = detail.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
-    crate::events::command_failed(host, cmd, out.exit_status, &redactor.redact(&tail.join("\n")));
-    CliError::new(
-        "SSHKit::Command::Failed",
-        redactor
-            .redact(&format!(
-                "Exception while executing on host {host}: {cmd} exit status: {}\n{cmd} stdout: {}\n{cmd} stderr: {}",
-                out.exit_status,
-                stdout.trim(),
-                detail
-            ))
-            .to_string(),
+    let detail = if stderr.trim().is_empty() { out.stdout_str() } else { stderr };
+    let tail: Vec<&str> = detail.trim().lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
+    crate::events::command_failed(host, shown, out.exit_status, &redactor.redact(&tail.join("\n")));
+    CliError::new("SSHKit::Command::Failed", redactor.redact(&sshkit_failure(host, name, out)).to_string())
+}
+
+/// [`command_failed`] for `cmd`: SSHKit names a command by the first word Kamal gave it, which
+/// is `docker` for `docker run ...`, and the user's whole command line for `server exec`.
+fn cmd_failed(host: &str, cmd: &Cmd, out: &Output, redactor: &Redactor) -> CliError {
+    let name = cmd.tokens().first().map(|t| t.redacted()).unwrap_or("");
+    command_failed(host, name, &cmd.to_redacted_string(), out, redactor)
+}
+
+/// SSHKit's message for a command that exited non-zero on `host`, as Kamal prints it: the
+/// command's name (SSHKit's: the first word Kamal gave it, `docker`), its exit status, its
+/// stdout and its stderr ("Nothing written" when empty), each on a line of its own.
+pub fn sshkit_failure(host: &str, name: &str, out: &Output) -> String {
+    let written = |text: &str| match text.trim() {
+        "" => "Nothing written".to_string(),
+        text => text.to_string(),
+    };
+    format!(
+        "Exception while executing on host {host}: {name} exit status: {}\n{name} stdout: {}\n{name} stderr: {}\n",
+        out.exit_status,
+        written(&out.stdout_str()),
+        written(&out.stderr_str())
     )
 }
 

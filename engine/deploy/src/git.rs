@@ -90,13 +90,18 @@ pub fn version(dir: &Path, builds_from_clean_clone: impl FnOnce(bool) -> bool) -
     let stdout = String::from_utf8_lossy(&out.stdout);
     let mut lines = stdout.lines();
     if lines.next().is_none_or(|l| l.trim().is_empty()) {
-        return Err(format!("Can't use commit hash as version, no git repository found in {}", dir.display()));
+        return Err(no_repository(dir));
     }
     let revision = lines.next().unwrap_or("").trim().to_string();
     if !builds_from_clean_clone(true) && uncommitted_changes(dir) {
         return Ok(format!("{revision}_uncommitted_{:016x}", rand_u64()));
     }
     Ok(revision)
+}
+
+/// Kamal's error where a command needs the version and `dir` is not in a git repository.
+pub fn no_repository(dir: &Path) -> String {
+    format!("Can't use commit hash as version, no git repository found in {}", dir.display())
 }
 
 fn rand_u64() -> u64 {

@@ -64,10 +64,23 @@ pub fn make_secrets(
     )
 }
 
+/// Whether a command needs the version (`--version`, `VERSION`, else the git revision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionNeed {
+    /// It does: outside a git repository (and without `--version`) loading fails, with Kamal's
+    /// "Can't use commit hash as version, no git repository found in DIR".
+    Required,
+    /// It only reads the servers (`lock status`, `details`, `app logs`...), which Kamal runs
+    /// outside a git repository: there, the version is left unknown, and a hook that would be
+    /// given it fails with that error (`Configuration::require_version`).
+    WhenUsed,
+}
+
 /// Loads deploy.yml (with `-d`), wires secrets, sets the version (`--version`, `VERSION`, git).
 pub fn load_config(
     global: &GlobalOptions,
     dir: &Path,
+    need: VersionNeed,
 ) -> Result<(wharf_config::Configuration, Arc<wharf_secrets::Secrets>)> {
     let lazy = Arc::new(LazySecrets(OnceLock::new()));
     let options = wharf_config::LoadOptions {
@@ -85,7 +98,9 @@ pub fn load_config(
     apply_erb_env_changes(config.erb_env_changes());
     let secrets = make_secrets(dir, &config.secrets_path(), global.destination.as_deref(), config.wharf());
     let _ = lazy.0.set(secrets.clone());
-    if !config.has_version() {
+    if !config.has_version() && need == VersionNeed::WhenUsed && !git::used(dir) {
+        config.set_version_unavailable(git::no_repository(dir));
+    } else if !config.has_version() {
         let version = git::version(dir, |used| config.builder().git_clone(used)).map_err(CliError::runtime)?;
         config.set_version(version);
     }
@@ -119,8 +134,9 @@ pub fn open(
     command: &str,
     subcommand: Option<&str>,
     plan: bool,
+    need: VersionNeed,
 ) -> Result<Commander> {
-    let (config, secrets) = load_config(global, &dir)?;
+    let (config, secrets) = load_config(global, &dir, need)?;
     warn_inline_key_data(&config);
     let mut c = Commander::new(config, global.clone(), dir, secrets.clone(), command, subcommand, plan)?;
     if let Ok(map) = secrets.to_map() {

@@ -1091,6 +1091,53 @@ fn known_incompatibility_rollback_to_a_missing_version_exits_0() {
     assert_eq!(w.status.code(), Some(0), "Wharf's exit code");
 }
 
+/// Outside a git repository (and without `--version`) there is no version. Kamal still runs the
+/// commands that only read the servers, and fails the others where they first need the version
+/// (the audit line, the lock, a hook's KAMAL_VERSION). Wharf does the same, by each tool's exit
+/// status and message.
+#[test]
+fn same_as_kamal_commands_outside_a_git_repository() {
+    let bin = kamal_or_skip!("same_as_kamal_commands_outside_a_git_repository");
+    let Some((_guard, lab)) = lab() else { return };
+    let kamal = Kamal { bin, lab };
+    let app = new_app(lab, "knogit");
+    let _cleanup = RemoveOnFailure(&app);
+    std::fs::remove_dir_all(app.path().join(".git")).unwrap();
+    let no_version = "Can't use commit hash as version, no git repository found in";
+    let both = |args: &[&str]| {
+        let (k, w) = (kamal.run(&app, args), app.wharf(args));
+        let said = |o: &Output| format!("{}{}", stdout(o), stderr(o));
+        assert_eq!(w.status.code(), k.status.code(), "{args:?}: Kamal said {}\nWharf said {}", said(&k), said(&w));
+        (said(&k), said(&w))
+    };
+    let read_only: [&[&str]; 7] = [
+        &["lock", "status"],
+        &["lock", "release"],
+        &["details"],
+        &["app", "containers"],
+        &["app", "images"],
+        &["app", "version"],
+        &["proxy", "details"],
+    ];
+    for args in read_only {
+        let (k, w) = both(args);
+        assert!(!k.contains(no_version) && !w.contains(no_version), "{args:?}: {k}\n{w}");
+    }
+    assert!(app.ok(&["lock", "status"]).contains("There is no deploy lock"));
+    let changes: [&[&str]; 3] =
+        [&["lock", "acquire", "-m", "x"], &["app", "exec", "--reuse", "ls"], &["server", "exec", "ls"]];
+    for args in changes {
+        let (k, w) = both(args);
+        assert!(k.contains(no_version) && w.contains(no_version), "{args:?}: {k}\n{w}");
+    }
+    // A hook is given the version: with one, even `lock status` needs it.
+    app.write(".kamal/hooks/pre-connect", "#!/bin/sh\necho pre-connect\n");
+    Command::new("chmod").arg("+x").arg(app.path().join(".kamal/hooks/pre-connect")).status().unwrap();
+    let (k, w) = both(&["lock", "status"]);
+    assert!(k.contains(no_version) && w.contains(no_version), "{k}\n{w}");
+    assert_eq!(on_host(lab, "10.200.0.1", "ls -d .kamal/lock-knogit 2>/dev/null"), "", "no lock was taken");
+}
+
 /// `lock release` with no lock: Kamal says "There is no deploy lock" and exits 0; Wharf fails.
 #[test]
 fn same_as_kamal_lock_release_without_a_lock() {

@@ -59,6 +59,8 @@ pub(crate) struct Context {
     pub(crate) raw: Value,
     pub(crate) destination: Option<String>,
     pub(crate) version: RwLock<Option<String>>,
+    /// Why there is no version (no git repository), for a command that may do without one.
+    pub(crate) version_unavailable: RwLock<Option<String>>,
     pub(crate) secrets: Arc<dyn SecretLookup>,
     pub(crate) docker_arch: DockerArch,
 }
@@ -235,6 +237,7 @@ impl Configuration {
             raw: raw.clone(),
             destination: options.destination.clone(),
             version: RwLock::new(version),
+            version_unavailable: RwLock::new(None),
             secrets: options.secrets.clone(),
             docker_arch: match &options.docker_arch {
                 Some(arch) => DockerArch::known(arch.clone()),
@@ -589,6 +592,21 @@ impl Configuration {
     /// Whether a version is known.
     pub fn has_version(&self) -> bool {
         self.ctx.version.read().unwrap().is_some()
+    }
+
+    /// Records why there is no version (e.g. no git repository), for a command that only reads
+    /// the servers and may never need one: [`require_version`](Self::require_version) answers
+    /// with it where something does, as Kamal raises where a command first asks for the version.
+    pub fn set_version_unavailable(&self, why: impl Into<String>) {
+        *self.ctx.version_unavailable.write().unwrap() = Some(why.into());
+    }
+
+    /// The version, or why there is none.
+    pub fn require_version(&self) -> Result<String, String> {
+        match self.ctx.version.read().unwrap().clone() {
+            Some(version) => Ok(version),
+            None => Err(self.ctx.version_unavailable.read().unwrap().clone().unwrap_or_else(|| "no version".into())),
+        }
     }
 
     /// The version, abbreviated to 7 characters unless it contains `_` (`<sha>_uncommitted_...`).

@@ -21,11 +21,8 @@ fn first_mirror_of(host: &str, question: &Cmd, out: &Output) -> Result<Option<St
     if out.stderr_str().contains("index out of range") {
         return Ok(None);
     }
-    let stderr = out.stderr_str().trim().to_string();
-    Err(CliError::new(
-        "SSHKit::Command::Failed",
-        format!("Exception while executing on host {host}: {question} exit status: {}\n{stderr}", out.exit_status),
-    ))
+    let name = question.tokens().first().map(|t| t.redacted()).unwrap_or("");
+    Err(CliError::new("SSHKit::Command::Failed", crate::commander::sshkit_failure(host, name, out)))
 }
 
 /// With several app hosts, Kamal asks each for its first registry mirror (`docker info`), then

@@ -186,7 +186,8 @@ pub async fn logs(c: &Commander, options: &ProxyLogsOptions) -> Result<()> {
         options.lines = Some("100".into());
     }
     let cmd = Proxy::new(&c.config, &host).logs(&options);
-    c.print_by_host("Proxy", &c.proxy_hosts(), &cmd, false).await
+    // Kamal `capture`s it: a failure (no proxy container, a grep that matched nothing) is the error.
+    c.print_by_host("Proxy", &c.proxy_hosts(), &cmd, true).await
 }
 
 /// `proxy logs --follow`: hands the terminal to `ssh -t` on the primary host, following the

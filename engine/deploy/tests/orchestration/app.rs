@@ -231,7 +231,9 @@ fn boot_errors_dont_leave_lock_in_place() {
     let error = run.error();
     assert!(
         error.starts_with(
-            "ERROR (SSHKit::Command::Failed): Exception while executing on host 1.1.1.1: docker run --detach"
+            "ERROR (SSHKit::Command::Failed): Exception while executing on host 1.1.1.1: docker exit status: 125\n\
+             docker stdout: Nothing written\n\
+             docker stderr: docker: Error response from daemon: No such image: dhh/app:latest.\n"
         ),
         "{error}"
     );

@@ -87,7 +87,7 @@ fn pull_when_docker_info_fails_otherwise_names_the_host() {
     fake.fails(MIRROR, 1, NO_MIRROR);
     let run = run_pull(&fake);
     let error = run.error();
-    assert!(error.contains("Exception while executing on host 1.1.1.2: docker info"), "{error}");
+    assert!(error.contains("Exception while executing on host 1.1.1.2: docker exit status: 1\n"), "{error}");
     assert!(error.contains("Cannot connect to the Docker daemon"), "{error}");
 }
 

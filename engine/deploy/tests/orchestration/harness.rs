@@ -235,7 +235,8 @@ pub fn run(project: &Project, command: &str, global: GlobalOptions, fake: &FakeE
     let (result, lines) = output::capture(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
-            let (config, secrets) = wharf_deploy::load::load_config(&load, &dir)?;
+            let (config, secrets) =
+                wharf_deploy::load::load_config(&load, &dir, wharf_deploy::load::VersionNeed::Required)?;
             let mut c = Commander::with_executor(
                 config,
                 global.clone(),

@@ -100,8 +100,9 @@ fn boot_when_the_network_cannot_be_created() {
     let fake = FakeExecutor::new();
     fake.fails(NETWORK, 1, "Error response from daemon: no space left");
     let run = proxy_run("deploy_with_proxy.yml", &fake, step(|c| Box::pin(proxy::boot(c))));
-    assert!(run.error().contains("docker network create kamal"), "{}", run.error());
-    assert!(run.error().contains("no space left"), "{}", run.error());
+    assert!(run.error().contains(": docker exit status: 1\n"), "{}", run.error());
+    assert!(run.error().contains("\ndocker stderr: Error response from daemon: no space left\n"), "{}", run.error());
+    run.ran_on("1.1.1.1", "docker network create kamal");
     run.never_ran("docker run");
 }
 
@@ -262,6 +263,25 @@ fn logs() {
     for host in PROXY_HOSTS {
         assert_eq!(run.commands_on(host), vec!["docker logs kamal-proxy --tail 100 --timestamps 2>&1"], "{host}");
     }
+}
+
+/// As Kamal's (`capture`): a host without the proxy container fails the command, with SSHKit's
+/// message (the command's name, its streams, "Nothing written" for an empty one).
+#[test]
+fn logs_fail_where_the_proxy_container_is_missing() {
+    let fake = FakeExecutor::new();
+    fake.answer_on("1.1.1.2", "docker logs kamal-proxy", Answer::Fails(1, "No such container: kamal-proxy".into()));
+    let run = proxy_run(
+        "deploy_with_proxy.yml",
+        &fake,
+        step(|c| Box::pin(async move { proxy::logs(c, &ProxyLogsOptions::default()).await })),
+    );
+    assert_eq!(
+        run.error(),
+        "ERROR (SSHKit::Command::Failed): Exception while executing on host 1.1.1.2: docker exit status: 1\n\
+         docker stdout: Nothing written\n\
+         docker stderr: No such container: kamal-proxy\n"
+    );
 }
 
 #[test]
