@@ -3,8 +3,8 @@
 //!
 //! - `--image_version`: Thor turns `_` into `-` in every `--switch` name (before any `=`).
 //! - Booleans: `--no-X` and `--skip-X` set `X` to false (unless `--no-X` is an option of its own,
-//!   as `--no-cache` is), `--X=true` and `--X=false` (also `--X true`, `--X false`) set it; the
-//!   last one given wins. For the options that take Thor's `true`/`false` as a value (`proxy
+//!   as `--no-cache` is), `--X=true` and `--X=false` (also `--X true`, `--X false`, and Thor's
+//!   other words for them: `t`, `T`, `TRUE`, `f`, `F`, `FALSE`) set it; the last one given wins. For the options that take Thor's `true`/`false` as a value (`proxy
 //!   boot_config`'s `--publish`), `--no-X` is `--X=false`.
 //! - Commands shortened to the start of exactly one command's name (`kamal vers`, `kamal app
 //!   cont`) are spelt out. A start shared by several is refused as Thor refuses it (`Ambiguous
@@ -262,9 +262,10 @@ fn thor_bool(word: &str) -> Option<bool> {
     }
 }
 
-/// The next word, if it is `true` or `false` (what Thor takes as a boolean's value).
+/// The next word, if it is one of Thor's words for true and false (which Thor takes as the
+/// boolean's value: `--verbose T`).
 fn bool_word(word: Option<&String>) -> Option<&str> {
-    word.map(String::as_str).filter(|w| matches!(*w, "true" | "false"))
+    word.map(String::as_str).filter(|w| thor_bool(w).is_some())
 }
 
 /// The flag `arg` set to false: its earlier occurrences are taken back (Thor: the last wins).
@@ -319,6 +320,9 @@ mod tests {
         assert_eq!(normalized("remove --confirmed=true"), "remove --confirmed");
         assert_eq!(normalized("remove --confirmed=false"), "remove");
         assert_eq!(normalized("deploy --skip-push=true --verbose false"), "deploy --skip-push");
+        assert_eq!(normalized("docs --verbose T"), "docs --verbose");
+        assert_eq!(normalized("docs --verbose F proxy"), "docs proxy");
+        assert_eq!(normalized("docs --verbose yes"), "docs --verbose yes");
         assert_eq!(normalized("deploy --no-verbose -v"), "deploy -v");
         // `--skip-push` and `--no-cache` are options of their own, negated in turn.
         assert_eq!(normalized("deploy --skip-push --no-cache"), "deploy --skip-push --no-cache");
