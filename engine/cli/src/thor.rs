@@ -4,8 +4,9 @@
 //! - `--image_version`: Thor turns `_` into `-` in every `--switch` name (before any `=`).
 //! - Booleans: `--no-X` and `--skip-X` set `X` to false (unless `--no-X` is an option of its own,
 //!   as `--no-cache` is), `--X=true` and `--X=false` (also `--X true`, `--X false`, and Thor's
-//!   other words for them: `t`, `T`, `TRUE`, `f`, `F`, `FALSE`) set it; the last one given wins. For the options that take Thor's `true`/`false` as a value (`proxy
-//!   boot_config`'s `--publish`), `--no-X` is `--X=false`.
+//!   other words for them: `t`, `T`, `TRUE`, `f`, `F`, `FALSE`) set it; the last one given wins.
+//!   For the options that take Thor's `true`/`false` as a value (`proxy boot_config`'s
+//!   `--publish`), `--no-X` is `--X=false`.
 //! - Commands shortened to the start of exactly one command's name (`kamal vers`, `kamal app
 //!   cont`) are spelt out. A start shared by several is refused as Thor refuses it (`Ambiguous
 //!   command de matches [deploy, details]`), and so is a word that names no command of a group

@@ -156,6 +156,12 @@ impl Cmd {
         self
     }
 
+    /// The first word, secrets masked: what SSHKit names a failed command by (`docker` for
+    /// `docker run ...`).
+    pub fn name(&self) -> &str {
+        self.tokens.first().map(Token::redacted).unwrap_or("")
+    }
+
     /// The joined string with secret words replaced by their redaction (what SSHKit logs).
     pub fn to_redacted_string(&self) -> String {
         self.tokens.iter().map(Token::redacted).collect::<Vec<_>>().join(" ")

@@ -1073,8 +1073,7 @@ fn command_failed(host: &str, name: &str, shown: &str, out: &Output, redactor: &
 /// [`command_failed`] for `cmd`: SSHKit names a command by the first word Kamal gave it, which
 /// is `docker` for `docker run ...`, and the user's whole command line for `server exec`.
 fn cmd_failed(host: &str, cmd: &Cmd, out: &Output, redactor: &Redactor) -> CliError {
-    let name = cmd.tokens().first().map(|t| t.redacted()).unwrap_or("");
-    command_failed(host, name, &cmd.to_redacted_string(), out, redactor)
+    command_failed(host, cmd.name(), &cmd.to_redacted_string(), out, redactor)
 }
 
 /// SSHKit's message for a command that exited non-zero on `host`, as Kamal prints it: the

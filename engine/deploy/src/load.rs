@@ -98,11 +98,13 @@ pub fn load_config(
     apply_erb_env_changes(config.erb_env_changes());
     let secrets = make_secrets(dir, &config.secrets_path(), global.destination.as_deref(), config.wharf());
     let _ = lazy.0.set(secrets.clone());
-    if !config.has_version() && need == VersionNeed::WhenUsed && !git::used(dir) {
-        config.set_version_unavailable(git::no_repository(dir));
-    } else if !config.has_version() {
-        let version = git::version(dir, |used| config.builder().git_clone(used)).map_err(CliError::runtime)?;
-        config.set_version(version);
+    if !config.has_version() {
+        if need == VersionNeed::WhenUsed && !git::used(dir) {
+            config.set_version_unavailable(git::no_repository(dir));
+        } else {
+            let version = git::version(dir, |used| config.builder().git_clone(used)).map_err(CliError::runtime)?;
+            config.set_version(version);
+        }
     }
     Ok((config, secrets))
 }

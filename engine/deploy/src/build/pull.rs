@@ -21,8 +21,7 @@ fn first_mirror_of(host: &str, question: &Cmd, out: &Output) -> Result<Option<St
     if out.stderr_str().contains("index out of range") {
         return Ok(None);
     }
-    let name = question.tokens().first().map(|t| t.redacted()).unwrap_or("");
-    Err(CliError::new("SSHKit::Command::Failed", crate::commander::sshkit_failure(host, name, out)))
+    Err(CliError::new("SSHKit::Command::Failed", crate::commander::sshkit_failure(host, question.name(), out)))
 }
 
 /// With several app hosts, Kamal asks each for its first registry mirror (`docker info`), then
